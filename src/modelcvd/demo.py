@@ -18,6 +18,7 @@ from django.db import transaction
 
 from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.services import membership_grant, user_create
+from modelcvd.artifacts import demo as artifacts_demo
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
@@ -172,6 +173,7 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
         )
         summary.created += created
         program.scope.add(acme_chat, globex_api)
+        summary.created += artifacts_demo.seed_demo(base=acme_chat, program=program)
 
         if not users["alice"].reports.exists():
             first = report_submit(

@@ -11,6 +11,8 @@ from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import Organisation, TokenScope
+from modelcvd.artifacts.forensic_reports import forensic_report_request
+from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_get_visible, artifact_list_visible
 from modelcvd.artifacts.services import artifact_create
@@ -32,6 +34,11 @@ class ArtifactOut(Schema):
     vendor: str | None
     parent_id: int | None
     relation: str
+    lineage_source: str
+    superseded_by_id: int | None
+    cannot_be_patched: bool
+    purl: str
+    manifest_digest: str
     created_at: datetime
 
     @staticmethod
@@ -97,3 +104,71 @@ def register(request: HttpRequest, body: ArtifactIn) -> Status[Artifact]:
         relation=body.relation,
     )
     return Status(201, created)
+
+
+class LineageNodeOut(Schema):
+    id: int
+    label: str
+    relation: str
+    lineage_source: str
+    access: str
+    cannot_be_patched: bool = Field(description="Open weights: only a new version can fix it.")
+    superseded_by_id: int | None
+    purl: str
+    weights_digest: str
+    children: list[LineageNodeOut]
+
+
+class AncestorOut(Schema):
+    id: int
+    label: str
+
+
+class LineageOut(Schema):
+    artifact_id: int
+    ancestors: list[AncestorOut] = Field(description="Root first; ends at the artifact's parent.")
+    tree: LineageNodeOut = Field(description="Everything below the topmost visible ancestor.")
+    truncated: bool
+
+
+@router.get(
+    "/artifacts/{artifact_id}/lineage",
+    response=LineageOut,
+    auth=OPTIONAL_AUTH,
+    summary="Lineage graph of an artifact",
+)
+def lineage(request: HttpRequest, artifact_id: int) -> dict[str, object]:
+    actor = api_actor(request)
+    artifact = artifact_get_visible(actor=actor, artifact_id=artifact_id)
+    return lineage_of(artifact, visible=artifact_list_visible(actor=actor)).to_dict()
+
+
+class ForensicReportIn(Schema):
+    base_id: int = Field(description="The artifact the derived one is compared with.")
+    program: str = Field(min_length=1, max_length=100, description="Program to file under.")
+
+
+class QueuedOut(Schema):
+    queued: bool
+    detail: str
+
+
+@router.post(
+    "/artifacts/{artifact_id}/forensic-report",
+    response={202: QueuedOut},
+    auth=API_AUTH,
+    summary="Compare with a base; file a report if safety-stripped",
+)
+def forensic_report(
+    request: HttpRequest, artifact_id: int, body: ForensicReportIn
+) -> Status[dict[str, object]]:
+    """Queues weight forensics and the refusal probe on the stored copies of both artifacts;
+    a report is filed against this artifact when it is found safety-stripped."""
+    require_scope(request, TokenScope.TRIAGE)
+    actor = api_actor(request)
+    derived = artifact_get_visible(actor=actor, artifact_id=artifact_id)
+    base = artifact_get_visible(actor=actor, artifact_id=body.base_id)
+    forensic_report_request(
+        actor=api_user(request), program=body.program, base=base, derived=derived
+    )
+    return Status(202, {"queued": True, "detail": "forensics queued; a report follows if detected"})

@@ -23,6 +23,11 @@ class Artifact(models.Model):
         ABLITERATION = "abliteration", "Abliteration"
         OTHER = "other", "Other"
 
+    class LineageSource(models.TextChoices):
+        REGISTERED = "registered", "Registered"
+        CARD = "card", "Model card"
+        FORENSICS = "forensics", "Weight forensics"
+
     provider = models.CharField(max_length=200)
     name = models.CharField(max_length=200)
     version_label = models.CharField(max_length=100, blank=True)
@@ -36,6 +41,21 @@ class Artifact(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="derivatives"
     )
     relation = models.CharField(max_length=20, choices=Relation.choices, blank=True)
+    # Where the parent relation comes from: registered by a coordinator, claimed by a model
+    # card (untrusted: abliteration tools copy the source's card), or found by weight forensics.
+    lineage_source = models.CharField(max_length=20, choices=LineageSource.choices, blank=True)
+    # A fix is a new version: open weights already published cannot be patched.
+    superseded_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="supersedes"
+    )
+    purl = models.CharField(max_length=300, blank=True, help_text="pkg:huggingface/ORG/NAME@REV")
+    manifest_digest = models.CharField(
+        max_length=64, blank=True, help_text="sha256 over the manifest's file digests"
+    )
+    manifest = models.JSONField(default=dict, blank=True, help_text="per-file sha256")
+    local_dir = models.CharField(
+        max_length=1000, blank=True, help_text="local copy of the weights, for forensics"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -54,3 +74,8 @@ class Artifact(models.Model):
     def __str__(self) -> str:
         rev = f"@{self.revision[:12]}" if self.revision else ""
         return f"{self.provider}/{self.name}{rev}"
+
+    @property
+    def cannot_be_patched(self) -> bool:
+        """Open weights, once published, stay as they are: only a new version can fix them."""
+        return self.access == self.Access.OPEN_WEIGHTS

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.db import transaction
 
 from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import roles_of
+from modelcvd.artifacts.cards import Card
+from modelcvd.artifacts.digest import ModelManifest, huggingface_purl
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
@@ -90,3 +94,138 @@ def artifacts_resolve(
         if artifact not in resolved:
             resolved.append(artifact)
     return resolved
+
+
+def _coordinator(actor: User | None, what: str) -> None:
+    if actor is not None and not roles_of(actor) & {Role.ADMIN, Role.TRIAGER}:
+        raise Forbidden(f"only coordinators {what}")
+
+
+def artifact_record_manifest(
+    *,
+    actor: User | None,
+    artifact: Artifact,
+    manifest: ModelManifest,
+    purl: str = "",
+    local_dir: str = "",
+) -> Artifact:
+    """Pin an artifact to the files measured on disk: manifest, combined digest, purl and the
+    local copy forensics may read. A weights digest already on record must match."""
+    _coordinator(actor, "record digests")
+    if artifact.weights_digest and artifact.weights_digest != manifest.weights_digest:
+        raise InvalidInput(
+            [FieldError("weights_digest", "the files on disk do not match the digest on record")]
+        )
+    with transaction.atomic():
+        artifact.weights_digest = manifest.weights_digest
+        artifact.manifest_digest = manifest.digest
+        artifact.manifest = manifest.to_dict()
+        if purl:
+            artifact.purl = purl
+        if local_dir:
+            artifact.local_dir = local_dir
+        artifact.save(
+            update_fields=["weights_digest", "manifest_digest", "manifest", "purl", "local_dir"]
+        )
+        audit_record(
+            actor=actor,
+            action="artifact.digest",
+            obj=artifact,
+            data={"manifest_digest": manifest.digest, "files": len(manifest.files)},
+        )
+    return artifact
+
+
+def artifact_supersede(*, actor: User | None, artifact: Artifact, by: Artifact) -> Artifact:
+    """Record that `by` is the version that replaces `artifact` (the fix for open weights)."""
+    _coordinator(actor, "record new versions")
+    if by.pk == artifact.pk:
+        raise InvalidInput([FieldError("superseded_by", "an artifact cannot supersede itself")])
+    with transaction.atomic():
+        artifact.superseded_by = by
+        artifact.save(update_fields=["superseded_by"])
+        audit_record(actor=actor, action="artifact.supersede", obj=artifact, data={"by": by.pk})
+    return artifact
+
+
+@dataclass
+class CardImport:
+    """What an import of model cards did."""
+
+    created: list[Artifact] = field(default_factory=list)
+    linked: list[Artifact] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _by_repo_id(repo_id: str, revision: str, result: CardImport) -> Artifact:
+    provider, name = repo_id.split("/", 1)
+    artifact = Artifact.objects.filter(provider=provider, name=name, revision=revision).first()
+    if artifact is None and not revision:
+        # A card names its base without a revision: any registered version of it will do,
+        # the newest first.
+        artifact = Artifact.objects.filter(provider=provider, name=name).order_by("-pk").first()
+    if artifact is None:
+        sibling = Artifact.objects.filter(provider=provider, vendor__isnull=False).first()
+        artifact = Artifact.objects.create(
+            provider=provider,
+            name=name,
+            revision=revision,
+            purl=huggingface_purl(repo_id, revision),
+            vendor=sibling.vendor if sibling else None,
+        )
+        result.created.append(artifact)
+    return artifact
+
+
+def cards_import(*, actor: User | None, cards: list[Card]) -> CardImport:
+    """Register the models the cards describe and their bases, and link each to its first base
+    with the card's relation. A parent already on record is never overwritten: a card is a
+    claim (tools copy cards), so a conflict is reported instead."""
+    _coordinator(actor, "import model cards")
+    result = CardImport()
+    with transaction.atomic():
+        for card in cards:
+            artifact = _by_repo_id(card.model_id, card.revision, result)
+            result.notes.extend(f"{card.model_id}: {note}" for note in card.notes)
+            if not card.base_models:
+                continue
+            base = _by_repo_id(card.base_models[0], "", result)
+            if len(card.base_models) > 1:
+                result.notes.append(
+                    f"{card.model_id}: {len(card.base_models)} bases; the first "
+                    f"({card.base_models[0]}) is recorded as parent"
+                )
+            if base.pk == artifact.pk or _is_ancestor(artifact, base):
+                result.notes.append(f"{card.model_id}: base {base} would make a cycle; skipped")
+                continue
+            if artifact.parent_id is not None:
+                if artifact.parent_id != base.pk:
+                    result.notes.append(
+                        f"{card.model_id}: card says base {base}, record says "
+                        f"{artifact.parent}; kept the record"
+                    )
+                continue
+            artifact.parent = base
+            artifact.relation = card.relation
+            artifact.lineage_source = Artifact.LineageSource.CARD
+            artifact.save(update_fields=["parent", "relation", "lineage_source"])
+            result.linked.append(artifact)
+            audit_record(
+                actor=actor,
+                action="artifact.lineage",
+                obj=artifact,
+                data={"parent": base.pk, "relation": card.relation, "source": "card"},
+            )
+    return result
+
+
+def _is_ancestor(candidate: Artifact, of: Artifact) -> bool:
+    """Whether `candidate` is `of` or one of its ancestors."""
+    current: Artifact | None = of
+    for _ in range(100):
+        if current is None:
+            return False
+        if current.pk == candidate.pk:
+            return True
+        current = current.parent
+    return True

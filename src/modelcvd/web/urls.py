@@ -3,6 +3,7 @@ from django.urls import path
 
 from modelcvd.accounts import views as accounts_views
 from modelcvd.accounts.forms import SignInForm
+from modelcvd.artifacts import views as artifacts_views
 from modelcvd.web import views
 
 app_name = "web"
@@ -32,4 +33,14 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="case_transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="case_comment"),
+    path(
+        "artifacts/<int:artifact_id>/lineage/",
+        artifacts_views.artifact_lineage,
+        name="artifact_lineage",
+    ),
+    path(
+        "artifacts/<int:artifact_id>/forensic-report/",
+        artifacts_views.artifact_forensic_report,
+        name="artifact_forensic_report",
+    ),
 ]
