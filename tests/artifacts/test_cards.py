@@ -79,7 +79,10 @@ def test_cards_from_json_and_yaml_lists(tmp_path: Path) -> None:
     ]
     (tmp_path / "cards.json").write_text(json.dumps(cards))
     (tmp_path / "cards.yaml").write_text("cards:\n  - model_id: c/q\n    base_model: b/ft\n")
-    assert [c.model_id for c in cards_from_file(tmp_path / "cards.json")] == ["acme/chat-7b", "b/ft"]
+    assert [c.model_id for c in cards_from_file(tmp_path / "cards.json")] == [
+        "acme/chat-7b",
+        "b/ft",
+    ]
     assert cards_from_file(tmp_path / "cards.yaml")[0].base_models == ("b/ft",)
     (tmp_path / "bad.json").write_text(json.dumps([{"model_id": "nope"}]))
     with pytest.raises(CardError) as caught:

@@ -63,8 +63,10 @@ def test_any_change_changes_the_digest(model_dir: Path) -> None:
 def test_same_per_file_digests_and_root_digest_as_model_signing(model_dir: Path) -> None:
     ours = model_manifest(model_dir)
     files = [model_dir / f.path for f in ours.files]
-    theirs = ms_hashing.Config().use_file_serialization(hashing_algorithm="sha256").hash(
-        model_dir, files_to_hash=files
+    theirs = (
+        ms_hashing.Config()
+        .use_file_serialization(hashing_algorithm="sha256")
+        .hash(model_dir, files_to_hash=files)
     )
     resources = {r.identifier: r.digest.digest_hex for r in theirs.resource_descriptors()}
     assert resources == {f.path: f.sha256 for f in ours.files}
@@ -80,12 +82,14 @@ def test_model_signing_default_hashes_more_files(model_dir: Path) -> None:
     """Not compatible by default: model-signing hashes every file (README, notes) unless given
     the file list; the digests then differ."""
     theirs = ms_hashing.hash(model_dir)
-    assert Payload(theirs).statement.pb.subject[0].digest["sha256"] != model_manifest(model_dir).digest
+    assert (
+        Payload(theirs).statement.pb.subject[0].digest["sha256"] != model_manifest(model_dir).digest
+    )
 
 
 def test_a_directory_without_weights_is_refused(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
-    with pytest.raises(DigestError, match="no .safetensors"):
+    with pytest.raises(DigestError, match=r"no \.safetensors"):
         manifest_files(tmp_path)
     with pytest.raises(DigestError, match="not found"):
         manifest_files(tmp_path / "missing")

@@ -21,8 +21,8 @@ from modelcvd.artifacts.services import (
     cards_import,
 )
 from modelcvd.cli import main
-from modelcvd.core.models import AuditEvent
 from modelcvd.core.errors import Forbidden, InvalidInput
+from modelcvd.core.models import AuditEvent
 from modelcvd.verification.models import VerificationRun
 from tests.factories import World, sign_in
 
@@ -104,7 +104,12 @@ def test_propagation_over_generations_with_a_fix_on_one_branch(
     for name, (status, via, verified) in expected.items():
         got = by_name[name]
         assert (got.status, got.via_id, got.verified) == (status, tree[via].pk, verified), name
-    assert by_name["q1_abl"].path == (tree["base"].pk, tree["ft1"].pk, tree["q1"].pk, tree["q1_abl"].pk)
+    assert by_name["q1_abl"].path == (
+        tree["base"].pk,
+        tree["ft1"].pk,
+        tree["q1"].pk,
+        tree["q1_abl"].pk,
+    )
     assert by_name["ft1_safe"].run_id is not None
     assert all(s.cannot_be_patched for s in statuses.values())
     # Nearest generation first.
@@ -187,7 +192,9 @@ def test_cards_import_links_and_never_overwrites(world: World) -> None:
         actor=triager,
         cards=[
             Card("other/abl", base_models=("x/y",), relation="fine_tune"),
-            Card("vendor-a/chat-7b", revision="a" * 40, base_models=("other/abl",), relation="merge"),
+            Card(
+                "vendor-a/chat-7b", revision="a" * 40, base_models=("other/abl",), relation="merge"
+            ),
         ],
     )
     abl.refresh_from_db()
@@ -205,10 +212,15 @@ def test_cli_import_cards_from_a_model_directory(
     (tmp_path / "README.md").write_text(
         "---\nbase_model: vendor-a/chat-7b\nbase_model_relation: adapter\n---\n# LoRA\n"
     )
-    assert main(["artifact", "import-cards", str(tmp_path), "--model-id", "lab/chat-lora", "--json"]) == 0
+    assert (
+        main(["artifact", "import-cards", str(tmp_path), "--model-id", "lab/chat-lora", "--json"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     lora = Artifact.objects.get(provider="lab", name="chat-lora")
-    assert out["linked"] == [{"id": lora.pk, "parent_id": world.artifacts["a"].pk, "relation": "adapter"}]
+    assert out["linked"] == [
+        {"id": lora.pk, "parent_id": world.artifacts["a"].pk, "relation": "adapter"}
+    ]
     assert main(["artifact", "import-cards", str(tmp_path)]) == 2
     assert "model_id" in capsys.readouterr().err
 
@@ -221,7 +233,22 @@ def test_record_manifest_and_cli_digest(
     (d / "config.json").write_text("{}")
     (d / "model.safetensors").write_bytes(b"weights")
     artifact = world.artifacts["a"]
-    assert main(["artifact", "digest", str(d), "--artifact", str(artifact.pk), "--repo", "vendor-a/chat-7b", "--revision", "a" * 40]) == 0
+    assert (
+        main(
+            [
+                "artifact",
+                "digest",
+                str(d),
+                "--artifact",
+                str(artifact.pk),
+                "--repo",
+                "vendor-a/chat-7b",
+                "--revision",
+                "a" * 40,
+            ]
+        )
+        == 0
+    )
     artifact.refresh_from_db()
     manifest = model_manifest(d)
     assert artifact.manifest_digest == manifest.digest
@@ -232,6 +259,8 @@ def test_record_manifest_and_cli_digest(
     assert "recorded on artifact" in capsys.readouterr().out
     (d / "model.safetensors").write_bytes(b"other weights")
     with pytest.raises(InvalidInput) as caught:
-        artifact_record_manifest(actor=world.users["triager"], artifact=artifact, manifest=model_manifest(d))
+        artifact_record_manifest(
+            actor=world.users["triager"], artifact=artifact, manifest=model_manifest(d)
+        )
     assert caught.value.errors[0].field == "weights_digest"
     assert main(["artifact", "digest", str(d), "--artifact", str(artifact.pk)]) == 1

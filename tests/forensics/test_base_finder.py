@@ -22,10 +22,14 @@ def test_the_exact_parent_wins_over_grandparent_and_strangers(tmp_path: Path) ->
     other_shape = dv.tiny_model(0, 2)
     other_dir = dv.save_dir(other_shape, dv.state_of(other_shape), tmp_path / "two-layers")
     r = dv.unit(torch.Generator().manual_seed(1))
-    derived_state = dv.abliterate(parent_state, dict.fromkeys(range(4), r), dict.fromkeys(range(4), 1.0))
+    derived_state = dv.abliterate(
+        parent_state, dict.fromkeys(range(4), r), dict.fromkeys(range(4), 1.0)
+    )
     derived_dir = dv.save_dir(grand, derived_state, tmp_path / "derived")
     # The card lies, as abliteration tools' copied cards do.
-    (derived_dir / "README.md").write_text("---\nbase_model: stranger/model\ntags: [abliterated]\n---\n")
+    (derived_dir / "README.md").write_text(
+        "---\nbase_model: stranger/model\ntags: [abliterated]\n---\n"
+    )
     candidates = [
         Candidate("1", "grandparent", grand_dir),
         Candidate("2", "parent", parent_dir),

@@ -57,7 +57,9 @@ def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
 def test_rank_one_ablation_every_layer(pair: Pair) -> None:
     r = dv.unit(pair.generator)
     result = pair.compare(
-        dv.abliterate(pair.state, dict.fromkeys(range(LAYERS), r), dict.fromkeys(range(LAYERS), 1.0))
+        dv.abliterate(
+            pair.state, dict.fromkeys(range(LAYERS), r), dict.fromkeys(range(LAYERS), 1.0)
+        )
     )
     assert result.verdict == "abliterated"
     assert result.direction is not None and _cos(result.direction, r) > 0.99
@@ -104,9 +106,7 @@ def test_norm_preserving_variant_rank_three(pair: Pair) -> None:
 
 def test_per_layer_directions(pair: Pair) -> None:
     directions = dv.drifting(pair.generator, LAYERS)
-    result = pair.compare(
-        dv.abliterate(pair.state, directions, dict.fromkeys(range(LAYERS), 1.0))
-    )
+    result = pair.compare(dv.abliterate(pair.state, directions, dict.fromkeys(range(LAYERS), 1.0)))
     assert result.verdict == "abliterated"
     recovered = result.layer_directions()
     assert sorted(recovered) == list(range(LAYERS))

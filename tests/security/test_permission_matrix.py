@@ -87,6 +87,11 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/artifacts"): everyone(200),
     ("GET", "/api/v1/artifacts/{artifact_id}"): everyone(200),
     ("POST", "/api/v1/artifacts"): row(401, 403, 403, 403, 403, 201, 403, 403, 201),
+    ("GET", "/api/v1/artifacts/{artifact_id}/lineage"): everyone(200),
+    # Coordinators only; 422 because the fixed dataset's artifacts have no local weights.
+    ("POST", "/api/v1/artifacts/{artifact_id}/forensic-report"): row(
+        401, 403, 403, 403, 403, 422, 403, 403, 422
+    ),
     ("GET", "/api/v1/reports/{report_id}/attachments"): CASE_A_READ_API,
     # The reporter and the coordinators attach; a notified vendor reads but does not add.
     ("POST", "/api/v1/reports/{report_id}/attachments"): row(
@@ -135,6 +140,11 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # 422: the reporter is offered no transition, so any choice is invalid on the form.
     ("POST", "cases/<int:case_id>/transition/"): row(302, 422, 404, 302, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/comments/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("GET", "artifacts/<int:artifact_id>/lineage/"): everyone(200),
+    # Coordinators only (an empty form sends them back with a message).
+    ("POST", "artifacts/<int:artifact_id>/forensic-report/"): row(
+        302, 404, 404, 404, 404, 302, 404, 404, 302
+    ),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -171,6 +181,7 @@ def _fill(path: str, world: World) -> str:
         "{case_id}": world.cases["a"].pk,
         "<int:case_id>": world.cases["a"].pk,
         "{artifact_id}": world.artifacts["a"].pk,
+        "<int:artifact_id>": world.artifacts["a"].pk,
         "{attachment_id}": world.attachment.pk if world.attachment else 0,
         "{run_id}": world.run.pk if world.run else 0,
         "<int:attachment_id>": world.attachment.pk if world.attachment else 0,
@@ -206,6 +217,8 @@ def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
         return {"body": "hello", "visibility": VISIBILITY.get(role, "internal")}
     if path.endswith("/artifacts"):
         return {"provider": "p", "name": "n", "revision": "r"}
+    if path.endswith("/forensic-report"):
+        return {"base_id": world.artifacts["b"].pk, "program": "open-models"}
     if path.endswith("/me/identity"):
         return {"legal_name": "Jane Doe", "email": "jane@example.test"}
     raise AssertionError(f"no body for {path}")
