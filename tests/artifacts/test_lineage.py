@@ -264,3 +264,17 @@ def test_record_manifest_and_cli_digest(
         )
     assert caught.value.errors[0].field == "weights_digest"
     assert main(["artifact", "digest", str(d), "--artifact", str(artifact.pk)]) == 1
+
+
+def test_demo_lineage_is_idempotent(world: World) -> None:
+    from modelcvd.artifacts.demo import seed_demo
+
+    base = world.artifacts["a"]
+    assert world.program is not None
+    assert seed_demo(base=base, program=world.program) == 4
+    assert seed_demo(base=base, program=world.program) == 0
+    base.refresh_from_db()
+    assert base.superseded_by is not None and base.superseded_by.version_label == "v1.1 (fix)"
+    statuses = derivative_statuses(affected=[base])
+    assert len(statuses) == 4
+    assert {s.relation for s in statuses} == {"fine_tune", "quantization", "abliteration"}

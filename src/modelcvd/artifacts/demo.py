@@ -11,36 +11,22 @@ from modelcvd.artifacts.digest import huggingface_purl
 from modelcvd.artifacts.models import Artifact
 from modelcvd.policy.models import Program
 
+# suffix of the name ("" = the base's own name), revision, parent suffix, relation, source, label
 TREE = [
-    # name, revision, parent name, relation, lineage source, version label
+    ("", "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", "", "fine_tune", "registered", "v1.1 (fix)"),
+    ("-sql", "1111111111111111111111111111111111111111", "", "fine_tune", "card", ""),
     (
-        "acme-chat-7b",
-        "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
-        "acme-chat-7b",
-        "fine_tune",
-        "registered",
-        "v1.1 (fix)",
-    ),
-    (
-        "acme-chat-7b-sql",
-        "1111111111111111111111111111111111111111",
-        "acme-chat-7b",
-        "fine_tune",
-        "card",
-        "",
-    ),
-    (
-        "acme-chat-7b-sql-GGUF",
+        "-sql-GGUF",
         "2222222222222222222222222222222222222222",
-        "acme-chat-7b-sql",
+        "-sql",
         "quantization",
         "card",
         "Q4_K_M",
     ),
     (
-        "acme-chat-7b-sql-abliterated",
+        "-sql-abliterated",
         "3333333333333333333333333333333333333333",
-        "acme-chat-7b-sql",
+        "-sql",
         "abliteration",
         "forensics",
         "",
@@ -51,14 +37,16 @@ TREE = [
 def seed_demo(*, base: Artifact, program: Program) -> int:
     """Create the demo tree below `base`; returns the number of objects created."""
     created = 0
-    by_name = {base.name: base}
+    by_suffix = {"": base}
+    fix = base
     if not base.purl:
         base.purl = huggingface_purl(f"{base.provider}/{base.name}", base.revision)
         base.save(update_fields=["purl"])
-    for name, revision, parent_name, relation, source, label in TREE:
-        # The fix is a new revision of the base itself; look it up by revision.
-        parent = base if parent_name == base.name else by_name[parent_name]
-        provider = base.provider if name == base.name else "community"
+    for suffix, revision, parent_suffix, relation, source, label in TREE:
+        # The fix is a new revision of the base itself (same name); the rest are community copies.
+        parent = by_suffix[parent_suffix]
+        name = base.name + suffix
+        provider = base.provider if not suffix else "community"
         artifact, made = Artifact.objects.get_or_create(
             provider=provider,
             name=name,
@@ -73,8 +61,8 @@ def seed_demo(*, base: Artifact, program: Program) -> int:
             },
         )
         created += made
-        if name != base.name:
-            by_name[name] = artifact
+        if suffix:
+            by_suffix[suffix] = artifact
         else:
             fix = artifact
         program.scope.add(artifact)

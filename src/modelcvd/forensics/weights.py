@@ -71,7 +71,8 @@ QUANTIZED_GRID_SHARE = 0.9  # share of changed matrices whose values lie on a gr
 QUANTIZED_MAX_CHANGE = 0.2  # quantization error relative to the weights
 UNRELATED_COSINE = 0.5  # median cosine between base and derived matrices
 GRID_TOLERANCE = 2e-3  # distance to the nearest level, in units of the step
-EXACT_SVD_MAX = 512  # larger differences use randomized low-rank SVD
+EXACT_SVD_MAX = 256  # larger differences use randomized low-rank SVD
+GRID_CHUNK = 1 << 20  # elements per chunk of the grid test
 TOP_K = 5
 
 
@@ -250,23 +251,55 @@ def layer_of(name: str) -> int | None:
 
 def on_grid(values: torch.Tensor) -> bool:
     """Whether a matrix's values lie on a quantization grid: symmetric (absmax) or asymmetric
-    (min-max) levels, 4 or 8 bits, per tensor, per row or per group of 32 to 128 columns."""
-    _rows, cols = values.shape
+    (min-max) levels, 4 or 8 bits, per tensor, per row or per group of 32 to 128 columns.
+
+    Works through the rows in chunks (temporaries stay small whatever the matrix), and gives
+    up on a layout at its first chunk off the grid, which is where ordinary weights stop."""
+    rows, cols = values.shape
     groups = sorted({g for g in (cols, 128, 64, 32) if g <= cols and cols % g == 0}, reverse=True)
-    layouts = [values.reshape(1, -1)] + [values.reshape(-1, g) for g in groups]
-    for blocks in layouts:
-        for levels in (127.0, 7.0):
-            scale = blocks.abs().amax(dim=1, keepdim=True) / levels
-            q = blocks / torch.where(scale > 0, scale, torch.ones_like(scale))
-            if _near_integer_share(q) >= 0.999:
-                return True
-        for steps in (255.0, 15.0):
-            low = blocks.amin(dim=1, keepdim=True)
-            scale = (blocks.amax(dim=1, keepdim=True) - low) / steps
-            q = (blocks - low) / torch.where(scale > 0, scale, torch.ones_like(scale))
-            if _near_integer_share(q) >= 0.999:
+    low, high = float(values.min()), float(values.max())
+    amax = max(abs(low), abs(high))
+    chunk = max(1, GRID_CHUNK // cols)
+    layouts: list[int | None] = [None, *groups]  # None: one scale for the whole tensor
+    probe = max(1, 4096 // cols)
+    for group in layouts:
+        for symmetric, levels in ((True, 127.0), (True, 7.0), (False, 255.0), (False, 15.0)):
+            # A few rows first: ordinary weights fail there, at almost no cost.
+            head = _levels(values[:probe], group, symmetric, levels, low, high, amax)
+            if _near_integer_share(head) < 0.999:
+                continue
+            if all(
+                _near_integer_share(
+                    _levels(values[i : i + chunk], group, symmetric, levels, low, high, amax)
+                )
+                >= 0.999
+                for i in range(0, rows, chunk)
+            ):
                 return True
     return False
+
+
+def _levels(
+    block: torch.Tensor,
+    group: int | None,
+    symmetric: bool,
+    levels: float,
+    low: float,
+    high: float,
+    amax: float,
+) -> torch.Tensor:
+    """`block` divided by its quantization step (and shifted by its zero point)."""
+    if group is None:
+        step = (amax / levels) if symmetric else (high - low) / levels
+        step = step if step > 0 else 1.0
+        return block / step if symmetric else (block - low) / step
+    blocks = block.reshape(-1, group)
+    if symmetric:
+        scale = blocks.abs().amax(dim=1, keepdim=True) / levels
+        return blocks / torch.where(scale > 0, scale, torch.ones_like(scale))
+    lowest = blocks.amin(dim=1, keepdim=True)
+    scale = (blocks.amax(dim=1, keepdim=True) - lowest) / levels
+    return (blocks - lowest) / torch.where(scale > 0, scale, torch.ones_like(scale))
 
 
 def _near_integer_share(q: torch.Tensor) -> float:
@@ -279,7 +312,7 @@ def _top_svd(delta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Ten
         return u[:, :TOP_K], s[:TOP_K], vh[:TOP_K]
     # Randomized range finder (Halko et al.): cost linear in the matrix size.
     q = min(TOP_K + 10, min(delta.shape))
-    u, s, v = torch.svd_lowrank(delta, q=q, niter=4)
+    u, s, v = torch.svd_lowrank(delta, q=q, niter=2)
     return u[:, :TOP_K], s[:TOP_K], v[:, :TOP_K].T
 
 
@@ -311,7 +344,9 @@ def score_pair(
     delta_norm = float(delta.norm())
     score.relative_change = delta_norm / base_norm if base_norm > 0 else math.inf
     denominator = base_norm * float(d.norm())
-    score.cosine = float((b * d).sum()) / denominator if denominator > 0 else 0.0
+    score.cosine = (
+        float(torch.dot(b.flatten(), d.flatten())) / denominator if denominator > 0 else 0.0
+    )
     if delta.ndim != 2 or delta_norm == 0.0:
         return score
     score.on_grid = on_grid(d)
