@@ -177,6 +177,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("MODELCVD_TASKS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through LOGGING below (JSON lines with the request id), not Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A run of more trials than this is split into chunks of this size, each its own task, so a
 # run spreads over every worker on its queue (0: one task per run).
 VERIFICATION_CHUNK_TRIALS = int(env("MODELCVD_VERIFICATION_CHUNK_TRIALS", "50"))

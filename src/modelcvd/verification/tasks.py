@@ -37,6 +37,7 @@ def _retry_later(task: Any, exc: Exception) -> Any:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_verification(self: Any, run_id: int) -> str:
+    log.info("verification run", extra={"run": run_id})
     try:
         run = VerificationRun.objects.get(pk=run_id)
         chunks = run_chunks(run)
@@ -52,6 +53,7 @@ def run_verification(self: Any, run_id: int) -> str:
 
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
 def run_verification_chunk(self: Any, run_id: int, start: int, stop: int) -> str:
+    log.info("verification chunk", extra={"run": run_id, "start": start, "stop": stop})
     try:
         return str(run_execute_chunk(run_id=run_id, start=start, stop=stop).state)
     except DATABASE_GONE as exc:
