@@ -191,14 +191,21 @@ VERIFICATION_GPU_QUEUE = env_bool("MODELCVD_VERIFICATION_GPU_QUEUE", False)
 CELERY_VISIBILITY_TIMEOUT = int(env("MODELCVD_CELERY_VISIBILITY_TIMEOUT", "3600"))
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "")
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Look for overdue unacknowledged tasks every few seconds (kombu's default sweep runs
+        # about every 100 s); one cheap ZRANGE per sweep.
+        "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 4)),
+        "unacked_restore_throttle": 1,
+    }
     CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or CELERY_BROKER_URL
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
     CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
     CELERY_BROKER_CONNECTION_MAX_RETRIES = None
-    # A task running when the broker connection drops cannot be acknowledged any more: stop it,
-    # so it runs once more from the queue (runs resume from their stored trials).
-    CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+    # A task running when the broker connection drops goes on to its end and is acknowledged
+    # on the new connection; cancelling it instead can acknowledge its message while the
+    # broker is away (measured in tests/scale: a chunk was lost that way).
+    CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 EMAIL_BACKEND = env("MODELCVD_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(DATA_DIR / "mail")
@@ -235,6 +242,8 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env("MODELCVD_LOG_LEVEL", "WARNING")},
+    # One line per HTTP call to a model endpoint would drown the rest at INFO.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 WHITENOISE_USE_FINDERS = (
     True  # serve app static files without collectstatic in the embedded default
