@@ -31,8 +31,13 @@ def stack(services: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             stack.migrate_and_seed()
             # The seeded database, for the tests that bring up a server of their own.
             harness.pg_dump(database_url, base / "seeded.dump")
-            stack.web = [stack.start_web("web1"), stack.start_web("web2")]
-            stack.workers = [stack.start_worker("w1"), stack.start_worker("w2")]
+            # Started together, then waited for: the start-ups overlap.
+            stack.web = [stack.start_web(n, workers=1, wait=False) for n in ("web1", "web2")]
+            stack.workers = [stack.start_worker(n, wait=False) for n in ("w1", "w2")]
+            for _, url in stack.web:
+                stack.wait_web(url)
+            for worker in stack.workers:
+                stack.wait_worker(worker)
             yield stack
         finally:
             stack.stop()

@@ -307,6 +307,7 @@ SEED_SCRIPT = """
 import json, os, sys
 import django
 django.setup()
+from django.core.management import call_command
 from django.db import transaction
 from modelcvd.core.sealing import load_keyring
 from tests.factories import build_world, token_for
@@ -346,7 +347,7 @@ class Stack:
         database_url: str,
         broker_url: str,
         chunk_trials: int = 20,
-        visibility_timeout: int = 8,
+        visibility_timeout: int = 5,
         key_file: str = "",
     ) -> None:
         self.base = base
@@ -395,20 +396,18 @@ class Stack:
         return done.stdout
 
     def migrate_and_seed(self) -> dict[str, Any]:
-        cli = [sys.executable, "-m", "modelcvd.cli", "migrate", "--quiet"]
-        done = subprocess.run(cli, env=self.env, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"migrate failed: {done.stderr[-3000:]}")
-        return self.load_seed()
-
-    def load_seed(self) -> dict[str, Any]:
-        self.seed = json.loads(self.python(SEED_SCRIPT).strip().splitlines()[-1])
+        script = SEED_SCRIPT.replace(
+            "load_keyring()\n", "load_keyring()\ncall_command('migrate', verbosity=0)\n"
+        )
+        self.seed = json.loads(self.python(script).strip().splitlines()[-1])
         return self.seed
 
     def production_env(self) -> dict[str, str]:
         return {**self.env, "MODELCVD_PRODUCTION": "1"}
 
-    def start_web(self, name: str, *, workers: int = 2, port: int = 0) -> tuple[Proc, str]:
+    def start_web(
+        self, name: str, *, workers: int = 2, port: int = 0, wait: bool = True
+    ) -> tuple[Proc, str]:
         port = port or free_port()
         argv = [
             sys.executable,
@@ -433,11 +432,25 @@ class Stack:
                 return httpx.get(url + "/healthz", timeout=2).status_code == 200
             return False
 
-        wait_for(f"{name} to answer", ready, 60, 0.2)
+        if wait:
+            wait_for(f"{name} to answer", ready, 90, 0.2)
         return proc, url
 
+    def wait_web(self, url: str) -> None:
+        def ready() -> bool:
+            with contextlib.suppress(httpx.HTTPError):
+                return httpx.get(url + "/healthz", timeout=2).status_code == 200
+            return False
+
+        wait_for(f"{url} to answer", ready, 90, 0.2)
+
     def start_worker(
-        self, name: str, *, queues: str = "default,verification", concurrency: int = 1
+        self,
+        name: str,
+        *,
+        queues: str = "default,verification",
+        concurrency: int = 1,
+        wait: bool = True,
     ) -> Proc:
         argv = [
             sys.executable,
@@ -459,14 +472,17 @@ class Stack:
         ]
         proc = spawn(name, argv, self.production_env(), self.logs, cwd=ROOT)
         self.procs.append(proc)
+        if wait:
+            self.wait_worker(proc)
+        return proc
 
+    def wait_worker(self, proc: Proc) -> None:
         def ready() -> bool:
             if not proc.alive():
-                raise RuntimeError(f"{name} exited: {proc.text()[-3000:]}")
+                raise RuntimeError(f"{proc.name} exited: {proc.text()[-3000:]}")
             return " ready." in proc.text()
 
-        wait_for(f"{name} to be ready", ready, 90, 0.2)
-        return proc
+        wait_for(f"{proc.name} to be ready", ready, 90, 0.2)
 
     def request_run(self, target: str, trials: int) -> int:
         args = json.dumps(

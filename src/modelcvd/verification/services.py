@@ -233,6 +233,7 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
     run = _run_start(run_id)
     if run is None:
         return VerificationRun.objects.get(pk=run_id)
+    run.refresh_from_db(fields=["state", "started_at"])
     try:
         spec = _spec(run)
         rows = run.trial_rows.filter(index__gte=start, index__lt=stop).select_related("sealed")

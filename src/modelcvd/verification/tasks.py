@@ -23,7 +23,7 @@ from modelcvd.verification.services import (
 
 log = logging.getLogger(__name__)
 DATABASE_GONE = (OperationalError, InterfaceError)
-MAX_DATABASE_RETRIES = 120  # backoff capped at 30 s: about an hour without a database
+MAX_DATABASE_RETRIES = 150  # delays grow by 1 s to 30 s: about an hour without a database
 
 
 def _retry_later(task: Any, exc: Exception) -> Any:
@@ -31,7 +31,7 @@ def _retry_later(task: Any, exc: Exception) -> Any:
     for conn in connections.all():
         with contextlib.suppress(Exception):
             conn.close()
-    delay = min(30, 2 ** min(task.request.retries, 5))
+    delay = min(30, 1 + task.request.retries)  # 1, 2, 3 ... s: back soon after a restart
     return task.retry(exc=exc, countdown=delay, max_retries=MAX_DATABASE_RETRIES)
 
 
