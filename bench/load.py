@@ -36,7 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import httpx  # noqa: E402
-
 from tests.scale import harness  # noqa: E402
 
 
@@ -126,7 +125,12 @@ async def submitter(
 
 
 async def reader(
-    client: httpx.AsyncClient, urls: list[str], path: str, deadline: float, out: dict[str, Any], who: int
+    client: httpx.AsyncClient,
+    urls: list[str],
+    path: str,
+    deadline: float,
+    out: dict[str, Any],
+    who: int,
 ) -> None:
     while time.monotonic() < deadline:
         url = urls[who % len(urls)]

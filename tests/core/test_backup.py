@@ -149,7 +149,9 @@ def test_cli_restores_into_a_fresh_instance(tmp_path: Path, settings: Any) -> No
         again = backup_verify(tmp_path / "again.tar")
         assert _members(again) == _members(source)
         # A second restore into the now populated instance is refused without --force.
-        done = subprocess.run([*cli, "restore", str(archive)], env=fresh, capture_output=True, text=True)
+        done = subprocess.run(
+            [*cli, "restore", str(archive)], env=fresh, capture_output=True, text=True
+        )
         assert done.returncode == 1 and "--force" in done.stderr
     finally:
         if connection.vendor == "postgresql":

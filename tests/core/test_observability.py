@@ -88,7 +88,7 @@ def test_celery_messages_carry_the_request_id() -> None:
     assert headers == {"request_id": "req-9"}
 
     class Task:
-        class request:  # noqa: N801 - the shape Celery gives a task's request
+        class request:
             request_id = "req-9"
 
     observability._task_prerun(task_id="t1", task=Task())

@@ -6,6 +6,7 @@ test reads results with SQL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 
 from tests.conftest import skip_unless_ci
@@ -49,4 +50,3 @@ def fake_llm() -> Iterator[harness.FakeLLM]:
     server = harness.FakeLLM().start()
     yield server
     server.stop()
-

@@ -22,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -130,14 +129,25 @@ def _run_as_postgres(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[
 class OwnPostgres:
     """A PostgreSQL 15 server of our own in a temp dir, free to stop and restart."""
 
-    def __init__(self, base: Path) -> None:
-        self.dir = Path(tempfile.mkdtemp(prefix="modelcvd-pg-", dir=base))
+    def __init__(self) -> None:
+        # In the system temp dir, not pytest's: the postgres user must reach it (pytest's
+        # are 0700 and root's when the tests run as root).
+        self.dir = Path(tempfile.mkdtemp(prefix="modelcvd-pg-"))
         self.data = self.dir / "data"
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         _run_as_postgres(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+            ]
         )
         self.start()
 
@@ -537,7 +547,9 @@ class Stack:
             wait_for(f"run #{run_id} to end", ended, timeout, 0.3)
         except TimeoutError as exc:
             rows, _ = self.trials(run_id)
-            raise TimeoutError(f"{exc}: state {result}, {rows} trials; logs:\n{self.tail()}") from None
+            raise TimeoutError(
+                f"{exc}: state {result}, {rows} trials; logs:\n{self.tail()}"
+            ) from None
         return result[0]
 
     def tail(self, chars: int = 1500) -> str:

@@ -137,9 +137,7 @@ def test_a_web_process_killed_mid_burst_loses_and_duplicates_nothing(stack: Stac
     assert killed.is_set()
     assert retried, "no request was cut off by the kill"
     assert len(acked) == clients * per_client  # every submission acknowledged in the end
-    rows = stack.sql(
-        "SELECT id, title FROM reports_report WHERE title LIKE %s", f"burst {tag} %"
-    )
+    rows = stack.sql("SELECT id, title FROM reports_report WHERE title LIKE %s", f"burst {tag} %")
     assert len(rows) == clients * per_client  # no duplicate
     assert sorted(acked.values()) == sorted(row[0] for row in rows)  # no acknowledged one lost
     ((keys,),) = stack.sql(
@@ -165,7 +163,7 @@ def test_postgresql_restarted_during_a_run_resumes_it(
     stack: Stack, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     base = tmp_path_factory.mktemp("own-pg")
-    server = harness.OwnPostgres(Path("/tmp"))
+    server = harness.OwnPostgres()
     broker = f"{harness.MACHINE_REDIS}/{harness.REDIS_DB + 1}"
     harness.flush_redis_db(broker)
     harness.pg_exec(f"{server.url}/postgres", "CREATE DATABASE modelcvd")

@@ -223,7 +223,7 @@ def backup_verify(path: Path) -> dict[str, Any]:
             handle = tar.extractfile(info)
             assert handle is not None
             digest = hashlib.sha256()
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
+            while chunk := handle.read(1 << 20):
                 digest.update(chunk)
             if digest.hexdigest() != expected[info.name]["sha256"]:
                 raise BackupError(f"{info.name} does not match its sha256 in the manifest")
@@ -303,7 +303,11 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
         extra = sorted(set(here) - set(manifest["migrations"]))
         raise BackupError(
             "the database schema differs from the backup's"
-            + (f"; not applied here: {', '.join(missing[:5])} (run `modelcvd migrate`)" if missing else "")
+            + (
+                f"; not applied here: {', '.join(missing[:5])} (run `modelcvd migrate`)"
+                if missing
+                else ""
+            )
             + (f"; applied here only: {', '.join(extra[:5])}" if extra else "")
         )
     by_member = {_member(m): m for m in _models()}

@@ -137,7 +137,7 @@ def connect_celery_signals() -> None:
 # (so it covers workers on other machines too).
 
 
-def queue_depths(timeout: float = 2.0) -> dict[str, int]:
+def queue_depths(timeout: int = 2) -> dict[str, int]:
     """Messages waiting in each queue; raises when the broker is unreachable."""
     from kombu.exceptions import ChannelError
 
@@ -146,7 +146,7 @@ def queue_depths(timeout: float = 2.0) -> dict[str, int]:
     depths: dict[str, int] = {}
     with app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
-        channel = conn.channel()
+        channel: Any = conn.channel()
         try:
             for queue in QUEUES:
                 try:
@@ -185,7 +185,9 @@ class ScrapeTimeCollector(Collector):
             from modelcvd.verification.models import VerificationTrial
 
             since = timezone.now() - timedelta(seconds=60)
-            rate.add_metric([], VerificationTrial.objects.filter(created_at__gte=since).count() / 60)
+            rate.add_metric(
+                [], VerificationTrial.objects.filter(created_at__gte=since).count() / 60
+            )
         except Exception:
             return
         yield rate

@@ -35,7 +35,7 @@ def _check_database() -> None:
 def _check_broker() -> None:
     from modelcvd.core.observability import queue_depths
 
-    queue_depths(timeout=2.0)
+    queue_depths(timeout=2)
 
 
 def _check_keys() -> None:
