@@ -182,6 +182,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A run of more trials than this is split into chunks of this size, each its own task, so a
 # run spreads over every worker on its queue (0: one task per run).
 VERIFICATION_CHUNK_TRIALS = int(env("MODELCVD_VERIFICATION_CHUNK_TRIALS", "50"))
+# A run queued or running that stored no trial for this long is queued again (Celery beat,
+# every minute); safe, since stored trials are skipped and each is stored once.
+VERIFICATION_STALL_SECONDS = int(env("MODELCVD_VERIFICATION_STALL_SECONDS", "900"))
 # Runs on local model directories (hf:) go to the `verification-gpu` queue, which only GPU
 # workers consume; off in the embedded default, whose one worker has no such queue.
 VERIFICATION_GPU_QUEUE = env_bool("MODELCVD_VERIFICATION_GPU_QUEUE", False)

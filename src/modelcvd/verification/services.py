@@ -4,6 +4,7 @@ layer pins the run to a case and an artifact, stores each trial as it finishes, 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,30 @@ def run_chunks(run: VerificationRun) -> list[tuple[int, int]]:
     if run.sequential or size <= 0 or run.trials <= size:
         return []
     return [(start, min(start + size, run.trials)) for start in range(0, run.trials, size)]
+
+
+def runs_stalled(*, idle_seconds: int) -> list[int]:
+    """Runs queued or running that stored no trial for `idle_seconds`: their task was lost
+    (a broker failure between delivery and acknowledgement) or is stuck. Re-queuing one is
+    safe: chunks skip stored trials, and a trial index is stored once."""
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce, Greatest
+
+    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
+    return list(
+        VerificationRun.objects.filter(
+            state__in=[VerificationRun.State.QUEUED, VerificationRun.State.RUNNING]
+        )
+        .annotate(
+            last=Greatest(
+                Coalesce(Max("trial_rows__created_at"), "created_at"),
+                Coalesce("started_at", "created_at"),
+            )
+        )
+        .filter(last__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def run_request(

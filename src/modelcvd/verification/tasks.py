@@ -18,6 +18,7 @@ from modelcvd.verification.services import (
     run_chunks,
     run_execute,
     run_execute_chunk,
+    runs_stalled,
     verification_queue,
 )
 
@@ -58,3 +59,16 @@ def run_verification_chunk(self: Any, run_id: int, start: int, stop: int) -> str
         return str(run_execute_chunk(run_id=run_id, start=start, stop=stop).state)
     except DATABASE_GONE as exc:
         raise _retry_later(self, exc) from exc
+
+
+@shared_task
+def resume_stalled_runs() -> list[int]:
+    """Celery beat, every minute: queue again the runs that stopped making progress."""
+    from django.conf import settings
+
+    stalled = runs_stalled(idle_seconds=settings.VERIFICATION_STALL_SECONDS)
+    for run_id in stalled:
+        run = VerificationRun.objects.get(pk=run_id)
+        log.warning("verification run stalled, queued again", extra={"run": run_id})
+        run_verification.apply_async((run_id,), queue=verification_queue(run.target_uri))
+    return stalled
