@@ -224,6 +224,7 @@ def main() -> int:
                 f"on {len(urls)} gunicorn x {args.web_workers} workers ...",
                 flush=True,
             )
+            load_before = os.getloadavg()
             out = asyncio.run(drive(args, stack, urls))
             rows = stack.sql(
                 "SELECT count(*) FROM reports_report WHERE title LIKE %s", f"load {out['tag']} %"
@@ -235,12 +236,24 @@ def main() -> int:
                     "SELECT id FROM reports_report WHERE id = ANY(%s)", list(acked_ids)
                 )
             }
-            logs_5xx = sum(
-                1
+            served = [
+                line
                 for proc, _ in web
                 for line in proc.json_lines()
-                if line.get("message") == "request" and int(line.get("status", 0)) >= 500
-            )
+                if line.get("message") == "request"
+            ]
+            logs_5xx = sum(1 for line in served if int(line.get("status", 0)) >= 500)
+            # Time inside Django per request (from the JSON request log): what the client's
+            # latency is minus the wait for a free gunicorn worker.
+            server_ms = {
+                kind: [
+                    float(line["duration_ms"])
+                    for line in served
+                    if (line.get("method") == "POST") == (kind == "submit")
+                    and line.get("path") != "/healthz"
+                ]
+                for kind in ("submit", "read")
+            }
         finally:
             stack.stop()
             harness.flush_redis_db(broker)
@@ -286,6 +299,14 @@ def main() -> int:
             "p99": round(percentile(rd, 99) * 1000, 1),
             "mean": round(statistics.fmean(rd) * 1000, 1) if rd else None,
         },
+        "server_time_ms": {
+            kind: {
+                "p50": round(percentile(values, 50), 1),
+                "p99": round(percentile(values, 99), 1),
+            }
+            for kind, values in server_ms.items()
+        },
+        "load_average_before_after": [load_before, os.getloadavg()],
         "errors": errors,
         "server_errors_5xx": server_errors,
         "server_errors_5xx_in_logs": logs_5xx,
@@ -302,11 +323,17 @@ def main() -> int:
             f"{'latency ' + q + ' (ms)':<24}{result['submit_latency_ms'][q]:>12}"
             f"{result['read_latency_ms'][q]:>12}"
         )
+    for q in ("p50", "p99"):
+        print(
+            f"{'in Django ' + q + ' (ms)':<24}{result['server_time_ms']['submit'][q]:>12}"
+            f"{result['server_time_ms']['read'][q]:>12}"
+        )
     print(f"{'errors':<24}{sum(errors['submit'].values()):>12}{sum(errors['read'].values()):>12}")
     print(
         f"5xx: {server_errors}; lost reports: {result['lost_reports']}; "
         f"duplicates: {result['duplicate_reports']}"
     )
+    print(f"load average before / after: {result['load_average_before_after']}")
     print("peak RSS (MB): " + ", ".join(f"{k} {v}" for k, v in result["peak_rss_mb"].items()))
     print(f"written to {args.out}")
     return 0 if server_errors == 0 and result["lost_reports"] == 0 else 1
