@@ -126,6 +126,11 @@ def test_submit_example_against_a_live_server(
         assert code == 0, out.err
         assert out.out.startswith("report #") and "(received)" in out.out
     assert Report.objects.filter(reporter__username="bob").count() == 3
+    # Each submission carried an Idempotency-Key (one per file, kept across its retries).
+    from modelcvd.reports.models import SubmissionKey
+
+    keys = SubmissionKey.objects.filter(user__username="bob").values_list("key", flat=True)
+    assert len(set(keys)) == 2
 
 
 @pytest.mark.django_db(transaction=True)

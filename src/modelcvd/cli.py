@@ -288,6 +288,34 @@ def cmd_keys_retire(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _django()
+    from modelcvd.core.backup import BackupError, backup_create
+
+    try:
+        manifest = backup_create(Path(args.out))
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    rows = sum(m["rows"] for m in manifest["members"].values())
+    print(
+        f"backup written to {args.out}: {rows} rows in {len(manifest['members'])} tables, "
+        f"{len(manifest['keys'])} key fingerprint(s); the keys themselves are not in it"
+    )
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    _django()
+    from modelcvd.core.backup import BackupError, backup_restore
+
+    try:
+        result = backup_restore(Path(args.archive), force=args.force)
+    except BackupError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"restored {result.rows} rows in {result.tables} tables from {args.archive}")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from modelcvd.reports.document import report_json_schema
 
@@ -396,6 +424,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--new-key", action="store_true", help="start a new rotation even if one is unfinished"
     )
     p.set_defaults(func=cmd_keys_rotate)
+
+    p = add(
+        "backup",
+        cmd_backup,
+        "Write the database (sealed data included) and key fingerprints to a tar archive.",
+    )
+    p.add_argument("out", help="a new file; .tar.gz compresses")
+
+    p = add(
+        "restore",
+        cmd_restore,
+        "Restore a backup into this instance (checks hashes and the key file first).",
+    )
+    p.add_argument("archive")
+    p.add_argument(
+        "--force", action="store_true", help="replace the data of a database that is not empty"
+    )
 
     p = add("schema", cmd_schema, "Print the JSON Schema of the report format.")
     p.add_argument("name", choices=["report"])

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "modelcvd.core.observability.RequestIdMiddleware",
     "modelcvd.core.middleware.BodySizeLimitMiddleware",
     "modelcvd.core.middleware.NulCharacterMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -176,6 +177,38 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("MODELCVD_TASKS_EAGER", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers log through LOGGING below (JSON lines with the request id), not Celery's own setup.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# A run of more trials than this is split into chunks of this size, each its own task, so a
+# run spreads over every worker on its queue (0: one task per run).
+VERIFICATION_CHUNK_TRIALS = int(env("MODELCVD_VERIFICATION_CHUNK_TRIALS", "50"))
+# A run queued or running that stored no trial for this long is queued again (Celery beat,
+# every minute); safe, since stored trials are skipped and each is stored once.
+VERIFICATION_STALL_SECONDS = int(env("MODELCVD_VERIFICATION_STALL_SECONDS", "900"))
+# Runs on local model directories (hf:) go to the `verification-gpu` queue, which only GPU
+# workers consume; off in the embedded default, whose one worker has no such queue.
+VERIFICATION_GPU_QUEUE = env_bool("MODELCVD_VERIFICATION_GPU_QUEUE", False)
+# At scale (docs/deploy.md): Redis as broker and result store. A task a dead worker held
+# unacknowledged goes back to its queue after the visibility timeout; it must exceed the
+# longest task (one chunk of a run), or a slow task would be started twice.
+CELERY_VISIBILITY_TIMEOUT = int(env("MODELCVD_CELERY_VISIBILITY_TIMEOUT", "3600"))
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", "")
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://", "unix://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+        # Look for overdue unacknowledged tasks every few seconds (kombu's default sweep runs
+        # about every 100 s); one cheap ZRANGE per sweep.
+        "unacked_restore_interval": min(10, max(1, CELERY_VISIBILITY_TIMEOUT // 4)),
+        "unacked_restore_throttle": 1,
+    }
+    CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND or CELERY_BROKER_URL
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+    CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+    # A task running when the broker connection drops goes on to its end and is acknowledged
+    # on the new connection; cancelling it instead can acknowledge its message while the
+    # broker is away (measured in tests/scale: a chunk was lost that way).
+    CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 
 EMAIL_BACKEND = env("MODELCVD_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = str(DATA_DIR / "mail")
@@ -183,11 +216,37 @@ EMAIL_HOST = env("MODELCVD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("MODELCVD_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("MODELCVD_FROM_EMAIL", "modelcvd@localhost")
 
+# Health, logs and metrics (docs/deploy.md). Logs: one JSON object a line with the request id
+# ("text" for people at a terminal); production defaults to JSON.
+LOG_FORMAT = env("MODELCVD_LOG_FORMAT", "json" if PRODUCTION else "text")
+# /metrics answers requests from loopback, or with `Authorization: Bearer <token>` when set.
+METRICS_TOKEN = env("MODELCVD_METRICS_TOKEN", "")
+# Several gunicorn workers: a shared directory where each process writes its metrics
+# (prometheus_client's multi-process mode); read by the name the library uses.
+PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "modelcvd.core.observability.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+        }
+    },
     "root": {"handlers": ["console"], "level": env("MODELCVD_LOG_LEVEL", "WARNING")},
+    # One line per HTTP call to a model endpoint would drown the rest at INFO.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
 WHITENOISE_USE_FINDERS = (
     True  # serve app static files without collectstatic in the embedded default

@@ -115,6 +115,11 @@ API: dict[tuple[str, str], dict[str, int]] = {
 
 WEB: dict[tuple[str, str], dict[str, int]] = {
     ("GET", ""): everyone(200),
+    # Probes and metrics: public liveness/readiness; /metrics from loopback (the test client's
+    # address) or with MODELCVD_METRICS_TOKEN (tests/core/test_observability.py).
+    ("GET", "healthz"): everyone(200),
+    ("GET", "readyz"): everyone(200),
+    ("GET", "metrics"): everyone(200),
     ("GET", "signin/"): everyone(200),
     ("POST", "signout/"): everyone(302),
     # The second sign-in step. Every session here is complete (staff verified, the others owe

@@ -11,6 +11,9 @@ class CoreConfig(AppConfig):
         from django.core.exceptions import ImproperlyConfigured
 
         from modelcvd.core.checks import embedded_only_settings
+        from modelcvd.core.observability import connect_celery_signals
+
+        connect_celery_signals()
 
         if settings.PRODUCTION:
             problems = embedded_only_settings()

@@ -4,11 +4,12 @@ layer pins the run to a case and an artifact, stores each trial as it finishes, 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import User
@@ -45,6 +46,47 @@ def _check_target(uri: str) -> str:
     if scheme == "openai" and rest.startswith(("http://", "https://")) and "#" in rest:
         return uri
     raise InvalidInput([FieldError("target", "use hf:DIR or openai:URL#MODEL")])
+
+
+def verification_queue(target_uri: str) -> str:
+    """Local model directories need the machine's accelerator: with VERIFICATION_GPU_QUEUE on,
+    their runs go to the queue only GPU workers consume. Endpoint runs are HTTP clients."""
+    if settings.VERIFICATION_GPU_QUEUE and target_uri.startswith("hf:"):
+        return "verification-gpu"
+    return "verification"
+
+
+def run_chunks(run: VerificationRun) -> list[tuple[int, int]]:
+    """The [start, stop) index ranges a run is split into, one task each; [] runs it whole
+    (sequential runs decide trial by trial in order, so they are never split)."""
+    size = settings.VERIFICATION_CHUNK_TRIALS
+    if run.sequential or size <= 0 or run.trials <= size:
+        return []
+    return [(start, min(start + size, run.trials)) for start in range(0, run.trials, size)]
+
+
+def runs_stalled(*, idle_seconds: int) -> list[int]:
+    """Runs queued or running that stored no trial for `idle_seconds`: their task was lost
+    (a broker failure between delivery and acknowledgement) or is stuck. Re-queuing one is
+    safe: chunks skip stored trials, and a trial index is stored once."""
+    from django.db.models import Max
+    from django.db.models.functions import Coalesce, Greatest
+
+    cutoff = timezone.now() - timedelta(seconds=idle_seconds)
+    return list(
+        VerificationRun.objects.filter(
+            state__in=[VerificationRun.State.QUEUED, VerificationRun.State.RUNNING]
+        )
+        .annotate(
+            last=Greatest(
+                Coalesce(Max("trial_rows__created_at"), "created_at"),
+                Coalesce("started_at", "created_at"),
+            )
+        )
+        .filter(last__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def run_request(
@@ -93,7 +135,8 @@ def run_request(
         )
         from modelcvd.verification.tasks import run_verification
 
-        transaction.on_commit(lambda: run_verification.delay(run.pk))
+        queue = verification_queue(run.target_uri)
+        transaction.on_commit(lambda: run_verification.apply_async((run.pk,), queue=queue))
     return run
 
 
@@ -172,17 +215,95 @@ def _store_trial(run_id: int, trial: Any) -> None:
             )
     except IntegrityError:
         # Another worker stored this index first (a redelivered task): it counts once.
-        pass
+        return
+    from modelcvd.core.observability import TRIALS
+
+    TRIALS.inc()
 
 
 def _run_end(run_id: int, state: str, action: str, error: str = "") -> VerificationRun:
     with transaction.atomic():
-        VerificationRun.objects.filter(pk=run_id).update(
-            state=state, error=error, finished_at=timezone.now()
+        # Only a run still in progress ends here: with chunks on several workers, the first
+        # chunk to fail or see the cancellation ends it, and the others find it ended.
+        ended = (
+            VerificationRun.objects.filter(
+                pk=run_id, state__in=[VerificationRun.State.QUEUED, VerificationRun.State.RUNNING]
+            ).update(state=state, error=error, finished_at=timezone.now())
+            == 1
         )
         run = VerificationRun.objects.get(pk=run_id)
-        audit_record(actor=None, action=action, obj=run, data={"error": error} if error else {})
+        if ended:
+            audit_record(actor=None, action=action, obj=run, data={"error": error} if error else {})
     return run
+
+
+def _run_start(run_id: int) -> VerificationRun | None:
+    """The run, marked running; None when it has ended already (nothing left to do)."""
+    run = VerificationRun.objects.select_related("report", "artifact", "case").get(pk=run_id)
+    if run.state not in (VerificationRun.State.QUEUED, VerificationRun.State.RUNNING):
+        return None
+    VerificationRun.objects.filter(pk=run.pk).update(
+        state=VerificationRun.State.RUNNING, started_at=run.started_at or timezone.now()
+    )
+    return run
+
+
+def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
+    """Run (or resume) trials start..stop-1 of a run; the chunk that stores the run's last trial
+    finishes the run. Called by workers, several at once for one run; safe to call again."""
+    from modelcvd.verification.engine.judges import RefusalJudge
+    from modelcvd.verification.engine.runner import run_trials
+    from modelcvd.verification.engine.targets import target_from_uri
+
+    run = _run_start(run_id)
+    if run is None:
+        return VerificationRun.objects.get(pk=run_id)
+    run.refresh_from_db(fields=["state", "started_at"])
+    try:
+        spec = _spec(run)
+        rows = run.trial_rows.filter(index__gte=start, index__lt=stop).select_related("sealed")
+        completed = [_trial_of(row) for row in rows]
+        target = target_from_uri(run.target_uri)
+        judge = RefusalJudge()
+        run_trials(
+            spec,
+            target,
+            judge,
+            completed=completed,
+            indices=range(start, stop),
+            on_trial=lambda trial: _store_trial(run_id, trial),
+        )
+        if run.trial_rows.count() < run.trials:
+            return run
+        from modelcvd.verification.engine.runner import summarise
+
+        trials = [_trial_of(row) for row in run.trial_rows.select_related("sealed")]
+        started = run.started_at or timezone.now()
+        summary = summarise(
+            spec,
+            trials,
+            target=target,
+            judge=judge,
+            elapsed_s=(timezone.now() - started).total_seconds(),
+        ).to_dict()
+    except RunCancelled:
+        return _run_end(run_id, VerificationRun.State.CANCELLED, "verification.cancelled")
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries, and the chunk resumes
+    except Exception as exc:  # a failed run is recorded, not lost: the worker must go on
+        return _run_end(
+            run_id,
+            VerificationRun.State.FAILED,
+            "verification.failed",
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+    return _run_finish(run, summary)
+
+
+def _trial_of(row: VerificationTrial) -> Any:
+    from modelcvd.verification.engine.runner import Trial
+
+    return Trial.from_dict(json.loads(open_blob(row.sealed)))
 
 
 def run_execute(*, run_id: int) -> VerificationRun:
@@ -217,6 +338,8 @@ def run_execute(*, run_id: int) -> VerificationRun:
         )
     except RunCancelled:
         return _run_end(run.pk, VerificationRun.State.CANCELLED, "verification.cancelled")
+    except (OperationalError, InterfaceError):
+        raise  # the database went away: the task retries, and the run resumes
     except Exception as exc:  # a failed run is recorded, not lost: the worker must go on
         return _run_end(
             run.pk,
@@ -224,13 +347,17 @@ def run_execute(*, run_id: int) -> VerificationRun:
             "verification.failed",
             error=f"{type(exc).__name__}: {exc}"[:2000],
         )
-    summary = result.summary.to_dict()
+    return _run_finish(run, result.summary.to_dict())
+
+
+def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRun:
     with transaction.atomic():
+        finished = VerificationRun.objects.filter(
+            pk=run.pk, state=VerificationRun.State.RUNNING
+        ).update(summary=summary, state=VerificationRun.State.FINISHED, finished_at=timezone.now())
         run.refresh_from_db()
-        run.summary = summary
-        run.state = VerificationRun.State.FINISHED
-        run.finished_at = timezone.now()
-        run.save(update_fields=["summary", "state", "finished_at"])
+        if not finished:  # another chunk finished it first, or it was cancelled meanwhile
+            return run
         low, high = summary["wilson"]
         TimelineEvent.objects.create(
             case=run.case,

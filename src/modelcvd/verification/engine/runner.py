@@ -209,12 +209,16 @@ def run_trials(
     p0: float = 0.05,
     alpha: float = 0.05,
     confidence: float = 0.95,
+    indices: Sequence[int] | None = None,
 ) -> RunResult:
     """Run the trials of `spec` not in `completed`, judging and streaming each one.
 
     With `sequential`, trials run in batches until its SPRT decides or `spec.trials` is reached;
     a batch in flight is finished and kept (those trials ran and are stored), and the decision
     is the test's first crossing in index order, so it does not depend on batch size.
+
+    With `indices`, only those trials run (one chunk of a run spread over several workers);
+    the summary then covers the chunk alone.
     """
     started = time.monotonic()
     done: dict[int, Trial] = {}
@@ -229,7 +233,8 @@ def run_trials(
             sequential.p0, sequential.p1, sequential.alpha, sequential.beta, spec.trials
         )
     messages = tuple(spec.messages())
-    pending = [i for i in range(spec.trials) if i not in done]
+    wanted = range(spec.trials) if indices is None else indices
+    pending = [i for i in wanted if i not in done]
     step = max(1, target.batch_size)
     for start in range(0, len(pending), step):
         if sequential is not None:
