@@ -92,7 +92,7 @@ def _run(case: Case, reporter: User, artifact: Artifact, successes: int, trials:
         requested_by=reporter,
         target_uri="openai:http://127.0.0.1:9/v1#m",
         trials=trials,
-        state=VerificationRun.State.FINISHED,
+        state=VerificationRun.State.RUNNING,
     )
     for index in range(trials):
         VerificationTrial.objects.create(
@@ -104,6 +104,9 @@ def _run(case: Case, reporter: User, artifact: Artifact, successes: int, trials:
             target_name="m",
             sealed=seal(json.dumps({"i": index}).encode(), purpose="verification.trial"),
         )
+    # As the worker does: the run finishes once its trials are stored.
+    run.state = VerificationRun.State.FINISHED
+    run.save(update_fields=["state"])
 
 
 def build_dataset() -> Dataset:

@@ -1,14 +1,16 @@
 """Response metrics, computed from the case timeline by the database.
 
 Every number here is an aggregate: no case id, title or reporter ever leaves this module, which
-is why the dashboard is public (see docs/metrics.md). The work is done in SQL, in two
-statements whatever the number of cases:
+is why the dashboard is public (see docs/metrics.md). The work is done by the database, over
+metrics.CaseFact (one row per case, derived from its timeline by metrics.facts and kept
+current on every timeline write), in four statements whatever the number of cases:
 
-1. one statement over the timeline: a per-case milestone table (received, acknowledged,
-   triaged, vendor notified, fix available, disclosed; as epoch seconds) built with one
-   GROUP BY, then, from it, counts, open cases by age, deadline compliance per tier, reports
-   per month and the ordered rows that the percentiles need (window functions);
-2. one statement over verification runs for the success rates before and after fixes.
+1. one GROUP BY (program, tier): counts, the deadline outcomes per tier, open cases by age;
+2. one GROUP BY (program, month) for the reports received per month;
+3. one statement of index reads for the percentiles: for each duration, the two values at
+   rank floor(p (n - 1)) along its index (LIMIT 2 OFFSET k), so nothing is sorted;
+   The exploit potential is in (1) too: the facts carry each case's pooled trials before and
+   after fixes.
 
 Python only combines the few rows per program that come back.
 
@@ -40,35 +42,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 from django.utils import timezone
 
-from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.errors import NotFound
-from modelcvd.policy.deadlines import BusinessDays, CalendarDays, DeadlinePolicy, Duration, due_at
+from modelcvd.metrics.facts import DAY
+from modelcvd.metrics.models import CaseFact
 from modelcvd.policy.models import Program
 from modelcvd.scoring.tier import Tier
-from modelcvd.verification.models import VerificationRun, VerificationTrial
 
-DAY = 86_400
-TRIAGED = (
-    CaseState.VALID,
-    CaseState.INVALID,
-    CaseState.DUPLICATE,
-    CaseState.OUT_OF_SCOPE,
-)
-NOT_OPEN = (
-    CaseState.CLOSED,
-    CaseState.DISCLOSED,
-    CaseState.INVALID,
-    CaseState.DUPLICATE,
-    CaseState.OUT_OF_SCOPE,
-)
 TIME_METRICS = ("acknowledge", "triage", "remediate", "disclose")
+TIME_COLUMNS = ("ack_s", "triage_s", "fix_s", "disclose_s")
+PERCENTILES = (0.5, 0.9)
 DEADLINES = ("acknowledge", "triage", "remediate", "disclose")
 TIERS = (*(t.value for t in reversed(list(Tier))), "unscored")
 # (label, upper bound in days, inclusive); the last bucket is open-ended.
@@ -163,219 +152,72 @@ class Metrics:
     programs: list[ProgramMetrics]
 
 
-def program_policy(program: Program) -> DeadlinePolicy:
-    """The deadline targets of a program. Programs store none of their own yet, so each gets
-    policy.deadlines' defaults; once they do, this is the one place that reads them."""
-    return DeadlinePolicy()
-
-
-# --- SQL helpers ---------------------------------------------------------------------------
-
-
-def _epoch(expr: str) -> str:
-    """Whole epoch seconds of a timestamp column, in the database's own dialect."""
-    if connection.vendor == "postgresql":
-        return f"CAST(FLOOR(EXTRACT(EPOCH FROM {expr})) AS BIGINT)"
-    return f"CAST(strftime('%%s', {expr}) AS INTEGER)"
-
-
-def _month(epoch_expr: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"to_char(to_timestamp({epoch_expr}) AT TIME ZONE 'UTC', 'YYYY-MM')"
-    return f"strftime('%%Y-%%m', {epoch_expr}, 'unixepoch')"
-
-
-# A Monday well in the past: the reference week for business-day offsets.
-_REFERENCE_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)
-
-
-def allowed_seconds_sql(duration: Duration, start: str) -> str:
-    """SQL for the seconds allowed between `start` (epoch seconds column) and its due instant.
-
-    Calendar days: N whole days. Business days on the default calendar: from a business day the
-    due instant keeps the wall-clock time, a whole number of days later, that number depending
-    on the weekday only; from a weekend day it is a fixed midnight. Both are read off
-    policy.deadlines.due_at for one reference week, so this SQL agrees with it by construction
-    (tests/metrics/test_deadline_sql.py checks many instants).
-    """
-    if isinstance(duration, CalendarDays):
-        return str(duration.days * DAY)
-    assert isinstance(duration, BusinessDays)
-    branches = []
-    for weekday in range(7):
-        midnight = _REFERENCE_MONDAY + timedelta(days=weekday)
-        probe = midnight + timedelta(hours=12)
-        due = due_at(probe, duration)
-        if weekday < 5:
-            seconds = int((due - probe).total_seconds())
-            branches.append(f"WHEN {weekday} THEN {seconds}")
-        else:
-            seconds = int((due - midnight).total_seconds())
-            branches.append(f"WHEN {weekday} THEN {seconds} - ({start} %% {DAY})")
-    # 1970-01-01 was a Thursday (weekday 3).
-    return f"(CASE (({start} / {DAY}) + 3) %% 7 {' '.join(branches)} END)"
-
-
-def _policy_sql(
-    policies: dict[int, DeadlinePolicy], pick: Any, start: str, program_col: str = "program_id"
-) -> str:
-    """CASE over programs (grouped by identical durations) of the allowed seconds."""
-    by_sql: dict[str, list[int]] = defaultdict(list)
-    for program_id, policy in policies.items():
-        duration = pick(policy)
-        if duration is None:
-            continue
-        by_sql[allowed_seconds_sql(duration, start)].append(program_id)
-    if not by_sql:
-        return "NULL"
-    if len(by_sql) == 1:
-        return next(iter(by_sql))
-    whens = " ".join(
-        f"WHEN {program_col} IN ({', '.join(str(i) for i in ids)}) THEN {sql}"
-        for sql, ids in by_sql.items()
-    )
-    return f"(CASE {whens} END)"
-
-
-def _tiered_sql(policies: dict[int, DeadlinePolicy], table: str, start: str) -> str:
-    whens = []
-    for tier in Tier:
-        sql = _policy_sql(policies, lambda p, t=tier: getattr(p, table)[t], start)
-        whens.append(f"WHEN tier = '{tier.value}' THEN {sql}")
-    return f"(CASE {' '.join(whens)} END)"
-
-
 def _in(values: Any) -> str:
     return ", ".join(f"'{CaseState(v).value}'" for v in values)
 
 
-def _main_sql(policies: dict[int, DeadlinePolicy], where: str) -> str:
-    case_t = Case._meta.db_table
-    event_t = TimelineEvent._meta.db_table
-    transition = TimelineEvent.Kind.TRANSITION.value
-
-    def first(states: str) -> str:
-        return f"MIN(CASE WHEN e.kind = '{transition}' AND e.to_state IN ({states}) THEN e.at END)"
-
-    ack = _policy_sql(policies, lambda p: p.acknowledge, "received")
-    triage = _policy_sql(policies, lambda p: p.triage, "received")
-    remediate = _tiered_sql(policies, "remediation", "COALESCE(notified, received)")
-    disclose = _tiered_sql(policies, "disclosure", "COALESCE(notified, received)")
-    ages = []
+def _aggregate_sql() -> str:
+    fact_t = CaseFact._meta.db_table
+    sums = []
+    for duration, due in (
+        ("ack_s", "ack_due"),
+        ("triage_s", "triage_due"),
+        ("fix_s", "remediate_due"),
+        ("disclose_s", "disclose_due"),
+    ):
+        end = f"received + {duration}"
+        sums += [
+            f"SUM(CASE WHEN {due} IS NOT NULL AND {duration} IS NOT NULL "
+            f"AND {end} <= {due} THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {due} IS NOT NULL AND (({duration} IS NOT NULL AND {end} > {due}) "
+            f"OR ({duration} IS NULL AND %(as_of)s > {due})) THEN 1 ELSE 0 END)",
+            f"SUM(CASE WHEN {due} IS NOT NULL AND {duration} IS NULL AND %(as_of)s <= {due} "
+            f"THEN 1 ELSE 0 END)",
+        ]
     lower = -1
-    for label, upper in AGE_BUCKETS:
-        cond = f"%(as_of)s - received > {lower * DAY}" if lower >= 0 else "1 = 1"
+    for _, upper in AGE_BUCKETS:
+        cond = "is_open" + (f" AND %(as_of)s - received > {lower * DAY}" if lower >= 0 else "")
         if upper is not None:
             cond += f" AND %(as_of)s - received <= {upper * DAY}"
-        ages.append(
-            f"SELECT 'age', program_id, '{label}', '', COUNT(*), 0, 0, 0 FROM m "  # noqa: S608
-            f"WHERE is_open = 1 AND {cond} GROUP BY program_id"
+            lower = upper
+        sums.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
+    both = "before_trials > 0 AND after_trials > 0"
+    sums.append(f"SUM(CASE WHEN {both} THEN 1 ELSE 0 END)")
+    for column in ("before_successes", "before_trials", "after_successes", "after_trials"):
+        sums.append(f"SUM(CASE WHEN {both} THEN {column} ELSE 0 END)")
+    return f"""
+SELECT program_id, tier, COUNT(*),
+  SUM(CASE WHEN triaged THEN 1 ELSE 0 END),
+  SUM(CASE WHEN valid THEN 1 ELSE 0 END),
+  SUM(CASE WHEN duplicate THEN 1 ELSE 0 END),
+  COUNT(ack_s), COUNT(triage_s), COUNT(fix_s), COUNT(disclose_s),
+  {", ".join(sums)}
+FROM {fact_t} WHERE 1 = 1 {{where}}
+GROUP BY program_id, tier
+"""  # noqa: S608 - only this module's constants and table names; values are parameters
+
+
+def _monthly_sql() -> str:
+    return f"""
+SELECT program_id, received_month, COUNT(*) FROM {CaseFact._meta.db_table}
+WHERE received_month >= %(since)s AND received_month <= %(until)s {{where}}
+GROUP BY program_id, received_month
+"""  # noqa: S608
+
+
+def _rank_sql(lookups: list[tuple[str, int | None, str, int]]) -> str:
+    """One statement reading, for each (key, program, column, offset), the two values at that
+    rank along the column's index."""
+    fact_t = CaseFact._meta.db_table
+    parts = []
+    for i, (key, program_id, column, offset) in enumerate(lookups):
+        scope = f"program_id = {int(program_id)} AND " if program_id is not None else ""
+        parts.append(
+            f"SELECT '{key}', {int(offset)}, v FROM (SELECT {column} AS v FROM {fact_t} "  # noqa: S608
+            f"WHERE {scope}{column} IS NOT NULL ORDER BY {column} "
+            f"LIMIT 2 OFFSET {int(offset)}) AS r{i}"
         )
-        lower = upper if upper is not None else lower
-    durations = " UNION ALL ".join(
-        f"SELECT program_id, '{name}' AS metric, {col} - received AS s FROM m "  # noqa: S608
-        f"WHERE {col} IS NOT NULL"
-        for name, col in zip(TIME_METRICS, ("ack", "triage", "fixed", "disclosed"), strict=True)
-    )
-    # Rank positions that linear interpolation needs for p = 0.5 and 0.9 (integer division).
-    ranks = "rn IN ((n - 1) / 2 + 1, n / 2 + 1, (n - 1) * 9 / 10 + 1, ((n - 1) * 9 + 9) / 10 + 1)"
-    tier_label = "CASE WHEN tier = '' THEN 'unscored' ELSE tier END"
-    # Only constants of this module and table names go into the text; values are parameters.
-    return f"""
-WITH m0 AS (
-  SELECT c.id AS case_id, c.program_id AS program_id, c.state AS state, c.tier AS tier,
-    COALESCE(MIN(CASE WHEN e.kind = 'opened' THEN e.at END), c.created_at) AS received_at,
-    {first(_in([CaseState.ACKNOWLEDGED]))} AS ack_at,
-    {first(_in(TRIAGED))} AS triage_at,
-    {first(_in([CaseState.VENDOR_NOTIFIED]))} AS notified_at,
-    {first(_in([CaseState.FIX_AVAILABLE]))} AS fixed_at,
-    {first(_in([CaseState.DISCLOSED]))} AS disclosed_at,
-    MAX(CASE WHEN e.to_state = '{CaseState.VALID.value}' THEN 1 ELSE 0 END) AS valid,
-    MAX(CASE WHEN e.to_state = '{CaseState.DUPLICATE.value}' THEN 1 ELSE 0 END) AS duplicate
-  FROM {case_t} c LEFT JOIN {event_t} e ON e.case_id = c.id
-  {where}
-  GROUP BY c.id, c.program_id, c.state, c.tier, c.created_at
-),
-m AS (
-  SELECT program_id, tier, valid, duplicate,
-    CASE WHEN state IN ({_in(NOT_OPEN)}) THEN 0 ELSE 1 END AS is_open,
-    {_epoch("received_at")} AS received, {_epoch("ack_at")} AS ack,
-    {_epoch("triage_at")} AS triage, {_epoch("notified_at")} AS notified,
-    {_epoch("fixed_at")} AS fixed, {_epoch("disclosed_at")} AS disclosed
-  FROM m0
-),
-d AS ({durations}),
-r AS (
-  SELECT program_id, metric, s,
-    ROW_NUMBER() OVER (PARTITION BY program_id, metric ORDER BY s) AS rn,
-    COUNT(*) OVER (PARTITION BY program_id, metric) AS n
-  FROM d
-  UNION ALL
-  SELECT NULL, metric, s,
-    ROW_NUMBER() OVER (PARTITION BY metric ORDER BY s),
-    COUNT(*) OVER (PARTITION BY metric)
-  FROM d
-),
-dl AS (
-  SELECT program_id, {tier_label} AS tier, 'acknowledge' AS deadline, received AS s,
-    ack AS e, {ack} AS allowed FROM m
-  UNION ALL
-  SELECT program_id, {tier_label}, 'triage', received, triage, {triage} FROM m
-  UNION ALL
-  SELECT program_id, tier, 'remediate', COALESCE(notified, received), fixed, {remediate}
-    FROM m WHERE valid = 1 AND tier <> ''
-  UNION ALL
-  SELECT program_id, tier, 'disclose', COALESCE(notified, received), disclosed, {disclose}
-    FROM m WHERE valid = 1 AND tier <> ''
-)
-SELECT 'summary', program_id, '', '', COUNT(*),
-  SUM(CASE WHEN triage IS NOT NULL THEN 1 ELSE 0 END),
-  SUM(valid), SUM(CASE WHEN duplicate = 1 AND valid = 0 THEN 1 ELSE 0 END)
-FROM m GROUP BY program_id
-UNION ALL
-SELECT 'rank', program_id, metric, '', rn, n, s, 0 FROM r WHERE {ranks}
-UNION ALL
-SELECT 'deadline', program_id, tier, deadline,
-  SUM(CASE WHEN e IS NOT NULL AND e - s <= allowed THEN 1 ELSE 0 END),
-  SUM(CASE WHEN (e IS NOT NULL AND e - s > allowed)
-            OR (e IS NULL AND %(as_of)s - s > allowed) THEN 1 ELSE 0 END),
-  SUM(CASE WHEN e IS NULL AND %(as_of)s - s <= allowed THEN 1 ELSE 0 END), 0
-FROM dl GROUP BY program_id, tier, deadline
-UNION ALL
-SELECT 'month', program_id, {_month("received")}, '', COUNT(*), 0, 0, 0 FROM m
-  WHERE received > %(since)s AND received <= %(as_of)s
-  GROUP BY program_id, {_month("received")}
-UNION ALL
-{" UNION ALL ".join(ages)}
-"""  # noqa: S608
-
-
-def _exploit_sql(where: str) -> str:
-    run_t = VerificationRun._meta.db_table
-    trial_t = VerificationTrial._meta.db_table
-    case_t = Case._meta.db_table
-    link_t = Case.artifacts.through._meta.db_table
-    return f"""
-WITH runs AS (
-  SELECT r.case_id AS case_id, c.program_id AS program_id,
-    CASE WHEN EXISTS (SELECT 1 FROM {link_t} ca
-                      WHERE ca.case_id = r.case_id AND ca.artifact_id = r.artifact_id)
-         THEN 1 ELSE 0 END AS affected,
-    COUNT(t.id) AS n,
-    SUM(CASE WHEN t.success THEN 1 ELSE 0 END) AS k
-  FROM {run_t} r
-  JOIN {case_t} c ON c.id = r.case_id
-  JOIN {trial_t} t ON t.run_id = r.id
-  WHERE r.state = '{VerificationRun.State.FINISHED.value}' {where.replace("WHERE", "AND")}
-  GROUP BY r.id, r.case_id, c.program_id, r.artifact_id
-),
-both_sides AS (
-  SELECT case_id FROM runs GROUP BY case_id HAVING MIN(affected) = 0 AND MAX(affected) = 1
-)
-SELECT program_id, affected, COUNT(DISTINCT case_id), SUM(k), SUM(n) FROM runs
-WHERE case_id IN (SELECT case_id FROM both_sides)
-GROUP BY program_id, affected
-"""  # noqa: S608
+    return " UNION ALL ".join(parts)
 
 
 def _percentile(rows: dict[int, int], n: int, p: float) -> float:
@@ -396,96 +238,90 @@ def metrics_compute(*, program_slug: str | None = None, as_of: datetime | None =
         programs = [p for p in programs if p.slug == program_slug]
         if not programs:
             raise NotFound()
-    policies = {p.pk: program_policy(p) for p in programs}
-    where = "" if program_slug is None else "WHERE c.program_id = %(program)s"
-    as_of_s = int(as_of.timestamp())
+    where = "" if program_slug is None else "AND program_id = %(program)s"
     months = _last_months(as_of)
-    first_month = datetime.strptime(months[0] + "-01", "%Y-%m-%d").replace(tzinfo=UTC)
     params = {
-        "as_of": as_of_s,
-        "since": int(first_month.timestamp()) - 1,
+        "as_of": int(as_of.timestamp()),
+        "since": int(months[0].replace("-", "")),
+        "until": int(months[-1].replace("-", "")),
         "program": programs[0].pk if programs else 0,
     }
-    with connection.cursor() as cursor:
-        cursor.execute(_main_sql(policies, where), params)
-        rows = cursor.fetchall()
-        cursor.execute(_exploit_sql(where), {"program": params["program"]})
-        exploit_rows = cursor.fetchall()
-
     by_id = {p.pk: ProgramMetrics(slug=p.slug, name=p.name) for p in programs}
     overall = ProgramMetrics(
         slug=None, name="All programs" if program_slug is None else programs[0].name
     )
-    ranks: dict[tuple[int | None, str], dict[int, int]] = defaultdict(dict)
-    counts: dict[tuple[int | None, str], int] = {}
+    counts: dict[tuple[int | None, str], int] = defaultdict(int)
     compliance: dict[tuple[int | None, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    monthly: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ages: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for section, program_id, key1, key2, v1, v2, v3, v4 in rows:
-        target = by_id.get(program_id)
-        if section == "rank":
-            ranks[(program_id, key1)][int(v1)] = int(v3)
-            counts[(program_id, key1)] = int(v2)
-            continue
-        if target is None:
-            continue
-        if section == "summary":
-            valid, duplicate = int(v3), int(v4)
-            for pm in (target, overall):
-                pm.received += int(v1)
-                pm.triaged += int(v2)
-                pm.valid += valid
-                pm.duplicate += duplicate
-        elif section == "deadline":
-            for key in ((program_id, key1, key2), (None, key1, key2)):
-                cell = compliance[key]
-                cell[0] += int(v1)
-                cell[1] += int(v2)
-                cell[2] += int(v3)
-        elif section == "month":
-            monthly[program_id][key1] += int(v1)
-            monthly[None][key1] += int(v1)
-        elif section == "age":
-            ages[program_id][key1] += int(v1)
-            ages[None][key1] += int(v1)
-
     exploit: dict[int | None, list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
-    for program_id, affected, cases, successes, trials in exploit_rows:
-        for key in (program_id, None):
-            cell = exploit[key]
-            if affected:
-                cell[0] += int(cases)
-                cell[1] += int(successes or 0)
-                cell[2] += int(trials or 0)
-            else:
-                cell[3] += int(successes or 0)
-                cell[4] += int(trials or 0)
+    monthly: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    with connection.cursor() as cursor:
+        cursor.execute(_aggregate_sql().replace("{where}", where), params)
+        for row in cursor.fetchall():
+            program_id, tier, received, triaged, valid, duplicate = row[:6]
+            target = by_id.get(program_id)
+            if target is None:
+                continue
+            tier_key = tier or "unscored"
+            for key, pm in ((program_id, target), (None, overall)):
+                pm.received += int(received)
+                pm.triaged += int(triaged or 0)
+                pm.valid += int(valid or 0)
+                pm.duplicate += int(duplicate or 0)
+                for metric, n in zip(TIME_METRICS, row[6:10], strict=True):
+                    counts[(key, metric)] += int(n)
+                for d, deadline in enumerate(DEADLINES):
+                    cell = compliance[(key, tier_key, deadline)]
+                    for j in range(3):
+                        cell[j] += int(row[10 + 3 * d + j] or 0)
+                for b, (label, _) in enumerate(AGE_BUCKETS):
+                    ages[key][label] += int(row[22 + b] or 0)
+                cell = exploit[key]
+                for e in range(5):
+                    cell[e] += int(row[22 + len(AGE_BUCKETS) + e] or 0)
+        cursor.execute(_monthly_sql().replace("{where}", where), params)
+        for program_id, month, count in cursor.fetchall():
+            label = f"{int(month) // 100:04d}-{int(month) % 100:02d}"
+            monthly[program_id][label] += int(count)
+            monthly[None][label] += int(count)
+        lookups: list[tuple[str, int | None, str, int]] = []
+        for key in [*by_id, None]:
+            scope = key if key is not None else (programs[0].pk if program_slug else None)
+            for metric, column in zip(TIME_METRICS, TIME_COLUMNS, strict=True):
+                n = counts.get((key, metric), 0)
+                for p in PERCENTILES:
+                    if n:
+                        lookups.append((f"{key}|{metric}|{p}", scope, column, int((n - 1) * p)))
+        ranks: dict[str, dict[int, int]] = defaultdict(dict)
+        if lookups:
+            cursor.execute(_rank_sql(lookups))
+            found: dict[tuple[str, int], list[int]] = defaultdict(list)
+            for key, offset, value in cursor.fetchall():
+                found[(key, int(offset))].append(int(value))
+            # The two values at an offset are consecutive ranks: the smaller comes first.
+            for (key, offset), values in found.items():
+                for i, value in enumerate(sorted(values)):
+                    ranks[key][offset + 1 + i] = value
 
     for program_id, pm in [*by_id.items(), (None, overall)]:
-        # Rank rows under None cover every case selected: all programs, or the one asked for.
         times = []
         for metric in TIME_METRICS:
             n = counts.get((program_id, metric), 0)
-            positions = ranks.get((program_id, metric), {})
-            times.append(
-                TimeStat(
-                    metric=metric,
-                    count=n,
-                    median_hours=_percentile(positions, n, 0.5) / 3600 if n else None,
-                    p90_hours=_percentile(positions, n, 0.9) / 3600 if n else None,
-                )
-            )
+            stats = [
+                _percentile(ranks[f"{program_id}|{metric}|{p}"], n, p) / 3600 if n else None
+                for p in PERCENTILES
+            ]
+            times.append(TimeStat(metric, n, stats[0], stats[1]))
         pm.times = times
         pm.compliance = [
-            ComplianceRow(tier, deadline, *compliance.get((program_id, tier, deadline), [0, 0, 0]))
+            ComplianceRow(tier, deadline, *compliance[(program_id, tier, deadline)])
             for tier in TIERS
             for deadline in DEADLINES
-            if (program_id, tier, deadline) in compliance
+            if sum(compliance.get((program_id, tier, deadline), [0, 0, 0]))
         ]
         pm.open_by_age = {label: ages[program_id].get(label, 0) for label, _ in AGE_BUCKETS}
         pm.monthly = [(month, monthly[program_id].get(month, 0)) for month in months]
-        cell = exploit.get(program_id)
-        pm.exploit = ExploitReduction(*cell) if cell else ExploitReduction()
+        pm.exploit = ExploitReduction(*exploit[program_id])
     return Metrics(as_of=as_of, overall=overall, programs=list(by_id.values()))
 
 

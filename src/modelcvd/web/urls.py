@@ -3,6 +3,8 @@ from django.urls import path
 
 from modelcvd.accounts import views as accounts_views
 from modelcvd.accounts.forms import SignInForm
+from modelcvd.metrics import views as metrics_views
+from modelcvd.verification import views as verification_views
 from modelcvd.web import views
 
 app_name = "web"
@@ -32,4 +34,13 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="case_transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="case_comment"),
+    path("metrics/", metrics_views.dashboard, name="metrics"),
+    path(
+        "cases/<int:case_id>/reverify/", verification_views.reverify_view, name="case_reverify"
+    ),
+    path(
+        "cases/<int:case_id>/fix-opinion/",
+        verification_views.fix_opinion_view,
+        name="case_fix_opinion",
+    ),
 ]
