@@ -16,6 +16,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from modelcvd import __version__
 from modelcvd.accounts.api import router as accounts_router
 from modelcvd.artifacts.api import router as artifacts_router
+from modelcvd.assessments.api import router as assessments_router
 from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
 from modelcvd.metrics.api import router as metrics_router
@@ -84,6 +85,7 @@ for router in (
     accounts_router,
     verification_router,
     metrics_router,
+    assessments_router,
 ):
     api.add_router("/v1", router)
 

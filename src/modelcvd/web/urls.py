@@ -3,6 +3,7 @@ from django.urls import path
 
 from modelcvd.accounts import views as accounts_views
 from modelcvd.accounts.forms import SignInForm
+from modelcvd.assessments import views as assessment_views
 from modelcvd.metrics import views as metrics_views
 from modelcvd.verification import views as verification_views
 from modelcvd.web import views
@@ -35,6 +36,19 @@ urlpatterns = [
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="case_transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="case_comment"),
     path("metrics/", metrics_views.dashboard, name="metrics"),
+    path("assessments/", assessment_views.assessment_list, name="assessments"),
+    path("assessments/compare/", assessment_views.compare, name="assessments_compare"),
+    path("assessments/new/", assessment_views.assessment_new, name="assessment_new"),
+    path(
+        "assessments/<int:assessment_id>/",
+        assessment_views.assessment_detail,
+        name="assessment",
+    ),
+    path(
+        "assessments/<int:assessment_id>/publish/",
+        assessment_views.assessment_publish_view,
+        name="assessment_publish",
+    ),
     path(
         "cases/<int:case_id>/reverify/", verification_views.reverify_view, name="case_reverify"
     ),
