@@ -19,6 +19,7 @@ from modelcvd.artifacts.api import router as artifacts_router
 from modelcvd.assessments.api import router as assessments_router
 from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
+from modelcvd.credits.api import router as credits_router
 from modelcvd.metrics.api import router as metrics_router
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
@@ -86,6 +87,7 @@ for router in (
     verification_router,
     metrics_router,
     assessments_router,
+    credits_router,
 ):
     api.add_router("/v1", router)
 
