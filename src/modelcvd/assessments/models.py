@@ -101,7 +101,7 @@ class ThreatModelResult(models.Model):
     detail = models.OneToOneField(SealedBlob, on_delete=models.PROTECT, related_name="+")
 
     class Meta:
-        ordering = ["assessment", "threat_model", "custom_name", "id"]
+        ordering = ["assessment", "id"]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(ended_on__gte=models.F("started_on")),
