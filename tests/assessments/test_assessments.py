@@ -160,7 +160,9 @@ def test_web_unseal_shows_the_detail_to_the_assessed_organisation(world: World) 
     assert response.status_code == 200
     assert SEALED_FINDING in response.content.decode()
     other = sign_in(Client(), world.users["vendor_b"])
-    assert "Open sealed detail" not in other.get(f"/assessments/{t.assessment.pk}/").content.decode()
+    assert (
+        "Open sealed detail" not in other.get(f"/assessments/{t.assessment.pk}/").content.decode()
+    )
 
 
 def test_comparison_side_by_side(world: World, api_as: Any) -> None:

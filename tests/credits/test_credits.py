@@ -22,9 +22,7 @@ def _disclose(world: World) -> None:
     case_transition(case_id=case_id, actor=world.users["triager"], to="disclosed", reason="done")
 
 
-def test_credit_waits_for_the_person_and_respects_the_pseudonym(
-    world: World, api_as: Any
-) -> None:
+def test_credit_waits_for_the_person_and_respects_the_pseudonym(world: World, api_as: Any) -> None:
     case_id = world.cases["a"].pk
     response = api_as("triager").post(
         f"/api/v1/cases/{case_id}/credits", {"credit_type": "finder", "user": "researcher_a"}
@@ -46,13 +44,13 @@ def test_credit_waits_for_the_person_and_respects_the_pseudonym(
     assert [c["id"] for c in mine] == [credit["id"]]
 
 
-def test_declined_and_unlisted_credits_stay_out_of_public_view(
-    world: World, api_as: Any
-) -> None:
+def test_declined_and_unlisted_credits_stay_out_of_public_view(world: World, api_as: Any) -> None:
     case_id = world.cases["a"].pk
     grant = api_as("triager").post
     a = grant(f"/api/v1/cases/{case_id}/credits", {"credit_type": "finder", "user": "researcher_a"})
-    b = grant(f"/api/v1/cases/{case_id}/credits", {"credit_type": "analyst", "user": "researcher_b"})
+    b = grant(
+        f"/api/v1/cases/{case_id}/credits", {"credit_type": "analyst", "user": "researcher_b"}
+    )
     tool = grant(f"/api/v1/cases/{case_id}/credits", {"credit_type": "tool", "name": "garak"})
     assert tool.json()["status"] == "accepted"  # a tool has nobody to ask
     api_as("researcher_a").post(

@@ -64,7 +64,8 @@ def allowed_seconds_sql(duration: Duration, start: str) -> str:
 
     Calendar days: N whole days (UTC days are all 86,400 s). Business days on the default
     calendar: from a business day the due instant keeps the wall-clock time, a whole number of
-    days later that depends on the weekday only; from a weekend day it is a fixed midnight.
+    days later that depends on the weekday only (from exactly midnight, the end of the last
+    counted day); from a weekend day it is a fixed midnight.
     Both are read off `due_at` for one reference week, so this SQL agrees with it by
     construction; tests/metrics/test_facts.py checks it against `due_at` on many instants.
     """
@@ -77,7 +78,14 @@ def allowed_seconds_sql(duration: Duration, start: str) -> str:
         probe = midnight + timedelta(hours=12)
         due = due_at(probe, duration)
         if weekday < 5:
-            branches.append(f"WHEN {weekday} THEN {int((due - probe).total_seconds())}")
+            # From exactly midnight due_at lands on the earliest equivalent instant (the end
+            # of the last counted day, e.g. Saturday 00:00 rather than Monday 00:00).
+            at_midnight = int((due_at(midnight, duration) - midnight).total_seconds())
+            during_day = int((due - probe).total_seconds())
+            branches.append(
+                f"WHEN {weekday} THEN CASE WHEN ({start}) %% {DAY} = 0 THEN {at_midnight} "
+                f"ELSE {during_day} END"
+            )
         else:
             seconds = int((due - midnight).total_seconds())
             branches.append(f"WHEN {weekday} THEN {seconds} - (({start}) %% {DAY})")

@@ -12,13 +12,13 @@ from pydantic import Field
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.reverify import fix_opinion_record, reverification_request
 from modelcvd.verification.selectors import (
     run_get_visible,
     run_progress,
     runs_visible_for_case,
     version_matrix,
 )
-from modelcvd.verification.reverify import fix_opinion_record, reverification_request
 from modelcvd.verification.services import run_cancel, run_request
 
 router = Router(tags=["verification"], auth=API_AUTH)
@@ -143,7 +143,9 @@ def cancel(request: HttpRequest, run_id: int) -> dict[str, Any]:
 
 
 class ReverifyIn(Schema):
-    artifact_id: int = Field(description="The fixed version: a new revision of an affected artifact.")
+    artifact_id: int = Field(
+        description="The fixed version: a new revision of an affected artifact."
+    )
     trials: int = Field(ge=1, le=10_000)
     target: str | None = Field(
         None,

@@ -46,7 +46,9 @@ class FixOpinionForm(forms.Form):
         widget=forms.RadioSelect,
     )
     statement = forms.CharField(label="Your statement", max_length=5000, widget=forms.Textarea)
-    run_id = forms.TypedChoiceField(label="Evidence run", coerce=int, required=False, empty_value=None)
+    run_id = forms.TypedChoiceField(
+        label="Evidence run", coerce=int, required=False, empty_value=None
+    )
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
