@@ -11,6 +11,7 @@ read off `policy.deadlines.due_at` itself (see `allowed_seconds_sql`).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,7 @@ def _month(epoch_expr: str) -> str:
     return f"CAST(strftime('%%Y%%m', {epoch_expr}, 'unixepoch') AS INTEGER)"
 
 
+@functools.lru_cache(maxsize=256)
 def allowed_seconds_sql(duration: Duration, start: str) -> str:
     """SQL for the seconds allowed between `start` (an epoch-seconds expression) and its due
     instant.
