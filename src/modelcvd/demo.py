@@ -228,9 +228,11 @@ def _transparency_demo(
     from modelcvd.credits.demo import seed_demo as seed_credits
     from modelcvd.metrics.demo import seed_demo as seed_history
 
+    vendor = acme_chat.vendor
+    assert vendor is not None  # the demo's artifacts all have their vendor
     fixed = _artifact(
         summary,
-        acme_chat.vendor,
+        vendor,
         provider="acme-ai",
         name="acme-chat-7b",
         version_label="v1.1 (fix)",

@@ -197,9 +197,7 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # Those who see case A get the page back with a message (no fix announced; not the
     # reporter); the others 404.
     ("POST", "cases/<int:case_id>/reverify/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
-    ("POST", "cases/<int:case_id>/fix-opinion/"): row(
-        302, 302, 404, 302, 404, 302, 404, 404, 302
-    ),
+    ("POST", "cases/<int:case_id>/fix-opinion/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}

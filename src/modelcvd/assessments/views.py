@@ -30,6 +30,7 @@ from modelcvd.assessments.services import (
     assessment_publish,
 )
 from modelcvd.core.errors import DomainError, InvalidInput, NotFound
+from modelcvd.web.forms import _choice_field
 
 CLAIM_RANK = {c.value: i for i, c in enumerate(ClaimLevel)}
 
@@ -125,7 +126,7 @@ class AssessmentForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["subject"].choices = [
+        _choice_field(self, "subject").choices = [
             (o.slug, o.name) for o in Organisation.objects.filter(kind="vendor").order_by("name")
         ]
 

@@ -98,7 +98,8 @@ def bounty_donation_view(request: HttpRequest, bounty_id: int) -> HttpResponse:
             messages.success(request, "Saved.")
         else:
             messages.error(
-                request, "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items())
+                request,
+                "; ".join(f"{k}: {' '.join(str(e) for e in v)}" for k, v in form.errors.items()),
             )
     except NotFound:
         raise Http404 from None

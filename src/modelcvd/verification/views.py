@@ -21,6 +21,7 @@ from modelcvd.verification.reverify import (
     fixed_versions,
     reverification_request,
 )
+from modelcvd.web.forms import _choice_field
 
 
 class ReverifyForm(forms.Form):
@@ -35,7 +36,9 @@ class ReverifyForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["artifact_id"].choices = [(a.pk, str(a)) for a in fixed_versions(case=case)]
+        _choice_field(self, "artifact_id").choices = [
+            (a.pk, str(a)) for a in fixed_versions(case=case)
+        ]
 
 
 class FixOpinionForm(forms.Form):
@@ -52,7 +55,7 @@ class FixOpinionForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["run_id"].choices = [("", "none")] + [
+        _choice_field(self, "run_id").choices = [("", "none")] + [
             (r.pk, f"#{r.pk} on {r.artifact}") for r in case.verification_runs.all()
         ]
 
@@ -74,7 +77,7 @@ def _user(request: HttpRequest) -> User:
 
 def _errors(request: HttpRequest, form: forms.Form) -> None:
     for name, errors in form.errors.items():
-        messages.error(request, f"{name}: {' '.join(errors)}")
+        messages.error(request, f"{name}: {' '.join(str(e) for e in errors)}")
 
 
 @login_required
