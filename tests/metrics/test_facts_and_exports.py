@@ -86,8 +86,10 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["metrics", "--format", "json", "--program", "beta"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["overall"]["received"] == 2 and data["programs"][0]["slug"] == "beta"
-    assert main(["metrics", "--format", "csv"]) == 0
-    out = capsys.readouterr().out
+    assert main(["metrics", "--format", "csv", "--rebuild"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "rebuilt the facts of 6 cases\n"
+    out = captured.out
     assert out.splitlines()[0].startswith("program,section,key")
     assert main(["metrics", "--program", "nope"]) == 1
     assert "no program 'nope'" in capsys.readouterr().err

@@ -15,8 +15,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     django.setup()
     from modelcvd.core.errors import NotFound
     from modelcvd.metrics.export import metrics_csv, metrics_json
+    from modelcvd.metrics.facts import metrics_rebuild
     from modelcvd.metrics.selectors import metrics_compute
 
+    if args.rebuild:
+        print(f"rebuilt the facts of {metrics_rebuild()} cases", file=sys.stderr)
     try:
         m = metrics_compute(program_slug=args.program)
     except NotFound:
@@ -34,4 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--format", choices=["csv", "json"], default="json")
     parser.add_argument("--program", help="a program's slug (default: every program)")
+    parser.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="first rebuild every case's facts from the timelines (after a bulk import)",
+    )
     parser.set_defaults(func=cmd_metrics)
