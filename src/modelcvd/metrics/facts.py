@@ -132,8 +132,17 @@ def _in(values: Iterable[CaseState]) -> str:
 COLUMNS = (
     "case_id, program_id, tier, is_open, triaged, valid, duplicate, received, received_month, "
     "ack_s, triage_s, fix_s, disclose_s, ack_due, triage_due, remediate_due, disclose_due, "
+    "ack_state, triage_state, remediate_state, disclose_state, "
     "before_successes, before_trials, after_successes, after_trials"
 )
+
+
+def _state(duration: str, due: str) -> str:
+    """The deadline's outcome as far as it is settled: see CaseFact.State."""
+    return (
+        f"CASE WHEN {due} IS NULL THEN NULL WHEN {duration} IS NULL THEN 0 "
+        f"WHEN received + {duration} <= {due} THEN 1 ELSE 2 END"
+    )
 
 
 def facts_insert_sql(policies: dict[int, DeadlinePolicy], where: str, where_runs: str) -> str:
@@ -154,14 +163,25 @@ def facts_insert_sql(policies: dict[int, DeadlinePolicy], where: str, where_runs
     applies = "valid = 1 AND tier <> ''"
     return f"""
 INSERT INTO {fact_t} ({COLUMNS})
-SELECT m.case_id, program_id, tier, is_open = 1, triage IS NOT NULL, valid = 1,
-  duplicate = 1 AND valid = 0, received, {_month("received")},
-  ack - received, triage - received, fixed - received, disclosed - received,
-  received + {_per_program(policies, lambda p: p.acknowledge, "received")},
-  received + {_per_program(policies, lambda p: p.triage, "received")},
-  CASE WHEN {applies} THEN {vendor_clock} + {_per_tier(policies, "remediation", vendor_clock)} END,
-  CASE WHEN {applies} THEN {vendor_clock} + {_per_tier(policies, "disclosure", vendor_clock)} END,
-  COALESCE(v.bk, 0), COALESCE(v.bn, 0), COALESCE(v.ak, 0), COALESCE(v.an, 0)
+SELECT case_id, program_id, tier, is_open, triaged, valid, duplicate, received, received_month,
+  ack_s, triage_s, fix_s, disclose_s, ack_due, triage_due, remediate_due, disclose_due,
+  {_state("ack_s", "ack_due")}, {_state("triage_s", "triage_due")},
+  {_state("fix_s", "remediate_due")}, {_state("disclose_s", "disclose_due")},
+  bk, bn, ak, an
+FROM (
+SELECT m.case_id AS case_id, program_id, tier, is_open = 1 AS is_open,
+  triage IS NOT NULL AS triaged, valid = 1 AS valid,
+  duplicate = 1 AND valid = 0 AS duplicate, received, {_month("received")} AS received_month,
+  ack - received AS ack_s, triage - received AS triage_s, fixed - received AS fix_s,
+  disclosed - received AS disclose_s,
+  received + {_per_program(policies, lambda p: p.acknowledge, "received")} AS ack_due,
+  received + {_per_program(policies, lambda p: p.triage, "received")} AS triage_due,
+  CASE WHEN {applies} THEN {vendor_clock} + {_per_tier(policies, "remediation", vendor_clock)} END
+    AS remediate_due,
+  CASE WHEN {applies} THEN {vendor_clock} + {_per_tier(policies, "disclosure", vendor_clock)} END
+    AS disclose_due,
+  COALESCE(v.bk, 0) AS bk, COALESCE(v.bn, 0) AS bn, COALESCE(v.ak, 0) AS ak,
+  COALESCE(v.an, 0) AS an
 FROM (
   SELECT case_id, program_id, tier, valid, duplicate,
     CASE WHEN state IN ({_in(NOT_OPEN)}) THEN 0 ELSE 1 END AS is_open,
@@ -201,6 +221,7 @@ LEFT JOIN (
   ) runs
   GROUP BY case_id
 ) v ON v.case_id = m.case_id
+) f
 """  # noqa: S608 - only this module's constants and table names; values are parameters
 
 

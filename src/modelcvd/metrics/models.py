@@ -17,6 +17,11 @@ class CaseFact(models.Model):
     `metrics_rebuild` (after bulk loads); never edited by hand.
     """
 
+    class State(models.IntegerChoices):
+        OPEN = 0, "Milestone not reached yet"
+        MET = 1, "Reached by the due instant"
+        LATE = 2, "Reached after the due instant"
+
     case = models.OneToOneField(Case, on_delete=models.CASCADE, primary_key=True, related_name="+")
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="+")
     tier = models.CharField(max_length=10, blank=True)
@@ -34,6 +39,12 @@ class CaseFact(models.Model):
     triage_due = models.BigIntegerField(null=True)
     remediate_due = models.BigIntegerField(null=True)
     disclose_due = models.BigIntegerField(null=True)
+    # Per deadline, what is settled (CaseFact.State); None where the deadline does not apply.
+    # Whether an OPEN one is missed depends on the moment asked, so that is left to the query.
+    ack_state = models.SmallIntegerField(null=True)
+    triage_state = models.SmallIntegerField(null=True)
+    remediate_state = models.SmallIntegerField(null=True)
+    disclose_state = models.SmallIntegerField(null=True)
     # Pooled trials of finished verification runs on the case's own (affected) artifacts and
     # on other versions (fixes): the exploit potential before and after.
     before_successes = models.IntegerField(default=0)

@@ -1,16 +1,19 @@
 """Response metrics, computed from the case timeline by the database.
 
 Every number here is an aggregate: no case id, title or reporter ever leaves this module, which
-is why the dashboard is public (see docs/metrics.md). The work is done by the database, over
-metrics.CaseFact (one row per case, derived from its timeline by metrics.facts and kept
-current on every timeline write), in four statements whatever the number of cases:
+is why the dashboard is public (see docs/transparency.md). The work is done by the database,
+over metrics.CaseFact (one row per case, derived from its timeline by metrics.facts and kept
+current on every timeline write, with each deadline's settled outcome), in four statements
+whatever the number of cases:
 
-1. one GROUP BY (program, tier): counts, the deadline outcomes per tier, open cases by age;
-2. one GROUP BY (program, month) for the reports received per month;
-3. one statement of index reads for the percentiles: for each duration, the two values at
-   rank floor(p (n - 1)) along its index (LIMIT 2 OFFSET k), so nothing is sorted;
-   The exploit potential is in (1) too: the facts carry each case's pooled trials before and
-   after fixes.
+1. one GROUP BY (program, tier, settled deadline outcomes): counts, and the deadline outcomes,
+   comparing only the still-open deadlines with `as_of`;
+2. one over the open cases (age buckets) and the cases verified before and after a fix
+   (pooled trials);
+3. one GROUP BY (program, month) for the reports received per month;
+4. one statement of index reads for the percentiles: for each duration, the two values at
+   rank floor(p (n - 1)) along its index (LIMIT 2 OFFSET k, from whichever end is nearer), so
+   nothing is sorted.
 
 Python only combines the few rows per program that come back.
 
@@ -156,45 +159,48 @@ def _in(values: Any) -> str:
     return ", ".join(f"'{CaseState(v).value}'" for v in values)
 
 
+STATE_COLUMNS = ("ack_state", "triage_state", "remediate_state", "disclose_state")
+DUE_COLUMNS = ("ack_due", "triage_due", "remediate_due", "disclose_due")
+
+
 def _aggregate_sql() -> str:
+    """Counts and deadline outcomes per (program, tier, settled outcomes): few groups, and per
+    row only the open deadlines are compared with `as_of`."""
     fact_t = CaseFact._meta.db_table
-    sums = []
-    for duration, due in (
-        ("ack_s", "ack_due"),
-        ("triage_s", "triage_due"),
-        ("fix_s", "remediate_due"),
-        ("disclose_s", "disclose_due"),
-    ):
-        end = f"received + {duration}"
-        sums += [
-            f"SUM(CASE WHEN {due} IS NOT NULL AND {duration} IS NOT NULL "
-            f"AND {end} <= {due} THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {due} IS NOT NULL AND (({duration} IS NOT NULL AND {end} > {due}) "
-            f"OR ({duration} IS NULL AND %(as_of)s > {due})) THEN 1 ELSE 0 END)",
-            f"SUM(CASE WHEN {due} IS NOT NULL AND {duration} IS NULL AND %(as_of)s <= {due} "
-            f"THEN 1 ELSE 0 END)",
-        ]
-    lower = -1
-    for _, upper in AGE_BUCKETS:
-        cond = "is_open" + (f" AND %(as_of)s - received > {lower * DAY}" if lower >= 0 else "")
-        if upper is not None:
-            cond += f" AND %(as_of)s - received <= {upper * DAY}"
-            lower = upper
-        sums.append(f"SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
-    both = "before_trials > 0 AND after_trials > 0"
-    sums.append(f"SUM(CASE WHEN {both} THEN 1 ELSE 0 END)")
-    for column in ("before_successes", "before_trials", "after_successes", "after_trials"):
-        sums.append(f"SUM(CASE WHEN {both} THEN {column} ELSE 0 END)")
+    overdue = ", ".join(
+        f"SUM(CASE WHEN {state} = 0 AND {due} < %(as_of)s THEN 1 ELSE 0 END)"
+        for state, due in zip(STATE_COLUMNS, DUE_COLUMNS, strict=True)
+    )
     return f"""
-SELECT program_id, tier, COUNT(*),
+SELECT program_id, tier, {", ".join(STATE_COLUMNS)}, COUNT(*),
   SUM(CASE WHEN triaged THEN 1 ELSE 0 END),
   SUM(CASE WHEN valid THEN 1 ELSE 0 END),
   SUM(CASE WHEN duplicate THEN 1 ELSE 0 END),
   COUNT(ack_s), COUNT(triage_s), COUNT(fix_s), COUNT(disclose_s),
-  {", ".join(sums)}
+  {overdue}
 FROM {fact_t} WHERE 1 = 1 {{where}}
-GROUP BY program_id, tier
+GROUP BY program_id, tier, {", ".join(STATE_COLUMNS)}
 """  # noqa: S608 - only this module's constants and table names; values are parameters
+
+
+def _open_and_exploit_sql() -> str:
+    """Open cases by age bucket, and the pooled trials of cases verified before and after a
+    fix: each over the few rows it concerns."""
+    fact_t = CaseFact._meta.db_table
+    whens = [
+        f"WHEN %(as_of)s - received <= {upper * DAY} THEN '{label}'"
+        for label, upper in AGE_BUCKETS
+        if upper is not None
+    ]
+    bucket = f"CASE {' '.join(whens)} ELSE '{AGE_BUCKETS[-1][0]}' END"
+    return f"""
+SELECT 'age', program_id, {bucket}, COUNT(*), 0, 0, 0, 0 FROM {fact_t}
+WHERE is_open {{where}} GROUP BY program_id, {bucket}
+UNION ALL
+SELECT 'exploit', program_id, '', COUNT(*), SUM(before_successes), SUM(before_trials),
+  SUM(after_successes), SUM(after_trials)
+FROM {fact_t} WHERE before_trials > 0 AND after_trials > 0 {{where}} GROUP BY program_id
+"""  # noqa: S608
 
 
 def _monthly_sql() -> str:
@@ -205,16 +211,18 @@ GROUP BY program_id, received_month
 """  # noqa: S608
 
 
-def _rank_sql(lookups: list[tuple[str, int | None, str, int]]) -> str:
-    """One statement reading, for each (key, program, column, offset), the two values at that
-    rank along the column's index."""
+def _rank_sql(lookups: list[tuple[str, int | None, str, int, bool]]) -> str:
+    """One statement reading, for each (key, program, column, offset, descending), up to two
+    values at that offset along the column's index: from the low end for ranks in the lower
+    half, from the high end for the upper half, so no read walks more than half the index."""
     fact_t = CaseFact._meta.db_table
     parts = []
-    for i, (key, program_id, column, offset) in enumerate(lookups):
+    for i, (key, program_id, column, offset, descending) in enumerate(lookups):
         scope = f"program_id = {int(program_id)} AND " if program_id is not None else ""
+        order = f"{column} DESC" if descending else column
         parts.append(
             f"SELECT '{key}', {int(offset)}, v FROM (SELECT {column} AS v FROM {fact_t} "  # noqa: S608
-            f"WHERE {scope}{column} IS NOT NULL ORDER BY {column} "
+            f"WHERE {scope}{column} IS NOT NULL ORDER BY {order} "
             f"LIMIT 2 OFFSET {int(offset)}) AS r{i}"
         )
     return " UNION ALL ".join(parts)
@@ -258,50 +266,74 @@ def metrics_compute(*, program_slug: str | None = None, as_of: datetime | None =
     with connection.cursor() as cursor:
         cursor.execute(_aggregate_sql().replace("{where}", where), params)
         for row in cursor.fetchall():
-            program_id, tier, received, triaged, valid, duplicate = row[:6]
+            program_id, tier = row[0], row[1]
+            states = row[2:6]
+            received, triaged, valid, duplicate = (int(v or 0) for v in row[6:10])
+            reached = row[10:14]
+            overdue = row[14:18]
             target = by_id.get(program_id)
             if target is None:
                 continue
             tier_key = tier or "unscored"
             for key, pm in ((program_id, target), (None, overall)):
-                pm.received += int(received)
-                pm.triaged += int(triaged or 0)
-                pm.valid += int(valid or 0)
-                pm.duplicate += int(duplicate or 0)
-                for metric, n in zip(TIME_METRICS, row[6:10], strict=True):
+                pm.received += received
+                pm.triaged += triaged
+                pm.valid += valid
+                pm.duplicate += duplicate
+                for metric, n in zip(TIME_METRICS, reached, strict=True):
                     counts[(key, metric)] += int(n)
-                for d, deadline in enumerate(DEADLINES):
+                for deadline, state, late in zip(DEADLINES, states, overdue, strict=True):
+                    if state is None:
+                        continue
                     cell = compliance[(key, tier_key, deadline)]
-                    for j in range(3):
-                        cell[j] += int(row[10 + 3 * d + j] or 0)
-                for b, (label, _) in enumerate(AGE_BUCKETS):
-                    ages[key][label] += int(row[22 + b] or 0)
-                cell = exploit[key]
-                for e in range(5):
-                    cell[e] += int(row[22 + len(AGE_BUCKETS) + e] or 0)
+                    if state == CaseFact.State.MET:
+                        cell[0] += received
+                    elif state == CaseFact.State.LATE:
+                        cell[1] += received
+                    else:
+                        cell[1] += int(late or 0)
+                        cell[2] += received - int(late or 0)
+        cursor.execute(_open_and_exploit_sql().replace("{where}", where), params)
+        for section, program_id, label, *values in cursor.fetchall():
+            for key in (program_id, None):
+                if section == "age":
+                    ages[key][label] += int(values[0])
+                else:
+                    cell = exploit[key]
+                    for e, value in enumerate(values):
+                        cell[e] += int(value or 0)
         cursor.execute(_monthly_sql().replace("{where}", where), params)
         for program_id, month, count in cursor.fetchall():
             label = f"{int(month) // 100:04d}-{int(month) % 100:02d}"
             monthly[program_id][label] += int(count)
             monthly[None][label] += int(count)
-        lookups: list[tuple[str, int | None, str, int]] = []
+        lookups: list[tuple[str, int | None, str, int, bool]] = []
+        sizes: dict[str, tuple[int, bool]] = {}
         for key in [*by_id, None]:
             scope = key if key is not None else (programs[0].pk if program_slug else None)
             for metric, column in zip(TIME_METRICS, TIME_COLUMNS, strict=True):
                 n = counts.get((key, metric), 0)
                 for p in PERCENTILES:
-                    if n:
-                        lookups.append((f"{key}|{metric}|{p}", scope, column, int((n - 1) * p)))
+                    if not n:
+                        continue
+                    low = int((n - 1) * p)
+                    name = f"{key}|{metric}|{p}"
+                    descending = low > (n - 1) // 2
+                    offset = max(n - low - 2, 0) if descending else low
+                    lookups.append((name, scope, column, offset, descending))
+                    sizes[name] = (n, descending)
         ranks: dict[str, dict[int, int]] = defaultdict(dict)
         if lookups:
             cursor.execute(_rank_sql(lookups))
             found: dict[tuple[str, int], list[int]] = defaultdict(list)
             for key, offset, value in cursor.fetchall():
                 found[(key, int(offset))].append(int(value))
-            # The two values at an offset are consecutive ranks: the smaller comes first.
+            # Two values at an offset are consecutive ranks; count them in ascending order.
             for (key, offset), values in found.items():
+                n, descending = sizes[key]
+                first = n - offset - len(values) + 1 if descending else offset + 1
                 for i, value in enumerate(sorted(values)):
-                    ranks[key][offset + 1 + i] = value
+                    ranks[key][first + i] = value
 
     for program_id, pm in [*by_id.items(), (None, overall)]:
         times = []
