@@ -104,6 +104,10 @@ class AssessmentOut(Schema):
     threat_models: list[ThreatModelOut]
 
 
+class ConflictDetail(Schema):
+    detail: str
+
+
 class ReasonIn(Schema):
     reason: str = Field(min_length=1, max_length=500)
 
@@ -233,7 +237,7 @@ def create(request: HttpRequest, body: AssessmentIn) -> Status[dict[str, Any]]:
 
 @router.post(
     "/assessments/{assessment_id}/publish",
-    response=AssessmentOut,
+    response={200: AssessmentOut, 409: ConflictDetail},
     auth=API_AUTH,
     summary="Publish a draft (its assessors)",
 )

@@ -60,6 +60,10 @@ class CreditOut(Schema):
     created_at: datetime
 
 
+class ConflictDetail(Schema):
+    detail: str
+
+
 class RespondIn(Schema):
     accept: bool
     listed: bool = Field(True, description="Appear in the hall of fame and advisories.")
@@ -135,7 +139,9 @@ def case_credits(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 
 
 @router.post(
-    "/cases/{case_id}/credits", response={201: CreditOut}, summary="Grant a credit (staff)"
+    "/cases/{case_id}/credits",
+    response={201: CreditOut, 409: ConflictDetail},
+    summary="Grant a credit (staff); 409 if the person holds it already",
 )
 def grant(request: HttpRequest, case_id: int, body: CreditIn) -> Status[dict[str, Any]]:
     require_scope(request, TokenScope.TRIAGE)
@@ -220,7 +226,7 @@ def bounty_status(request: HttpRequest, bounty_id: int, body: BountyStatusIn) ->
 
 @router.post(
     "/bounties/{bounty_id}/donation",
-    response=BountyOut,
+    response={200: BountyOut, 409: ConflictDetail},
     summary="Donate my bounty to a charity (the researcher)",
 )
 def bounty_donation(request: HttpRequest, bounty_id: int, body: DonationIn) -> dict[str, Any]:

@@ -26,6 +26,19 @@ class MetricsQuery(Schema):
     auth=None,
     response=dict[str, Any],
     summary="Response metrics (public aggregates), JSON or CSV",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The metrics: JSON, or with format=csv one row per number",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "additionalProperties": True}
+                    },
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        }
+    },
 )
 def metrics(request: HttpRequest, filters: Query[MetricsQuery]) -> Any:
     m = metrics_compute(program_slug=filters.program)

@@ -161,6 +161,10 @@ class FixOpinionIn(Schema):
     run_id: int | None = Field(None, description="A verification run of this case as evidence.")
 
 
+class ConflictDetail(Schema):
+    detail: str
+
+
 class FixOpinionOut(Schema):
     case_id: int
     kind: str
@@ -170,8 +174,8 @@ class FixOpinionOut(Schema):
 
 @router.post(
     "/cases/{case_id}/reverifications",
-    response={201: RunOut},
-    summary="Reporter: re-verify the announced fix on the fixed version",
+    response={201: RunOut, 409: ConflictDetail},
+    summary="Reporter: re-verify the announced fix on the fixed version (409 before a fix)",
 )
 def reverify(request: HttpRequest, case_id: int, body: ReverifyIn) -> Status[dict[str, Any]]:
     require_scope(request, TokenScope.SUBMIT)
@@ -188,8 +192,8 @@ def reverify(request: HttpRequest, case_id: int, body: ReverifyIn) -> Status[dic
 
 @router.post(
     "/cases/{case_id}/fix-opinion",
-    response={201: FixOpinionOut},
-    summary="Reporter: agree or disagree that the fix works (on the timeline)",
+    response={201: FixOpinionOut, 409: ConflictDetail},
+    summary="Reporter: agree or disagree that the fix works (on the timeline; 409 before a fix)",
 )
 def fix_opinion(request: HttpRequest, case_id: int, body: FixOpinionIn) -> Status[dict[str, Any]]:
     require_scope(request, TokenScope.SUBMIT)
