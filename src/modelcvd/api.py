@@ -16,8 +16,11 @@ from ninja.errors import ValidationError as NinjaValidationError
 from modelcvd import __version__
 from modelcvd.accounts.api import router as accounts_router
 from modelcvd.artifacts.api import router as artifacts_router
+from modelcvd.assessments.api import router as assessments_router
 from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
+from modelcvd.credits.api import router as credits_router
+from modelcvd.metrics.api import router as metrics_router
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.verification.api import router as verification_router
@@ -82,6 +85,9 @@ for router in (
     artifacts_router,
     accounts_router,
     verification_router,
+    metrics_router,
+    assessments_router,
+    credits_router,
 ):
     api.add_router("/v1", router)
 

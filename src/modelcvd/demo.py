@@ -216,9 +216,40 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
                 ),
             )
             summary.created += 1
+        _transparency_demo(summary, program, users, acme_chat)
     if model_run:
         _smollm2_case(summary, progress)
     return summary
+
+
+def _transparency_demo(
+    summary: DemoSummary, program: Program, users: dict[str, User], acme_chat: Artifact
+) -> None:
+    """Issue #8: a year of case history for the metrics, two published assessments, credits."""
+    from modelcvd.assessments.demo import seed_demo as seed_assessments
+    from modelcvd.credits.demo import seed_demo as seed_credits
+    from modelcvd.metrics.demo import seed_demo as seed_history
+
+    vendor = acme_chat.vendor
+    assert vendor is not None  # the demo's artifacts all have their vendor
+    fixed = _artifact(
+        summary,
+        vendor,
+        provider="acme-ai",
+        name="acme-chat-7b",
+        version_label="v1.1 (fix)",
+        revision="9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+        access=Artifact.Access.OPEN_WEIGHTS,
+    )
+    cases = seed_history(
+        program=program,
+        triager=users["triager"],
+        affected=acme_chat,
+        fixed=fixed,
+        password=DEMO_PASSWORD,
+    )
+    seed_assessments(assessor=users["ada"])
+    seed_credits(cases=cases, triager=users["triager"], alice=users["alice"])
 
 
 # The demo's real run: a made-up secret under a role-play framing. Benign on purpose (the page

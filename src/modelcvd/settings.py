@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "modelcvd.cases",
     "modelcvd.notifications",
     "modelcvd.verification",
+    "modelcvd.assessments",
+    "modelcvd.credits",
+    "modelcvd.metrics",
     "modelcvd.web",
 ]
 

@@ -21,6 +21,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from tests.factories import ROLES as FACTORY_ROLES
 from tests.factories import World, report_data, sign_in, token_for
+from tests.transparency import transparency_of
 
 ROLES = ["anonymous", *FACTORY_ROLES]
 
@@ -111,6 +112,45 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/api/v1/me/identity"): signed_in(204, anonymous=401),
     # Nobody in the fixed dataset has sealed an identity yet: the caller's own is missing.
     ("POST", "/api/v1/me/identity/unseal"): signed_in(404, anonymous=401),
+    # Transparency (issue #8). Metrics, published assessments and the hall of fame are public.
+    ("GET", "/api/v1/metrics"): everyone(200),
+    ("GET", "/api/v1/assessments"): everyone(200),
+    ("GET", "/api/v1/assessments/compare"): everyone(200),
+    ("GET", "/api/v1/assessments/{assessment_id}"): everyone(200),
+    ("POST", "/api/v1/assessments"): row(401, 403, 403, 403, 403, 403, 403, 201, 403),
+    # Published already (409) for its assessor; nobody else may publish it.
+    ("POST", "/api/v1/assessments/{assessment_id}/publish"): row(
+        401, 403, 403, 403, 403, 403, 403, 409, 403
+    ),
+    # The sealed detail: the assessed organisation (vendor A) and the assessors only.
+    ("POST", "/api/v1/assessments/{assessment_id}/detail"): row(
+        401, 404, 404, 200, 404, 404, 404, 200, 404
+    ),
+    ("GET", "/api/v1/cases/{case_id}/credits"): CASE_A_READ_API,
+    ("POST", "/api/v1/cases/{case_id}/credits"): row(401, 403, 404, 403, 404, 201, 404, 404, 201),
+    ("GET", "/api/v1/me/credits"): signed_in(200, anonymous=401),
+    # The credit is researcher_a's: only they answer it.
+    ("POST", "/api/v1/credits/{credit_id}/respond"): row(
+        401, 200, 404, 404, 404, 404, 404, 404, 404
+    ),
+    ("GET", "/api/v1/programs/{slug}/hall-of-fame"): everyone(200),
+    # Bounties: the researcher's own and the program staff's; the case's vendor gets 404.
+    ("GET", "/api/v1/cases/{case_id}/bounties"): row(401, 200, 404, 404, 404, 200, 404, 404, 200),
+    ("POST", "/api/v1/cases/{case_id}/bounties"): row(401, 403, 404, 403, 404, 201, 404, 404, 201),
+    ("GET", "/api/v1/bounties/{bounty_id}"): row(401, 200, 404, 404, 404, 200, 404, 404, 200),
+    ("POST", "/api/v1/bounties/{bounty_id}/status"): row(
+        401, 403, 404, 404, 404, 200, 404, 404, 200
+    ),
+    ("POST", "/api/v1/bounties/{bounty_id}/donation"): row(
+        401, 200, 404, 404, 404, 403, 404, 404, 403
+    ),
+    # Re-verification is the reporter's, once a fix is announced: case A has none yet (409).
+    ("POST", "/api/v1/cases/{case_id}/reverifications"): row(
+        401, 409, 404, 403, 404, 403, 404, 404, 403
+    ),
+    ("POST", "/api/v1/cases/{case_id}/fix-opinion"): row(
+        401, 409, 404, 403, 404, 403, 404, 404, 403
+    ),
 }
 
 WEB: dict[tuple[str, str], dict[str, int]] = {
@@ -150,6 +190,29 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "artifacts/<int:artifact_id>/forensic-report/"): row(
         302, 404, 404, 404, 404, 302, 404, 404, 302
     ),
+    # Transparency (issue #8).
+    ("GET", "metrics/"): everyone(200),
+    ("GET", "programs/<slug:slug>/hall-of-fame/"): everyone(200),
+    ("GET", "credits/"): signed_in(200, anonymous=302),
+    ("POST", "credits/<int:credit_id>/respond/"): row(302, 302, 404, 404, 404, 404, 404, 404, 404),
+    # Staff see the bounty but may not redirect it (message, back to the page); others 404.
+    ("POST", "bounties/<int:bounty_id>/donation/"): row(
+        302, 302, 404, 404, 404, 302, 404, 404, 302
+    ),
+    ("GET", "assessments/"): everyone(200),
+    ("GET", "assessments/compare/"): everyone(200),
+    ("GET", "assessments/new/"): row(302, 404, 404, 404, 404, 404, 404, 200, 404),
+    # An empty form: 422 for the assessor.
+    ("POST", "assessments/new/"): row(302, 404, 404, 404, 404, 404, 404, 422, 404),
+    ("GET", "assessments/<int:assessment_id>/"): everyone(200),
+    # Opening the sealed detail.
+    ("POST", "assessments/<int:assessment_id>/"): row(404, 404, 404, 200, 404, 404, 404, 200, 404),
+    # Published already, or not theirs to publish: a message and back to the page.
+    ("POST", "assessments/<int:assessment_id>/publish/"): everyone(302),
+    # Those who see case A get the page back with a message (no fix announced; not the
+    # reporter); the others 404.
+    ("POST", "cases/<int:case_id>/reverify/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/fix-opinion/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -193,6 +256,18 @@ def _fill(path: str, world: World) -> str:
         "{slug}": "open-models",
         "<slug:slug>": "open-models",
     }
+    if any(k in path for k in ("assessment_id", "credit_id", "bounty_id")):
+        t = transparency_of(world)
+        values.update(
+            {
+                "{assessment_id}": t.assessment.pk,
+                "<int:assessment_id>": t.assessment.pk,
+                "{credit_id}": t.credit.pk,
+                "<int:credit_id>": t.credit.pk,
+                "{bounty_id}": t.bounty.pk,
+                "<int:bounty_id>": t.bounty.pk,
+            }
+        )
     for key, value in values.items():
         path = path.replace(key, str(value))
     return path
@@ -202,6 +277,9 @@ VISIBILITY = {"researcher_a": "reporter", "vendor_a": "vendor"}
 
 
 def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
+    body = _transparency_body(path, world)
+    if body is not None:
+        return body
     if path.endswith("/reports"):
         return report_data()
     if path.endswith("/verifications"):
@@ -258,7 +336,51 @@ def test_api_matrix(world: World, method: str, path: str, role: str) -> None:
         assert response.content == b'{"detail": "not found"}' == missing.content
 
 
+def _transparency_body(path: str, world: World) -> dict[str, Any] | None:
+    if path.endswith("/assessments"):
+        return {
+            "subject": "vendor-b",
+            "title": "Matrix assessment",
+            "threat_models": [
+                {
+                    "threat_model": "compute_misuse",
+                    "scope": "s",
+                    "method": "m",
+                    "started_on": "2026-01-01",
+                    "ended_on": "2026-01-02",
+                    "claim": "basic",
+                }
+            ],
+        }
+    bodies: dict[str, dict[str, Any]] = {
+        "/publish": {},
+        "/detail": {"reason": "permission matrix"},
+        "/credits": {"credit_type": "analyst", "user": "researcher_b"},
+        "/respond": {"accept": True, "listed": True},
+        "/bounties": {"researcher": "researcher_a", "amount": "100.00", "currency": "EUR"},
+        "/status": {"status": "approved"},
+        "/donation": {"donate": True, "charity": "Matrix Trust"},
+        "/reverifications": {"artifact_id": world.artifacts["a"].pk, "trials": 5},
+        "/fix-opinion": {"agrees": True, "statement": "permission matrix"},
+    }
+    for suffix, body in bodies.items():
+        if path.endswith(suffix):
+            return body
+    return None
+
+
 def _web_body(route: str, role: str) -> dict[str, Any]:
+    transparency: dict[str, dict[str, Any]] = {
+        "respond/": {"answer": "listed"},
+        "donation/": {"donate": "on", "charity": "Matrix Trust"},
+        "assessments/new/": {},
+        "assessments/<int:assessment_id>/": {"reason": "permission matrix"},
+        "reverify/": {"trials": "5"},
+        "fix-opinion/": {"agrees": "yes", "statement": "permission matrix"},
+    }
+    for suffix, body in transparency.items():
+        if route.endswith(suffix):
+            return body
     if route.endswith("<int:attachment_id>/"):
         return {"reason": "permission matrix"}
     if route.endswith("attachments/"):

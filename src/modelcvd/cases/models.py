@@ -21,6 +21,14 @@ class Case(models.Model):
         default=CaseState.RECEIVED,
     )
     artifacts = models.ManyToManyField(Artifact, related_name="cases")
+    # Severity tier (scoring.tier.Tier) once the case is scored; deadlines and the per-tier
+    # compliance metrics key on it. Empty while unscored.
+    tier = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        choices=[("low", "low"), ("medium", "medium"), ("high", "high"), ("critical", "critical")],
+    )
     # Set once, when the vendor is first told: from then on the vendor's members see the case.
     vendor_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -41,6 +49,10 @@ class TimelineEvent(models.Model):
         TRANSITION = "transition", "Transition"
         COMMENT = "comment", "Comment"
         VERIFICATION = "verification", "Verification"
+        # Researcher re-verification of an announced fix (issue #8).
+        REVERIFICATION = "reverification", "Re-verification requested"
+        FIX_CONFIRMED = "fix_confirmed", "Reporter confirms the fix"
+        FIX_DISPUTED = "fix_disputed", "Reporter disputes the fix"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

@@ -12,6 +12,7 @@ from pydantic import Field
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.reverify import fix_opinion_record, reverification_request
 from modelcvd.verification.selectors import (
     run_get_visible,
     run_progress,
@@ -139,3 +140,70 @@ def cancel(request: HttpRequest, run_id: int) -> dict[str, Any]:
     run_get_visible(actor=user, run_id=run_id)
     run_cancel(run_id=run_id, actor=user)
     return run_out(run_get_visible(actor=user, run_id=run_id))
+
+
+class ReverifyIn(Schema):
+    artifact_id: int = Field(
+        description="The fixed version: a new revision of an affected artifact."
+    )
+    trials: int = Field(ge=1, le=10_000)
+    target: str | None = Field(
+        None,
+        max_length=500,
+        description="hf:DIR under MODELCVD_MODEL_DIRS, or an endpoint the coordinators used; "
+        "default: the coordinators' latest target for this version",
+    )
+
+
+class FixOpinionIn(Schema):
+    agrees: bool = Field(description="true: the fix works for me; false: it does not.")
+    statement: str = Field(min_length=1, max_length=5000)
+    run_id: int | None = Field(None, description="A verification run of this case as evidence.")
+
+
+class ConflictDetail(Schema):
+    detail: str
+
+
+class FixOpinionOut(Schema):
+    case_id: int
+    kind: str
+    at: datetime
+    reason: str
+
+
+@router.post(
+    "/cases/{case_id}/reverifications",
+    response={201: RunOut, 409: ConflictDetail},
+    summary="Reporter: re-verify the announced fix on the fixed version (409 before a fix)",
+)
+def reverify(request: HttpRequest, case_id: int, body: ReverifyIn) -> Status[dict[str, Any]]:
+    require_scope(request, TokenScope.SUBMIT)
+    user = api_user(request)
+    run = reverification_request(
+        case_id=case_id,
+        actor=user,
+        artifact_id=body.artifact_id,
+        trials=body.trials,
+        target=body.target,
+    )
+    return Status(201, run_out(run_get_visible(actor=user, run_id=run.pk)))
+
+
+@router.post(
+    "/cases/{case_id}/fix-opinion",
+    response={201: FixOpinionOut, 409: ConflictDetail},
+    summary="Reporter: agree or disagree that the fix works (on the timeline; 409 before a fix)",
+)
+def fix_opinion(request: HttpRequest, case_id: int, body: FixOpinionIn) -> Status[dict[str, Any]]:
+    require_scope(request, TokenScope.SUBMIT)
+    event = fix_opinion_record(
+        case_id=case_id,
+        actor=api_user(request),
+        agrees=body.agrees,
+        statement=body.statement,
+        run_id=body.run_id,
+    )
+    return Status(
+        201, {"case_id": case_id, "kind": event.kind, "at": event.at, "reason": event.reason}
+    )

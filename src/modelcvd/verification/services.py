@@ -14,12 +14,13 @@ from django.utils import timezone
 
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.models import TimelineEvent
+from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.sealing import open_blob, seal
 from modelcvd.core.services import sealed_open
+from modelcvd.reports.models import Report
 from modelcvd.verification.models import VerificationRun, VerificationTrial
 
 TRIAL_PURPOSE = "verification.trial"
@@ -31,7 +32,7 @@ class RunCancelled(Exception):
     """Raised from the trial callback to stop a run whose cancellation was requested."""
 
 
-def _check_target(uri: str) -> str:
+def check_target(uri: str) -> str:
     scheme, _, rest = uri.partition(":")
     if scheme == "hf":
         # Local model directories only from the configured roots: a path in a request must not
@@ -114,6 +115,33 @@ def run_request(
     report = case.reports.order_by("created_at", "id").first()
     if report is None:
         raise InvalidInput([FieldError("case_id", "the case has no report to replay")])
+    return run_create(
+        case=case,
+        report=report,
+        actor=actor,
+        artifact=artifact,
+        target=check_target(target),
+        trials=trials,
+        judge=judge,
+        sequential=sequential,
+        base_seed=base_seed,
+    )
+
+
+def run_create(
+    *,
+    case: Case,
+    report: Report,
+    actor: User,
+    artifact: Artifact,
+    target: str,
+    trials: int,
+    judge: str = "refusal",
+    sequential: bool = False,
+    base_seed: int | None = None,
+    action: str = "verification.request",
+) -> VerificationRun:
+    """Store and queue a run whose inputs the caller has checked (who may, which target)."""
     seed = base_seed if base_seed is not None else (report.sampling.get("seed") or 0)
     with transaction.atomic():
         run = VerificationRun.objects.create(
@@ -121,7 +149,7 @@ def run_request(
             report=report,
             artifact=artifact,
             requested_by=actor,
-            target_uri=_check_target(target),
+            target_uri=target,
             judge=judge,
             trials=trials,
             base_seed=seed,
@@ -129,7 +157,7 @@ def run_request(
         )
         audit_record(
             actor=actor,
-            action="verification.request",
+            action=action,
             obj=run,
             data={"case": case.pk, "artifact": artifact.pk, "trials": trials},
         )

@@ -4,6 +4,10 @@ from django.urls import path
 from modelcvd.accounts import views as accounts_views
 from modelcvd.accounts.forms import SignInForm
 from modelcvd.artifacts import views as artifacts_views
+from modelcvd.assessments import views as assessment_views
+from modelcvd.credits import views as credit_views
+from modelcvd.metrics import views as metrics_views
+from modelcvd.verification import views as verification_views
 from modelcvd.web import views
 
 app_name = "web"
@@ -42,5 +46,39 @@ urlpatterns = [
         "artifacts/<int:artifact_id>/forensic-report/",
         artifacts_views.artifact_forensic_report,
         name="artifact_forensic_report",
+    ),
+    path("metrics/", metrics_views.dashboard, name="metrics"),
+    path(
+        "programs/<slug:slug>/hall-of-fame/",
+        credit_views.program_hall_of_fame,
+        name="hall_of_fame",
+    ),
+    path("credits/", credit_views.my_credits, name="credits_mine"),
+    path(
+        "credits/<int:credit_id>/respond/", credit_views.credit_respond_view, name="credit_respond"
+    ),
+    path(
+        "bounties/<int:bounty_id>/donation/",
+        credit_views.bounty_donation_view,
+        name="bounty_donation",
+    ),
+    path("assessments/", assessment_views.assessment_list, name="assessments"),
+    path("assessments/compare/", assessment_views.compare, name="assessments_compare"),
+    path("assessments/new/", assessment_views.assessment_new, name="assessment_new"),
+    path(
+        "assessments/<int:assessment_id>/",
+        assessment_views.assessment_detail,
+        name="assessment",
+    ),
+    path(
+        "assessments/<int:assessment_id>/publish/",
+        assessment_views.assessment_publish_view,
+        name="assessment_publish",
+    ),
+    path("cases/<int:case_id>/reverify/", verification_views.reverify_view, name="case_reverify"),
+    path(
+        "cases/<int:case_id>/fix-opinion/",
+        verification_views.fix_opinion_view,
+        name="case_fix_opinion",
     ),
 ]

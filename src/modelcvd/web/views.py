@@ -28,6 +28,7 @@ from modelcvd.reports.attachments import attachment_add, attachment_open, attach
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
 from modelcvd.reports.services import report_payload_open, report_submit
 from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
+from modelcvd.verification.views import reverify_context
 from modelcvd.web.forms import AttachmentForm, CommentForm, ReportForm, TransitionForm, UnsealForm
 
 
@@ -188,6 +189,7 @@ def _case_context(request: HttpRequest, case_id: int, **forms: Any) -> dict[str,
         "comment_form": forms.get("comment_form") or CommentForm(visibilities=visibilities),
         "runs": [(run, run_progress(run)) for run in runs_for_case(case=case)],
         "versions": version_matrix(case=case),
+        "reverify": reverify_context(case=case, access=access),
         "targets": targets,
         "visibilities": visibilities,
     }

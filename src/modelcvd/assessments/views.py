@@ -1,0 +1,198 @@
+"""Assessment pages: the public list and comparison, one assessment (with the sealed detail for
+those who may read it), a draft form for assessors, and publishing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from modelcvd.accounts.models import Organisation, Role, User
+from modelcvd.accounts.selectors import organisations_where
+from modelcvd.assessments.models import ClaimLevel, Remediation, Severity, ThreatModel
+from modelcvd.assessments.selectors import (
+    assessment_get_visible,
+    assessment_is_author,
+    assessment_list_visible,
+    assessment_may_read_detail,
+    assessments_comparison,
+)
+from modelcvd.assessments.services import (
+    FindingInput,
+    ThreatModelInput,
+    assessment_create,
+    assessment_detail_open,
+    assessment_publish,
+)
+from modelcvd.core.errors import DomainError, InvalidInput, NotFound
+from modelcvd.web.forms import _choice_field
+
+CLAIM_RANK = {c.value: i for i, c in enumerate(ClaimLevel)}
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+def assessment_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "assessments/list.html",
+        {
+            "assessments": assessment_list_visible(actor=request.user),
+            "is_assessor": bool(organisations_where(request.user, Role.ASSESSOR)),
+        },
+    )
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    c = assessments_comparison()
+    rows = []
+    for org in c.organisations:
+        cells = []
+        for key, _ in c.threat_models:
+            cell = c.cells.get((org.pk, key))
+            cells.append((cell, CLAIM_RANK.get(cell.claim, 0) if cell else None))
+        rows.append((org, cells))
+    return render(
+        request,
+        "assessments/compare.html",
+        {"threat_models": c.threat_models, "rows": rows, "levels": list(ClaimLevel)},
+    )
+
+
+class UnsealDetailForm(forms.Form):
+    reason = forms.CharField(label="Reason for opening the sealed detail", max_length=500)
+
+
+@require_http_methods(["GET", "POST"])
+def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    try:
+        assessment = assessment_get_visible(actor=request.user, assessment_id=assessment_id)
+    except NotFound:
+        raise Http404 from None
+    may_read = request.user.is_authenticated and assessment_may_read_detail(
+        actor=request.user, assessment=assessment
+    )
+    if request.method == "POST" and not may_read:
+        raise Http404
+    form = UnsealDetailForm(request.POST or None)
+    detail = None
+    if request.method == "POST" and form.is_valid():
+        detail = assessment_detail_open(
+            actor=_user(request), assessment_id=assessment.pk, reason=form.cleaned_data["reason"]
+        )
+    context: dict[str, Any] = {
+        "a": assessment,
+        "may_read": may_read,
+        "is_author": request.user.is_authenticated
+        and assessment_is_author(actor=request.user, assessment=assessment),
+        "form": form,
+        "detail": detail,
+    }
+    return render(request, "assessments/detail.html", context)
+
+
+class AssessmentForm(forms.Form):
+    """A draft with one threat model and up to one finding; more through the API."""
+
+    subject = forms.ChoiceField(label="Assessed organisation")
+    title = forms.CharField(max_length=200)
+    summary = forms.CharField(widget=forms.Textarea, required=False, max_length=10_000)
+    threat_model = forms.ChoiceField(choices=ThreatModel.choices)
+    custom_name = forms.CharField(label="Custom threat model name", required=False, max_length=120)
+    scope = forms.CharField(widget=forms.Textarea, max_length=5000)
+    method = forms.CharField(widget=forms.Textarea, max_length=5000)
+    started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ended_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    claim = forms.ChoiceField(label="Robustness claim", choices=ClaimLevel.choices)
+    remediation = forms.ChoiceField(choices=Remediation.choices)
+    detail = forms.CharField(
+        label="Detailed notes (sealed)", widget=forms.Textarea, required=False, max_length=100_000
+    )
+    finding_title = forms.CharField(label="Finding title", required=False, max_length=200)
+    finding_severity = forms.ChoiceField(
+        label="Finding severity", choices=Severity.choices, required=False
+    )
+    finding_detail = forms.CharField(
+        label="Finding detail (sealed)", widget=forms.Textarea, required=False, max_length=100_000
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _choice_field(self, "subject").choices = [
+            (o.slug, o.name) for o in Organisation.objects.filter(kind="vendor").order_by("name")
+        ]
+
+
+FORM_FIELD = {"subject": "subject", "title": "title", "summary": "summary"}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def assessment_new(request: HttpRequest) -> HttpResponse:
+    if not organisations_where(request.user, Role.ASSESSOR):
+        raise Http404
+    form = AssessmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        findings = (
+            [
+                FindingInput(
+                    d["finding_title"], d["finding_severity"] or "low", "open", d["finding_detail"]
+                )
+            ]
+            if d["finding_title"]
+            else []
+        )
+        try:
+            assessment = assessment_create(
+                actor=_user(request),
+                subject_slug=d["subject"],
+                title=d["title"],
+                summary=d["summary"],
+                threat_models=[
+                    ThreatModelInput(
+                        threat_model=d["threat_model"],
+                        custom_name=d["custom_name"],
+                        scope=d["scope"],
+                        method=d["method"],
+                        started_on=d["started_on"],
+                        ended_on=d["ended_on"],
+                        claim=d["claim"],
+                        remediation=d["remediation"],
+                        detail=d["detail"],
+                        findings=findings,
+                    )
+                ],
+            )
+        except InvalidInput as exc:
+            for error in exc.errors:
+                name = error.field.rsplit(".", 1)[-1]
+                form.add_error(
+                    name if name in form.fields else None, f"{error.field}: {error.reason}"
+                )
+        else:
+            messages.success(request, "Draft saved. Publish it when it is ready.")
+            return redirect("web:assessment", assessment_id=assessment.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "assessments/new.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["POST"])
+def assessment_publish_view(request: HttpRequest, assessment_id: int) -> HttpResponse:
+    try:
+        assessment_publish(actor=_user(request), assessment_id=assessment_id)
+        messages.success(request, "Assessment published.")
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("web:assessment", assessment_id=assessment_id)
