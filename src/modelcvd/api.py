@@ -18,6 +18,7 @@ from modelcvd.accounts.api import router as accounts_router
 from modelcvd.artifacts.api import router as artifacts_router
 from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
+from modelcvd.notifications.api import router as webhooks_router
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.verification.api import router as verification_router
@@ -82,6 +83,7 @@ for router in (
     artifacts_router,
     accounts_router,
     verification_router,
+    webhooks_router,
 ):
     api.add_router("/v1", router)
 

@@ -13,3 +13,14 @@ app = Celery("modelcvd")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_ignore_result = True
 app.autodiscover_tasks()
+
+# Periodic work (run `celery -A modelcvd beat` beside the workers).
+app.conf.beat_schedule = {
+    # Flag breached case deadlines and escalate each breach level once.
+    "check-deadlines": {"task": "modelcvd.notifications.tasks.check_deadlines", "schedule": 300.0},
+    # Embargoes whose public date has come exit.
+    "expire-embargoes": {
+        "task": "modelcvd.notifications.tasks.expire_embargoes",
+        "schedule": 300.0,
+    },
+}

@@ -183,6 +183,16 @@ EMAIL_HOST = env("MODELCVD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("MODELCVD_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("MODELCVD_FROM_EMAIL", "modelcvd@localhost")
 
+# Deadlines: a breached deadline escalates to the triagers at once, to the vendor after one
+# step, to the coordinators (admins) after two (cases/deadlines.py).
+ESCALATION_STEP_HOURS = int(env("MODELCVD_ESCALATION_STEP_HOURS", "48"))
+# Signed webhooks: attempts per delivery, and the first retry delay (doubled each time).
+WEBHOOK_MAX_ATTEMPTS = int(env("MODELCVD_WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_BACKOFF_SECONDS = int(env("MODELCVD_WEBHOOK_BACKOFF_SECONDS", "30"))
+WEBHOOK_TIMEOUT_SECONDS = int(env("MODELCVD_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A program's security.txt without a pinned Expires expires this many days after it is served.
+SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
