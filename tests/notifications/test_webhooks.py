@@ -49,7 +49,7 @@ def receiver() -> Iterator[Receiver]:
     verify = docs_verify()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             signed = verify(state.secret, self.headers["X-Modelcvd-Signature"], body)
             state.requests.append(
