@@ -214,6 +214,9 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
                 ),
             )
             summary.created += 1
+        from modelcvd.policy.demo import seed_demo as seed_policy_demo
+
+        summary.created += seed_policy_demo(users=users, acme=acme)
     if model_run:
         _smollm2_case(summary, progress)
     return summary
