@@ -73,14 +73,20 @@ def backoff_seconds(attempt: int) -> int:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise InvalidInput([FieldError("url", "not a valid URL")]) from None
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        raise InvalidInput([FieldError("url", "no spaces or control characters")])
+    if parts.scheme not in ("http", "https") or not hostname:
         raise InvalidInput([FieldError("url", "an absolute http(s) URL is required")])
     if settings.PRODUCTION:
         if parts.scheme != "https":
             raise InvalidInput([FieldError("url", "webhooks use https in production")])
         try:
-            addresses = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, None)}
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
         except OSError:
             raise InvalidInput([FieldError("url", "the host name does not resolve")]) from None
         for address in addresses:

@@ -87,13 +87,15 @@ def _check_policy(policy: dict[str, Any]) -> None:
             errors.append(FieldError(name, "a whole number of business days from 1 to 60"))
     for line in str(policy.get("security_contacts", "")).splitlines():
         line = line.strip()
-        if line and not line.startswith(CONTACT_SCHEMES):
+        if line and (not line.startswith(CONTACT_SCHEMES) or any(ord(ch) < 32 for ch in line)):
             errors.append(
                 FieldError("security_contacts", f"{line!r} is not a mailto:, https:// or tel: URI")
             )
     for name in ("encryption_url", "acknowledgments_url"):
         value = str(policy.get(name, ""))
-        if value and not value.startswith("https://"):
+        if value and (
+            not value.startswith("https://") or any(ord(ch) < 33 or ord(ch) == 127 for ch in value)
+        ):
             errors.append(FieldError(name, "an https:// URL (RFC 9116 requires https)"))
     languages = str(policy.get("preferred_languages", "en"))
     if any(not tag.strip().replace("-", "").isalnum() for tag in languages.split(",")):
