@@ -19,6 +19,7 @@ from django.test import Client
 from django.utils import timezone
 
 from modelcvd.cases.deadlines import deadline_breaches_escalate
+from modelcvd.cases.models import TimelineEvent
 from modelcvd.cases.scoring import case_score
 from modelcvd.cases.services import case_transition
 from modelcvd.notifications.models import WebhookDelivery
@@ -170,9 +171,25 @@ def test_vendor_gets_the_per_category_aggregate(world: World, api_as: Any) -> No
     ]
     # The vendor sees neither the run nor its trials, only the aggregate.
     assert api_as("vendor_a").get(f"/api/v1/cases/{case.pk}/verifications").json() == []
-    assert api_as("vendor_a").get(f"/api/v1/verifications/{held.run.pk}").status_code == 404  # type: ignore[union-attr]
+    assert held.run is not None
+    assert api_as("vendor_a").get(f"/api/v1/verifications/{held.run.pk}").status_code == 404
     assert len(api_as("triager").get(f"/api/v1/cases/{case.pk}/verifications").json()) == 1
     page = sign_in(Client(), world.users["vendor_a"]).get(f"/cases/{case.pk}/").content.decode()
     assert "Held-out benchmark items: results per harm category" in page
+    # Nor the run's line on the timeline (written as the verification service writes it).
+    assert held.run is not None
+    TimelineEvent.objects.create(
+        case=case,
+        at=timezone.now(),
+        kind=TimelineEvent.Kind.VERIFICATION,
+        reason=f"verification run #{held.run.pk} on chat-7b: 6/10 successes",
+    )
+    line = f"verification run #{held.run.pk} "
+
+    def lines(role: str) -> list[str]:
+        timeline = api_as(role).get(f"/api/v1/cases/{case.pk}").json()["timeline"]
+        return [e["reason"] for e in timeline if e["reason"].startswith(line)]
+
+    assert lines("vendor_a") == [] and len(lines("triager")) == 1
     report = api_as("vendor_a").get(f"/api/v1/reports/{held.reports['a'].pk}").json()
     assert report["held_out"] and report["observed_behaviour"].startswith("[withheld")

@@ -36,12 +36,11 @@ from modelcvd.cases.selectors import (
     case_get_visible,
     case_list_visible,
     comments_visible,
-    timeline_for,
     triage_queue,
 )
 from modelcvd.cases.services import case_transition, comment_add
 from modelcvd.cases.workflow import CaseState, targets_for
-from modelcvd.policy.holdout import benchmark_aggregate
+from modelcvd.policy.holdout import benchmark_aggregate, timeline_visible
 
 router = Router(tags=["cases"], auth=API_AUTH)
 
@@ -81,7 +80,7 @@ def case_out(case: Case, actor: User) -> dict[str, Any]:
                 "to_state": e.to_state,
                 "reason": e.reason,
             }
-            for e in timeline_for(case=case)
+            for e in timeline_visible(actor=actor, case=case)
         ],
         **case_policy_out(case),
     }

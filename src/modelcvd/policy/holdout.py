@@ -83,3 +83,24 @@ def benchmark_aggregate(*, case: Case) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def timeline_visible(*, actor: Actor, case: Case) -> Any:
+    """The case's timeline without the per-run verification results on held-out items that
+    `actor` may not see (those entries name their run: "verification run #N ...")."""
+    from modelcvd.cases.models import TimelineEvent
+    from modelcvd.cases.selectors import timeline_for
+    from modelcvd.verification.models import VerificationRun
+
+    events = timeline_for(case=case)
+    hidden = withheld_report_ids(actor=actor, case=case)
+    if not hidden:
+        return events
+    run_ids = VerificationRun.objects.filter(case=case, report_id__in=hidden).values_list(
+        "pk", flat=True
+    )
+    for run_id in run_ids:
+        events = events.exclude(
+            kind=TimelineEvent.Kind.VERIFICATION, reason__startswith=f"verification run #{run_id} "
+        )
+    return events

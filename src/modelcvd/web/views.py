@@ -17,13 +17,12 @@ from modelcvd.cases.selectors import (
     case_access,
     case_get_visible,
     comments_visible,
-    timeline_for,
     triage_queue,
 )
 from modelcvd.cases.services import case_transition, comment_add
 from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput, NotFound
-from modelcvd.policy.holdout import report_withheld, withheld_report_ids
+from modelcvd.policy.holdout import report_withheld, timeline_visible, withheld_report_ids
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
@@ -55,7 +54,9 @@ def program_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
-    choices = [(p.slug, p.name) for p in program_list().filter(accepts_reports=True)]
+    choices = [
+        (p.slug, p.name) for p in program_list().filter(accepts_reports=True, abstract_first=False)
+    ]
     form = ReportForm(
         request.POST or None, programs=choices, initial={"program": request.GET.get("program", "")}
     )
@@ -194,7 +195,7 @@ def _case_context(request: HttpRequest, case_id: int, **forms: Any) -> dict[str,
         "case": case,
         "access": access,
         "reports": reports,
-        "timeline": timeline_for(case=case),
+        "timeline": timeline_visible(actor=web_user(request), case=case),
         "comments": comments_visible(case=case, actor=web_user(request), access=access),
         "transition_form": forms.get("transition_form")
         or (TransitionForm(targets=targets) if targets else None),
