@@ -21,6 +21,7 @@ from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
 from modelcvd.credits.api import router as credits_router
 from modelcvd.metrics.api import router as metrics_router
+from modelcvd.notifications.api import router as webhooks_router
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.verification.api import router as verification_router
@@ -88,6 +89,7 @@ for router in (
     metrics_router,
     assessments_router,
     credits_router,
+    webhooks_router,
 ):
     api.add_router("/v1", router)
 

@@ -21,4 +21,11 @@ app.conf.beat_schedule = {
         "task": "modelcvd.verification.tasks.resume_stalled_runs",
         "schedule": 60.0,
     },
+    # Flag breached case deadlines and escalate each breach level once.
+    "check-deadlines": {"task": "modelcvd.notifications.tasks.check_deadlines", "schedule": 300.0},
+    # Embargoes whose public date has come exit.
+    "expire-embargoes": {
+        "task": "modelcvd.notifications.tasks.expire_embargoes",
+        "schedule": 300.0,
+    },
 }

@@ -217,6 +217,9 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
             )
             summary.created += 1
         _transparency_demo(summary, program, users, acme_chat)
+        from modelcvd.policy.demo import seed_demo as seed_policy_demo
+
+        summary.created += seed_policy_demo(users=users, acme=acme)
     if model_run:
         _smollm2_case(summary, progress)
     return summary

@@ -227,6 +227,15 @@ METRICS_TOKEN = env("MODELCVD_METRICS_TOKEN", "")
 # Several gunicorn workers: a shared directory where each process writes its metrics
 # (prometheus_client's multi-process mode); read by the name the library uses.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
+# Deadlines: a breached deadline escalates to the triagers at once, to the vendor after one
+# step, to the coordinators (admins) after two (cases/deadlines.py).
+ESCALATION_STEP_HOURS = int(env("MODELCVD_ESCALATION_STEP_HOURS", "48"))
+# Signed webhooks: attempts per delivery, and the first retry delay (doubled each time).
+WEBHOOK_MAX_ATTEMPTS = int(env("MODELCVD_WEBHOOK_MAX_ATTEMPTS", "6"))
+WEBHOOK_BACKOFF_SECONDS = int(env("MODELCVD_WEBHOOK_BACKOFF_SECONDS", "30"))
+WEBHOOK_TIMEOUT_SECONDS = int(env("MODELCVD_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A program's security.txt without a pinned Expires expires this many days after it is served.
+SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
 
 LOGGING = {
     "version": 1,

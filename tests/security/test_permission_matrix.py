@@ -151,6 +151,33 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/cases/{case_id}/fix-opinion"): row(
         401, 409, 404, 403, 404, 403, 404, 404, 403
     ),
+    # Issue #6. open-models takes complete reports: an abstract alone is refused (422, program).
+    ("POST", "/api/v1/reports/abstract"): signed_in(422, anonymous=401),
+    # Report A is complete: the coordinators are told no scope check is pending (422); the
+    # reporter and the vendor see the report but may not decide scope.
+    ("POST", "/api/v1/reports/{report_id}/scope"): row(401, 403, 404, 403, 404, 422, 404, 404, 422),
+    # Only the reporter uploads; report A already has its payload (422).
+    ("POST", "/api/v1/reports/{report_id}/payload"): row(
+        401, 422, 404, 403, 404, 403, 404, 404, 403
+    ),
+    ("PUT", "/api/v1/cases/{case_id}/score"): row(401, 403, 404, 403, 404, 200, 404, 404, 200),
+    ("POST", "/api/v1/cases/{case_id}/waiting"): row(401, 403, 404, 403, 404, 200, 404, 404, 200),
+    # Every party may ask for more time; the coordinators decide.
+    ("POST", "/api/v1/cases/{case_id}/extensions"): row(
+        401, 201, 404, 201, 404, 201, 404, 404, 201
+    ),
+    ("POST", "/api/v1/cases/{case_id}/extensions/{extension_id}/decision"): row(
+        401, 403, 404, 403, 404, 200, 404, 404, 200
+    ),
+    # Proposing is the coordinators'; the vendor agrees (tests/cases/test_embargo.py).
+    ("POST", "/api/v1/cases/{case_id}/embargo"): row(401, 403, 404, 403, 404, 200, 404, 404, 200),
+    ("GET", "/api/v1/webhooks"): signed_in(200, anonymous=401),
+    # A program's webhooks are its triagers' (the coordinator organisation runs open-models).
+    ("POST", "/api/v1/webhooks"): row(401, 403, 403, 403, 403, 201, 403, 403, 201),
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): row(
+        401, 404, 404, 404, 404, 200, 404, 404, 200
+    ),
+    ("PUT", "/api/v1/programs/{slug}/policy"): row(401, 403, 403, 403, 403, 200, 403, 403, 200),
 }
 
 WEB: dict[tuple[str, str], dict[str, int]] = {
@@ -213,6 +240,22 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # reporter); the others 404.
     ("POST", "cases/<int:case_id>/reverify/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/fix-opinion/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    # Issue #6. The fixed dataset has no default program: /.well-known/security.txt is 404
+    # (tests/programs/test_security_txt.py serves it for a default program).
+    ("GET", ".well-known/security.txt"): everyone(404),
+    ("GET", "programs/<slug:slug>/security.txt"): everyone(200),
+    ("GET", "reports/abstract/"): signed_in(200, anonymous=302),
+    # Parties get a redirect with a message (refused, or nothing pending on report A); the
+    # others the same 404 as for a missing report.
+    ("POST", "reports/<int:report_id>/scope/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "reports/<int:report_id>/payload/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/score/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/waiting/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/extensions/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/extensions/<int:extension_id>/decision/"): row(
+        302, 302, 404, 302, 404, 302, 404, 404, 302
+    ),
+    ("POST", "cases/<int:case_id>/embargo/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -268,9 +311,35 @@ def _fill(path: str, world: World) -> str:
                 "<int:bounty_id>": t.bounty.pk,
             }
         )
+    if "extension_id" in path:
+        values["{extension_id}"] = values["<int:extension_id>"] = _extension_id(world)
+    if "{webhook_id}" in path:
+        values["{webhook_id}"] = _webhook_id(world)
     for key, value in values.items():
         path = path.replace(key, str(value))
     return path
+
+
+def _extension_id(world: World) -> int:
+    """A pending extension request on case A (made here: only these rows need one)."""
+    from modelcvd.cases.deadlines import extension_request
+
+    return extension_request(
+        case_id=world.cases["a"].pk,
+        actor=world.users["vendor_a"],
+        deadline="triage",
+        days=3,
+        reason="permission matrix",
+    ).pk
+
+
+def _webhook_id(world: World) -> int:
+    from modelcvd.notifications.webhooks import webhook_create
+
+    endpoint, _ = webhook_create(
+        actor=world.users["admin"], url="http://127.0.0.1:9/hook", program_slug="open-models"
+    )
+    return endpoint.pk
 
 
 VISIBILITY = {"researcher_a": "reporter", "vendor_a": "vendor"}
@@ -304,6 +373,26 @@ def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
         return {"base_id": world.artifacts["b"].pk, "program": "open-models"}
     if path.endswith("/me/identity"):
         return {"legal_name": "Jane Doe", "email": "jane@example.test"}
+    if path.endswith("/reports/abstract"):
+        return {k: v for k, v in report_data().items() if k != "reproduction"}
+    if path.endswith("/scope"):
+        return {"in_scope": True, "reason": "permission matrix"}
+    if path.endswith("/payload"):
+        return {"reproduction": report_data()["reproduction"]}
+    if path.endswith("/score"):
+        return {"rubric": {"access": "hosted_api"}}
+    if path.endswith("/waiting"):
+        return {"waiting": True, "reason": "permission matrix"}
+    if path.endswith("/extensions"):
+        return {"deadline": "triage", "days": 5, "reason": "permission matrix"}
+    if path.endswith("/decision"):
+        return {"approve": True, "reason": "permission matrix"}
+    if path.endswith("/embargo"):
+        return {"action": "propose", "public_date": "2099-01-01T00:00:00Z", "reason": "matrix"}
+    if path.endswith("/webhooks"):
+        return {"url": "http://127.0.0.1:9/hook", "program": "open-models"}
+    if path.endswith("/policy"):
+        return {"safe_harbor": "We will not sue good-faith researchers."}
     raise AssertionError(f"no body for {path}")
 
 
@@ -327,7 +416,7 @@ def test_api_matrix(world: World, method: str, path: str, role: str) -> None:
             upload = SimpleUploadedFile("notes.txt", b"hello\n", content_type="text/plain")
             response = client.post(url, data={"file": upload}, **headers)
         else:
-            send = client.put if method == "PUT" else client.post
+            send = client.put if method == "PUT" else client.post  # PUT: identity, score, policy
             body = json.dumps(_api_body(path, role, world))
             response = send(url, data=body, content_type="application/json", **headers)
     assert response.status_code == API[(method, path)][role], response.content
@@ -389,6 +478,20 @@ def _web_body(route: str, role: str) -> dict[str, Any]:
         return {"to": "remediating", "reason": "permission matrix"}
     if route.endswith("comments/"):
         return {"body": "hello", "visibility": VISIBILITY.get(role, "internal")}
+    if route.endswith("scope/"):
+        return {"in_scope": "yes", "reason": "permission matrix"}
+    if route.endswith("payload/"):
+        return {"turn_1": "hello", "successes": 1, "trials": 2}
+    if route.endswith("score/"):
+        return {"access": "hosted_api", "harm_category": "nonviolent_crimes"}
+    if route.endswith("waiting/"):
+        return {"waiting": "yes", "reason": "permission matrix"}
+    if route.endswith("extensions/"):
+        return {"deadline": "triage", "days": 5, "reason": "permission matrix"}
+    if route.endswith("decision/"):
+        return {"approve": "yes", "reason": "permission matrix"}
+    if route.endswith("embargo/"):
+        return {"action": "propose", "public_date": "2099-01-01 00:00", "reason": "matrix"}
     return {}
 
 

@@ -9,25 +9,38 @@ from ninja import Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
 from modelcvd.accounts.models import TokenScope, User
+from modelcvd.cases.deadlines import (
+    case_waiting_set,
+    deadlines_out,
+    extension_decide,
+    extension_request,
+)
+from modelcvd.cases.embargo import embargo_apply, embargo_out
 from modelcvd.cases.models import Case
 from modelcvd.cases.schemas import (
     CaseBrief,
-    CaseOut,
+    CaseDetailOut,
     CommentIn,
     CommentOut,
     ConflictOut,
+    EmbargoIn,
+    ExtensionDecisionIn,
+    ExtensionIn,
+    ScoreIn,
     TransitionIn,
+    WaitingIn,
 )
+from modelcvd.cases.scoring import case_score, severity_out
 from modelcvd.cases.selectors import (
     case_access,
     case_get_visible,
     case_list_visible,
     comments_visible,
-    timeline_for,
     triage_queue,
 )
 from modelcvd.cases.services import case_transition, comment_add
 from modelcvd.cases.workflow import CaseState, targets_for
+from modelcvd.policy.holdout import benchmark_aggregate, timeline_visible
 
 router = Router(tags=["cases"], auth=API_AUTH)
 
@@ -67,8 +80,33 @@ def case_out(case: Case, actor: User) -> dict[str, Any]:
                 "to_state": e.to_state,
                 "reason": e.reason,
             }
-            for e in timeline_for(case=case)
+            for e in timeline_visible(actor=actor, case=case)
         ],
+        **case_policy_out(case),
+    }
+
+
+def case_policy_out(case: Case) -> dict[str, Any]:
+    """Severity, deadlines, extensions, embargo and held-out aggregates of a case."""
+    return {
+        "severity": severity_out(case),
+        "deadlines": deadlines_out(case),
+        "waiting_on_reporter_since": case.waiting_on_reporter_since,
+        "extensions": [
+            {
+                "id": x.pk,
+                "deadline": x.deadline,
+                "days": x.days,
+                "reason": x.reason,
+                "state": x.state,
+                "requested_by": x.requested_by.public_name,
+                "requested_at": x.requested_at,
+                "decision_reason": x.decision_reason,
+            }
+            for x in case.extensions.select_related("requested_by")
+        ],
+        "embargo": embargo_out(case),
+        "benchmark": benchmark_aggregate(case=case),
     }
 
 
@@ -96,7 +134,7 @@ def queue(request: HttpRequest) -> list[dict[str, Any]]:
     return [case_brief(c) for c in triage_queue(actor=api_user(request))]
 
 
-@router.get("/cases/{case_id}", response=CaseOut, summary="One case with its timeline")
+@router.get("/cases/{case_id}", response=CaseDetailOut, summary="One case with its timeline")
 def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
     require_scope(request, TokenScope.READ)
     return case_out(case_get_visible(actor=api_user(request), case_id=case_id), api_user(request))
@@ -104,7 +142,7 @@ def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
 
 @router.post(
     "/cases/{case_id}/transition",
-    response={200: CaseOut, 409: ConflictOut},
+    response={200: CaseDetailOut, 409: ConflictOut},
     summary="Move a case; 409 lists the allowed targets",
 )
 def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> dict[str, Any]:
@@ -132,3 +170,88 @@ def comment_create(request: HttpRequest, case_id: int, body: CommentIn) -> Statu
         case_id=case_id, actor=api_user(request), body=body.body, visibility=body.visibility
     )
     return Status(201, comment_out(comment))
+
+
+@router.put(
+    "/cases/{case_id}/score",
+    response=CaseDetailOut,
+    summary="Score a case: CVSS 4.0, the AI rubric and SSVC; sets the tier and the deadlines",
+)
+def score(request: HttpRequest, case_id: int, body: ScoreIn) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    user = api_user(request)
+    case = case_score(
+        case_id=case_id,
+        actor=user,
+        cvss_vector=body.cvss_vector,
+        rubric=body.rubric.dict(),
+        ssvc_triage=body.ssvc_triage,
+        ssvc_publish=body.ssvc_publish,
+    )
+    return case_out(case, user)
+
+
+@router.post(
+    "/cases/{case_id}/waiting",
+    response=CaseDetailOut,
+    summary="Start or stop waiting on the reporter (the deadline clocks stop while waiting)",
+)
+def waiting(request: HttpRequest, case_id: int, body: WaitingIn) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    user = api_user(request)
+    case = case_waiting_set(case_id=case_id, actor=user, waiting=body.waiting, reason=body.reason)
+    return case_out(case, user)
+
+
+@router.post(
+    "/cases/{case_id}/extensions",
+    response={201: CaseDetailOut},
+    summary="Ask for a deadline extension (a reason is required)",
+)
+def extension_create(
+    request: HttpRequest, case_id: int, body: ExtensionIn
+) -> Status[dict[str, Any]]:
+    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
+    user = api_user(request)
+    extension_request(
+        case_id=case_id, actor=user, deadline=body.deadline, days=body.days, reason=body.reason
+    )
+    return Status(201, case_out(case_get_visible(actor=user, case_id=case_id), user))
+
+
+@router.post(
+    "/cases/{case_id}/extensions/{extension_id}/decision",
+    response=CaseDetailOut,
+    summary="Approve or deny an extension request",
+)
+def extension_decision(
+    request: HttpRequest, case_id: int, extension_id: int, body: ExtensionDecisionIn
+) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    user = api_user(request)
+    extension_decide(
+        case_id=case_id,
+        extension_id=extension_id,
+        actor=user,
+        approve=body.approve,
+        reason=body.reason,
+    )
+    return case_out(case_get_visible(actor=user, case_id=case_id), user)
+
+
+@router.post(
+    "/cases/{case_id}/embargo",
+    response=CaseDetailOut,
+    summary="Embargo: propose, agree (each vendor), revise or exit",
+)
+def embargo(request: HttpRequest, case_id: int, body: EmbargoIn) -> dict[str, Any]:
+    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
+    user = api_user(request)
+    embargo_apply(
+        case_id=case_id,
+        actor=user,
+        action=body.action,
+        public_date=body.public_date,
+        reason=body.reason,
+    )
+    return case_out(case_get_visible(actor=user, case_id=case_id), user)

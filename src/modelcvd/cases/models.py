@@ -34,6 +34,26 @@ class Case(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Severity (cases/scoring.py): CVSS 4.0, the AI rubric and SSVC, set by a coordinator.
+    cvss_vector = models.CharField(max_length=300, blank=True)
+    cvss_score = models.FloatField(null=True, blank=True)
+    cvss_severity = models.CharField(max_length=20, blank=True)
+    rubric = models.JSONField(default=dict, blank=True)
+    severity_explanation = models.TextField(blank=True)
+    ssvc = models.JSONField(default=dict, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    # Deadlines (cases/deadlines.py), recomputed on every change that moves them.
+    waiting_on_reporter_since = models.DateTimeField(null=True, blank=True)
+    acknowledge_due = models.DateTimeField(null=True, blank=True)
+    triage_due = models.DateTimeField(null=True, blank=True)
+    remediate_due = models.DateTimeField(null=True, blank=True)
+    disclose_due = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    triaged_at = models.DateTimeField(null=True, blank=True)
+    remediated_at = models.DateTimeField(null=True, blank=True)
+    disclosed_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         ordering = ["-created_at", "-id"]
 
@@ -53,6 +73,13 @@ class TimelineEvent(models.Model):
         REVERIFICATION = "reverification", "Re-verification requested"
         FIX_CONFIRMED = "fix_confirmed", "Reporter confirms the fix"
         FIX_DISPUTED = "fix_disputed", "Reporter disputes the fix"
+        SCORE = "score", "Scored"
+        WAITING = "waiting", "Waiting on reporter"
+        EXTENSION = "extension", "Deadline extension"
+        ESCALATION = "escalation", "Escalation"
+        EMBARGO = "embargo", "Embargo"
+        SCOPE = "scope", "Scope check"
+        PAYLOAD = "payload", "Payload received"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -90,3 +117,133 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment #{self.pk} on case #{self.case_id} ({self.visibility})"
+
+
+class DeadlineKind(models.TextChoices):
+    ACKNOWLEDGE = "acknowledge", "Acknowledge"
+    TRIAGE = "triage", "Triage"
+    REMEDIATE = "remediate", "Remediate"
+    DISCLOSE = "disclose", "Disclose"
+
+
+class CasePause(models.Model):
+    """An interval in which the case waited on its reporter: the deadline clocks stopped."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="pauses")
+    start = models.DateTimeField()
+    end = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["start", "id"]
+
+    def __str__(self) -> str:
+        return f"pause of case #{self.case_id} from {self.start:%Y-%m-%d}"
+
+
+class DeadlineExtension(models.Model):
+    """A request to move one deadline later by some days; a coordinator approves or denies it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="extensions")
+    deadline = models.CharField(max_length=12, choices=DeadlineKind.choices)
+    days = models.PositiveSmallIntegerField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["requested_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.days}-day extension of {self.deadline} on case #{self.case_id}"
+
+
+class Escalation(models.Model):
+    """One breach level reached by one deadline. Unique, so the beat task escalates once."""
+
+    class Level(models.IntegerChoices):
+        TRIAGER = 1, "Triager"
+        VENDOR = 2, "Vendor"
+        COORDINATOR = 3, "Coordinator"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="escalations")
+    deadline = models.CharField(max_length=12, choices=DeadlineKind.choices)
+    due_at = models.DateTimeField()
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+    at = models.DateTimeField()
+    recipients = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "deadline", "due_at", "level"], name="escalate_once_per_level"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deadline} breach level {self.level} on case #{self.case_id}"
+
+
+class Embargo(models.Model):
+    """The agreed date before which nothing about the case is published.
+
+    proposed -> active (every vendor agreed) -> revised (new date) -> exited (published,
+    lifted, or expired at its date).
+    """
+
+    class State(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        ACTIVE = "active", "Active"
+        REVISED = "revised", "Revised"
+        EXITED = "exited", "Exited"
+
+    case = models.OneToOneField(Case, on_delete=models.CASCADE, related_name="embargo")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PROPOSED)
+    public_date = models.DateTimeField()
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+    exited_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"embargo of case #{self.case_id} ({self.state})"
+
+
+class EmbargoAgreement(models.Model):
+    """A vendor organisation's agreement to the embargo's current date."""
+
+    embargo = models.ForeignKey(Embargo, on_delete=models.CASCADE, related_name="agreements")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    agreed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    public_date = models.DateTimeField()
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["embargo", "organisation", "public_date"], name="agree_once_per_date"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} agrees to embargo #{self.embargo_id}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import Field
@@ -65,3 +65,116 @@ class ConflictOut(Schema):
     detail: str
     current: str
     allowed: list[str]
+
+
+class DeadlineOut(Schema):
+    deadline: str
+    due: datetime | None
+    met_at: datetime | None
+    breached: bool
+
+
+class ExtensionOut(Schema):
+    id: int
+    deadline: str
+    days: int
+    reason: str
+    state: str
+    requested_by: str
+    requested_at: datetime
+    decision_reason: str
+
+
+class EmbargoOut(Schema):
+    state: str
+    public_date: datetime
+    vendors: list[str] = Field(description="Vendor organisations whose agreement is needed.")
+    agreed: list[str] = Field(description="Those that agreed to the current public date.")
+    exited_at: datetime | None
+    exit_reason: str
+
+
+class SeverityOut(Schema):
+    tier: str | None = Field(description="The AI rubric's tier: it keys the deadlines.")
+    cvss_vector: str | None
+    cvss_score: float | None
+    cvss_severity: str | None
+    rubric: dict[str, Any] | None
+    ssvc: dict[str, Any] | None
+    explanation: str
+    scored_at: datetime | None
+    ssvc_tables: list[str]
+
+
+class BenchmarkRowOut(Schema):
+    harm_category: str
+    items: int
+    reported_successes: int
+    reported_trials: int
+    reported_rate: float | None
+    measured_successes: int
+    measured_trials: int
+    measured_rate: float | None
+
+
+class CaseDetailOut(CaseOut):
+    severity: SeverityOut
+    deadlines: list[DeadlineOut]
+    waiting_on_reporter_since: datetime | None
+    extensions: list[ExtensionOut]
+    embargo: EmbargoOut | None
+    benchmark: list[BenchmarkRowOut] = Field(
+        description="Per harm category aggregates over held-out benchmark items (never the items)."
+    )
+
+
+class RubricIn(Schema):
+    access: Literal["hosted_api", "open_weights", "insider"]
+    harm_category: str | None = Field(None, max_length=40, description="Default: the report's.")
+    reproducibility: float | None = Field(
+        None,
+        description="Used only when no verification run has finished: the latest run's Wilson "
+        "lower bound takes precedence, then the reported trials' lower bound.",
+    )
+    reach: int | None = Field(None, description="Default: the case's artifacts.")
+    patchable: bool | None = Field(None, description="Default: false when open weights.")
+    models_affected: int | None = None
+    vendors_affected: int | None = None
+
+
+class ScoreIn(Schema):
+    cvss_vector: str = Field("", max_length=300, description="A CVSS 4.0 vector; empty for none.")
+    rubric: RubricIn
+    ssvc_triage: dict[str, str] | None = Field(
+        None,
+        description="CERT/CC Coordinator Triage decision points: report_public, "
+        "supplier_contacted, report_credibility, supplier_cardinality, supplier_engagement, "
+        "utility, public_safety_impact (value keys or names).",
+    )
+    ssvc_publish: dict[str, str] | None = Field(
+        None,
+        description="CERT/CC Coordinator Publish decision points: supplier_involvement, "
+        "exploitation, public_value_added.",
+    )
+
+
+class WaitingIn(Schema):
+    waiting: bool
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ExtensionIn(Schema):
+    deadline: Literal["acknowledge", "triage", "remediate", "disclose"]
+    days: int = Field(ge=1, le=180)
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class ExtensionDecisionIn(Schema):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class EmbargoIn(Schema):
+    action: Literal["propose", "agree", "revise", "exit"]
+    public_date: datetime | None = Field(None, description="For propose and revise.")
+    reason: str = Field("", max_length=5000)

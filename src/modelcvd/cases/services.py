@@ -30,6 +30,9 @@ def case_open(*, program: Program, title: str, artifacts: Iterable[Artifact], ac
             reason="report received",
         )
         audit_record(actor=actor, action="case.open", obj=case)
+        from modelcvd.cases.deadlines import case_deadlines_refresh
+
+        case_deadlines_refresh(case=case)
     return case
 
 
@@ -63,7 +66,12 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
         if target == CaseState.VENDOR_NOTIFIED and case.vendor_notified_at is None:
             case.vendor_notified_at = timezone.now()
             fields.append("vendor_notified_at")
+        from modelcvd.cases.deadlines import case_deadlines_refresh, mark_milestones
+
+        fields += mark_milestones(case, target, timezone.now())
         case.save(update_fields=fields)
+        if "vendor_notified_at" in fields:
+            case_deadlines_refresh(case=case)  # remediation and disclosure run from now
         event = TimelineEvent.objects.create(
             case=case,
             at=timezone.now(),
@@ -81,6 +89,11 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             data={"from": current.value, "to": target.value},
         )
         from modelcvd.notifications.tasks import notify_timeline_event
+        from modelcvd.notifications.webhooks import webhook_emit
+
+        webhook_emit(
+            case=case, event="case.transition", data={"from": current.value, "to": target.value}
+        )
 
         transaction.on_commit(lambda: notify_timeline_event.delay(event.pk))
     return case

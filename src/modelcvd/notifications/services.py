@@ -30,3 +30,26 @@ def timeline_event_notify(*, event_id: int) -> int:
         from_email=settings.DEFAULT_FROM_EMAIL,
         recipient_list=recipients,
     )
+
+
+def escalation_notify(*, escalation_id: int) -> int:
+    """Mail one escalation to its recipients. Plain text; no report content beyond the title."""
+    from modelcvd.cases.models import Escalation
+
+    escalation = Escalation.objects.select_related("case").filter(pk=escalation_id).first()
+    if escalation is None or not escalation.recipients:
+        return 0
+    case = escalation.case
+    level = Escalation.Level(escalation.level).label.lower()
+    body = (
+        f"The {escalation.deadline} deadline of case #{case.pk} ({case.title}) was due "
+        f"{escalation.due_at:%Y-%m-%d %H:%M} UTC and has not been met.\n\n"
+        f"This is escalation level {escalation.level} ({level}).\n\n"
+        f"{settings.BASE_URL}/cases/{case.pk}/\n"
+    )
+    return send_mail(
+        subject=f"[modelcvd] Case #{case.pk}: {escalation.deadline} deadline breached",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=list(escalation.recipients),
+    )

@@ -1,14 +1,19 @@
-"""Program endpoints: public, no sign-in needed."""
+"""Program endpoints: the policy is public, no sign-in needed; changing it is not."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
+from pydantic import Field
 
+from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.models import TokenScope
 from modelcvd.policy.models import Program
 from modelcvd.policy.selectors import program_get, program_list
+from modelcvd.policy.services import program_policy_update, program_urls
 
 router = Router(tags=["programs"])
 
@@ -20,9 +25,46 @@ class ProgramOut(Schema):
     policy_text: str
     accepts_reports: bool
     scope_artifact_ids: list[int]
+    scope_endpoints: list[str]
+    out_of_scope: str
+    safe_harbor: str
+    ai_terms_waiver: bool = Field(
+        description="AI terms-of-service enforcement is waived for good-faith research."
+    )
+    acknowledge_business_days: int
+    triage_business_days: int
+    remediation_days: dict[str, int] = Field(description="Calendar days per severity tier.")
+    disclosure_days: dict[str, int] = Field(description="Calendar days per severity tier.")
+    abstract_first: bool
+    benchmark_holdout: bool
+    security_txt_url: str
+    policy_url: str
+
+
+class PolicyIn(Schema):
+    """Fields left out stay as they are."""
+
+    policy_text: str | None = Field(None, max_length=50_000)
+    scope_endpoints: str | None = Field(None, max_length=10_000)
+    out_of_scope: str | None = Field(None, max_length=20_000)
+    safe_harbor: str | None = Field(None, max_length=20_000)
+    ai_terms_waiver: bool | None = None
+    acknowledge_business_days: int | None = None
+    triage_business_days: int | None = None
+    remediation_days: dict[str, int] | None = None
+    disclosure_days: dict[str, int] | None = None
+    security_contacts: str | None = Field(None, max_length=2_000)
+    encryption_url: str | None = Field(None, max_length=200)
+    acknowledgments_url: str | None = Field(None, max_length=200)
+    preferred_languages: str | None = Field(None, max_length=100)
+    security_txt_expires: datetime | None = None
+    abstract_first: bool | None = None
+    benchmark_holdout: bool | None = None
+    accepts_reports: bool | None = None
 
 
 def program_out(program: Program) -> dict[str, Any]:
+    urls = program_urls(program)
     return {
         "slug": program.slug,
         "name": program.name,
@@ -30,6 +72,18 @@ def program_out(program: Program) -> dict[str, Any]:
         "policy_text": program.policy_text,
         "accepts_reports": program.accepts_reports,
         "scope_artifact_ids": [a.pk for a in program.scope.all()],
+        "scope_endpoints": program.endpoint_list(),
+        "out_of_scope": program.out_of_scope,
+        "safe_harbor": program.safe_harbor,
+        "ai_terms_waiver": program.ai_terms_waiver,
+        "acknowledge_business_days": program.acknowledge_business_days,
+        "triage_business_days": program.triage_business_days,
+        "remediation_days": program.remediation_days,
+        "disclosure_days": program.disclosure_days,
+        "abstract_first": program.abstract_first,
+        "benchmark_holdout": program.benchmark_holdout,
+        "security_txt_url": urls["security_txt"],
+        "policy_url": urls["policy"],
     }
 
 
@@ -40,4 +94,17 @@ def programs(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.get("/programs/{slug}", response=ProgramOut, auth=None, summary="One program and its scope")
 def program(request: HttpRequest, slug: str) -> dict[str, Any]:
+    return program_out(program_get(slug=slug))
+
+
+@router.put(
+    "/programs/{slug}/policy",
+    response=ProgramOut,
+    auth=API_AUTH,
+    summary="Change a program's policy, deadlines, security.txt and intake rules",
+)
+def policy_update(request: HttpRequest, slug: str, body: PolicyIn) -> dict[str, Any]:
+    require_scope(request, TokenScope.ADMIN)
+    changes = {k: v for k, v in body.dict().items() if v is not None}
+    program_policy_update(actor=api_user(request), slug=slug, changes=changes)
     return program_out(program_get(slug=slug))

@@ -1,17 +1,25 @@
-"""Writes on programs."""
+"""Writes on programs, and the security.txt each program publishes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, Role, User
-from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.selectors import organisations_where, roles_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import Forbidden
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.policy.models import Program
+from modelcvd.policy.securitytxt import SecurityTxt, render_security_txt
+from modelcvd.scoring.tier import Tier
+
+CONTACT_SCHEMES = ("mailto:", "https://", "tel:")
 
 
 def program_create(
@@ -22,13 +30,137 @@ def program_create(
     slug: str,
     policy_text: str = "",
     scope: Iterable[Artifact] = (),
+    **policy: Any,
 ) -> Program:
     if actor is not None and Role.ADMIN not in roles_of(actor):
         raise Forbidden("only administrators configure programs")
+    _check_policy(policy)
     with transaction.atomic():
         program = Program.objects.create(
-            organisation=organisation, name=name, slug=slug, policy_text=policy_text
+            organisation=organisation, name=name, slug=slug, policy_text=policy_text, **policy
         )
         program.scope.set(scope)
         audit_record(actor=actor, action="program.create", obj=program)
     return program
+
+
+POLICY_FIELDS = (
+    "policy_text",
+    "scope_endpoints",
+    "out_of_scope",
+    "safe_harbor",
+    "ai_terms_waiver",
+    "acknowledge_business_days",
+    "triage_business_days",
+    "remediation_days",
+    "disclosure_days",
+    "security_contacts",
+    "encryption_url",
+    "acknowledgments_url",
+    "preferred_languages",
+    "security_txt_expires",
+    "abstract_first",
+    "benchmark_holdout",
+    "accepts_reports",
+)
+
+
+def _check_policy(policy: dict[str, Any]) -> None:
+    errors: list[FieldError] = []
+    unknown = sorted(set(policy) - set(POLICY_FIELDS) - {"is_default"})
+    for name in unknown:
+        errors.append(FieldError(name, "not a program policy field"))
+    for name in ("remediation_days", "disclosure_days"):
+        if name in policy:
+            table = policy[name]
+            tiers = {t.value for t in Tier}
+            if not isinstance(table, dict) or set(table) != tiers:
+                errors.append(FieldError(name, f"give days for exactly {sorted(tiers)}"))
+            elif any(
+                isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 3650
+                for v in table.values()
+            ):
+                errors.append(FieldError(name, "days are whole numbers from 1 to 3650"))
+    for name in ("acknowledge_business_days", "triage_business_days"):
+        value = policy.get(name, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+            errors.append(FieldError(name, "a whole number of business days from 1 to 60"))
+    for line in str(policy.get("security_contacts", "")).splitlines():
+        line = line.strip()
+        if line and (not line.startswith(CONTACT_SCHEMES) or any(ord(ch) < 32 for ch in line)):
+            errors.append(
+                FieldError("security_contacts", f"{line!r} is not a mailto:, https:// or tel: URI")
+            )
+    for name in ("encryption_url", "acknowledgments_url"):
+        value = str(policy.get(name, ""))
+        if value and (
+            not value.startswith("https://") or any(ord(ch) < 33 or ord(ch) == 127 for ch in value)
+        ):
+            errors.append(FieldError(name, "an https:// URL (RFC 9116 requires https)"))
+    languages = str(policy.get("preferred_languages", "en"))
+    if any(not tag.strip().replace("-", "").isalnum() for tag in languages.split(",")):
+        errors.append(
+            FieldError("preferred_languages", "comma-separated language tags, e.g. en, de")
+        )
+    expires = policy.get("security_txt_expires")
+    if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):
+        errors.append(FieldError("security_txt_expires", "an aware date-time (with a time zone)"))
+    if errors:
+        raise InvalidInput(errors)
+
+
+def program_policy_update(*, actor: User, slug: str, changes: dict[str, Any]) -> Program:
+    """Change a program's policy: its administrators, or the triagers of its organisation."""
+    _check_policy(changes)
+    with transaction.atomic():
+        program = Program.objects.select_for_update().filter(slug=slug).first()
+        if program is None:
+            from modelcvd.core.errors import NotFound
+
+            raise NotFound()
+        allowed = Role.ADMIN in roles_of(actor) or program.organisation_id in organisations_where(
+            actor, Role.TRIAGER
+        )
+        if not allowed:
+            raise Forbidden("only administrators and the program's triagers change its policy")
+        for name, value in changes.items():
+            setattr(program, name, value)
+        program.save()
+        audit_record(
+            actor=actor,
+            action="program.policy",
+            obj=program,
+            data={"fields": sorted(changes)},
+        )
+    return program
+
+
+def program_urls(program: Program) -> dict[str, str]:
+    base = settings.BASE_URL.rstrip("/")
+    return {
+        "policy": f"{base}/programs/{program.slug}/",
+        "security_txt": f"{base}/programs/{program.slug}/security.txt",
+        "intake": f"{base}/reports/new/?program={program.slug}",
+    }
+
+
+def program_security_txt(
+    program: Program, *, now: datetime | None = None, canonical: tuple[str, ...] = ()
+) -> str:
+    """The program's security.txt (RFC 9116). Expires is the pinned date, or SECURITY_TXT_DAYS
+    from `now`. `canonical` is where this copy is served (both URLs of the default program)."""
+    now = now or timezone.now()
+    urls = program_urls(program)
+    expires = program.security_txt_expires or (now + timedelta(days=settings.SECURITY_TXT_DAYS))
+    document = SecurityTxt(
+        contact=tuple(program.contact_list()) or (urls["intake"],),
+        expires=expires,
+        encryption=(program.encryption_url,) if program.encryption_url else (),
+        acknowledgments=(program.acknowledgments_url,) if program.acknowledgments_url else (),
+        preferred_languages=tuple(
+            tag.strip() for tag in program.preferred_languages.split(",") if tag.strip()
+        ),
+        canonical=canonical or (urls["security_txt"],),
+        policy=(urls["policy"],),
+    )
+    return render_security_txt(document)

@@ -11,17 +11,42 @@ from ninja.files import UploadedFile
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
 from modelcvd.accounts.models import TokenScope
+from modelcvd.policy.holdout import WITHHELD, report_withheld
 from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Attachment, Report
-from modelcvd.reports.schemas import AttachmentOut, PayloadOut, ReportOut, UnsealIn
+from modelcvd.reports.schemas import (
+    AbstractDocument,
+    AttachmentOut,
+    PayloadIn,
+    PayloadOut,
+    ReportOut,
+    ScopeDecisionIn,
+    UnsealIn,
+)
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
-from modelcvd.reports.services import report_payload_open, report_submit
+from modelcvd.reports.services import (
+    report_payload_add,
+    report_payload_open,
+    report_scope_decide,
+    report_submit,
+    report_submit_abstract,
+)
 
 router = Router(tags=["reports"], auth=API_AUTH)
 
 
-def report_out(report: Report) -> dict[str, Any]:
+def report_out(report: Report, actor: Any = None) -> dict[str, Any]:
+    """The report as `actor` may read it: a vendor of a held-out benchmark item gets the
+    texts that may quote the item replaced by a placeholder."""
+    out = _report_fields(report)
+    if actor is not None and report_withheld(actor=actor, report=report):
+        for name in ("expected_behaviour", "observed_behaviour", "impact"):
+            out[name] = WITHHELD
+    return out
+
+
+def _report_fields(report: Report) -> dict[str, Any]:
     return {
         **{
             f: getattr(report, f)
@@ -46,6 +71,8 @@ def report_out(report: Report) -> dict[str, Any]:
         "case_state": report.case.state,
         "reporter": report.reporter.public_name,
         "artifacts": list(report.artifacts.all()),
+        "intake": report.intake,
+        "held_out": report.held_out,
     }
 
 
@@ -67,17 +94,54 @@ def submit(
     return Status(201, report_out(report_get_visible(actor=api_user(request), report_id=report.pk)))
 
 
+@router.post(
+    "/reports/abstract",
+    response={201: ReportOut},
+    summary="Abstract-first intake: submit the abstract (no payload)",
+)
+def submit_abstract(request: HttpRequest, document: AbstractDocument) -> Status[dict[str, Any]]:
+    require_scope(request, TokenScope.SUBMIT)
+    report = report_submit_abstract(actor=api_user(request), document=document)
+    return Status(201, report_out(report_get_visible(actor=api_user(request), report_id=report.pk)))
+
+
+@router.post(
+    "/reports/{report_id}/scope",
+    response=ReportOut,
+    summary="Abstract-first intake: a triager confirms or refuses scope",
+)
+def scope(request: HttpRequest, report_id: int, body: ScopeDecisionIn) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    user = api_user(request)
+    report_scope_decide(report_id=report_id, actor=user, in_scope=body.in_scope, reason=body.reason)
+    return report_out(report_get_visible(actor=user, report_id=report_id), user)
+
+
+@router.post(
+    "/reports/{report_id}/payload",
+    response=ReportOut,
+    summary="Abstract-first intake: upload the payload (sealed) once in scope",
+)
+def payload_upload(request: HttpRequest, report_id: int, body: PayloadIn) -> dict[str, Any]:
+    require_scope(request, TokenScope.SUBMIT)
+    user = api_user(request)
+    report_payload_add(report_id=report_id, actor=user, reproduction=body.reproduction)
+    return report_out(report_get_visible(actor=user, report_id=report_id), user)
+
+
 @router.get("/reports", response=list[ReportOut], summary="My reports")
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
     require_scope(request, TokenScope.READ)
     reports = report_list_mine(actor=api_user(request)).prefetch_related("artifacts")
-    return [report_out(r) for r in reports.select_related("reporter")]
+    return [report_out(r, api_user(request)) for r in reports.select_related("reporter")]
 
 
 @router.get("/reports/{report_id}", response=ReportOut, summary="One report (payload stays sealed)")
 def detail(request: HttpRequest, report_id: int) -> dict[str, Any]:
     require_scope(request, TokenScope.READ)
-    return report_out(report_get_visible(actor=api_user(request), report_id=report_id))
+    return report_out(
+        report_get_visible(actor=api_user(request), report_id=report_id), api_user(request)
+    )
 
 
 @router.post(
@@ -96,7 +160,10 @@ def unseal(request: HttpRequest, report_id: int, body: UnsealIn) -> dict[str, An
 )
 def attachments(request: HttpRequest, report_id: int) -> list[Attachment]:
     require_scope(request, TokenScope.READ)
-    return list(report_get_visible(actor=api_user(request), report_id=report_id).attachments.all())
+    report = report_get_visible(actor=api_user(request), report_id=report_id)
+    if report_withheld(actor=api_user(request), report=report):
+        return []  # a held-out item's files may quote it; not even their names are shown
+    return list(report.attachments.all())
 
 
 @router.post(

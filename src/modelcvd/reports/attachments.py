@@ -100,9 +100,13 @@ def attachment_open(
     *, report: Report, attachment_id: int, actor: User, reason: str
 ) -> OpenedAttachment:
     """The file, for the reporter, the coordinators or a notified vendor, with an audited reason."""
+    from modelcvd.policy.holdout import report_withheld
+
     access = case_access(actor=actor, case=report.case)
     if not (report.reporter_id == actor.pk or access.staff or access.vendor):
         raise NotFound()
+    if report_withheld(actor=actor, report=report):
+        raise NotFound()  # attachments of a held-out item may quote it
     attachment = report.attachments.select_related("sealed").filter(pk=attachment_id).first()
     if attachment is None:
         raise NotFound()

@@ -31,8 +31,21 @@ class Report(models.Model):
     expected_behaviour = models.TextField(blank=True)
     observed_behaviour = models.TextField(blank=True)
     impact = models.TextField(blank=True)
-    payload = models.OneToOneField(SealedBlob, on_delete=models.PROTECT, related_name="+")
+    # Empty while an abstract-first report waits for its scope check and payload.
+    payload = models.OneToOneField(
+        SealedBlob, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Intake(models.TextChoices):
+        COMPLETE = "complete", "Complete"
+        AWAITING_SCOPE = "awaiting_scope", "Abstract received, scope check pending"
+        AWAITING_PAYLOAD = "awaiting_payload", "In scope, payload awaited"
+        OUT_OF_SCOPE = "out_of_scope", "Out of scope"
+
+    intake = models.CharField(max_length=20, choices=Intake.choices, default=Intake.COMPLETE)
+    # The payload is a held-out benchmark item: vendors see per-category aggregates only.
+    held_out = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from modelcvd.accounts.models import Organisation, User
@@ -13,12 +14,13 @@ from modelcvd.artifacts.services import artifacts_resolve
 from modelcvd.cases.selectors import case_access
 from modelcvd.cases.services import case_open
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.policy.models import Program
-from modelcvd.reports.document import ReportDocument
+from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.models import Report, SubmissionKey
+from modelcvd.reports.schemas import AbstractDocument
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -67,6 +69,17 @@ def _report_create(
         raise InvalidInput([FieldError("program", "no program with this slug")])
     if not program.accepts_reports:
         raise InvalidInput([FieldError("program", "this program does not accept reports")])
+    if program.abstract_first:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "reproduction",
+                    "this program takes the abstract first: submit it without the payload "
+                    "(POST /api/v1/reports/abstract) and upload the payload once a triager "
+                    "confirms scope",
+                )
+            ]
+        )
     repro = document.reproduction
     payload = {"system_prompt": repro.system_prompt, "turns": [t.model_dump() for t in repro.turns]}
     vendor = program.organisation if program.organisation.kind == Organisation.Kind.VENDOR else None
@@ -92,6 +105,7 @@ def _report_create(
             payload=seal(
                 json.dumps(payload, ensure_ascii=False).encode("utf-8"), purpose=PAYLOAD_PURPOSE
             ),
+            held_out=program.benchmark_holdout,
         )
         report.artifacts.set(artifacts)
         if idempotency_key:
@@ -105,9 +119,139 @@ def _report_create(
 def report_payload_open(*, report: Report, actor: User, reason: str) -> dict[str, Any]:
     """The sealed reproduction, for the reporter, the coordinators, or a notified vendor.
     Every call is on the audit chain with its reason."""
+    from modelcvd.policy.holdout import report_withheld
+
     access = case_access(actor=actor, case=report.case)
     if not (report.reporter_id == actor.pk or access.staff or access.vendor):
         raise NotFound()
+    if report_withheld(actor=actor, report=report):
+        raise NotFound()  # a held-out benchmark item: the vendor never reads it
+    if report.payload is None:
+        raise InvalidInput([FieldError("payload", "not uploaded yet (abstract-first intake)")])
     raw = sealed_open(blob=report.payload, actor=actor, reason=reason, subject=report)
     payload: dict[str, Any] = json.loads(raw)
     return payload
+
+
+def _program_for_abstract(slug: str) -> Program:
+    program = Program.objects.select_related("organisation").filter(slug=slug).first()
+    if program is None:
+        raise InvalidInput([FieldError("program", "no program with this slug")])
+    if not program.accepts_reports:
+        raise InvalidInput([FieldError("program", "this program does not accept reports")])
+    if not program.abstract_first:
+        raise InvalidInput(
+            [FieldError("program", "this program takes complete reports (POST /api/v1/reports)")]
+        )
+    return program
+
+
+def report_submit_abstract(*, actor: User, document: AbstractDocument) -> Report:
+    """Abstract-first intake, step 1: the abstract and metadata, no payload. Opens the case."""
+    program = _program_for_abstract(document.program)
+    vendor = program.organisation if program.organisation.kind == Organisation.Kind.VENDOR else None
+    with transaction.atomic():
+        artifacts = artifacts_resolve(refs=document.artifacts, default_vendor=vendor)
+        case = case_open(program=program, title=document.title, artifacts=artifacts, actor=actor)
+        report = Report.objects.create(
+            reporter=actor,
+            program=program,
+            case=case,
+            format_version="1.0",
+            title=document.title,
+            abstract=document.abstract,
+            owasp=document.technique.owasp,
+            atlas=document.technique.atlas,
+            harm_category=document.harm_category,
+            successes=0,
+            trials=0,
+            expected_behaviour=document.expected_behaviour,
+            observed_behaviour=document.observed_behaviour,
+            impact=document.impact,
+            payload=None,
+            intake=Report.Intake.AWAITING_SCOPE,
+            held_out=program.benchmark_holdout,
+        )
+        report.artifacts.set(artifacts)
+        audit_record(
+            actor=actor, action="report.submit_abstract", obj=report, data={"case": case.pk}
+        )
+    return report
+
+
+def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: str) -> Report:
+    """Abstract-first intake, step 2: a coordinator confirms (or refuses) scope."""
+    from modelcvd.cases.models import TimelineEvent
+
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput([FieldError("reason", "a reason is required")])
+    with transaction.atomic():
+        report = _report_locked(actor, report_id)
+        if not case_access(actor=actor, case=report.case).staff:
+            raise Forbidden("only the program's coordinators confirm scope")
+        if report.intake != Report.Intake.AWAITING_SCOPE:
+            raise InvalidInput(
+                [FieldError("in_scope", f"no scope check pending (intake: {report.intake})")]
+            )
+        report.intake = Report.Intake.AWAITING_PAYLOAD if in_scope else Report.Intake.OUT_OF_SCOPE
+        report.save(update_fields=["intake"])
+        TimelineEvent.objects.create(
+            case=report.case,
+            at=timezone.now(),
+            actor=actor,
+            kind=TimelineEvent.Kind.SCOPE,
+            reason=("in scope, payload requested: " if in_scope else "out of scope: ") + reason,
+        )
+        audit_record(
+            actor=actor,
+            action="report.scope",
+            obj=report,
+            reason=reason,
+            data={"in_scope": in_scope},
+        )
+    return report
+
+
+def report_payload_add(*, report_id: int, actor: User, reproduction: Reproduction) -> Report:
+    """Abstract-first intake, step 3: the reporter uploads the payload, sealed at once."""
+    from modelcvd.cases.models import TimelineEvent
+
+    with transaction.atomic():
+        report = _report_locked(actor, report_id)
+        if report.reporter_id != actor.pk:
+            raise Forbidden("only the reporter uploads the payload")
+        if report.intake != Report.Intake.AWAITING_PAYLOAD:
+            why = {
+                Report.Intake.AWAITING_SCOPE: "wait until a triager confirms scope",
+                Report.Intake.OUT_OF_SCOPE: "the report was found out of scope",
+                Report.Intake.COMPLETE: "the payload was already received",
+            }[Report.Intake(report.intake)]
+            raise InvalidInput([FieldError("reproduction", why)])
+        payload = {
+            "system_prompt": reproduction.system_prompt,
+            "turns": [t.model_dump() for t in reproduction.turns],
+        }
+        report.payload = seal(
+            json.dumps(payload, ensure_ascii=False).encode("utf-8"), purpose=PAYLOAD_PURPOSE
+        )
+        report.sampling = reproduction.sampling.model_dump()
+        report.successes, report.trials = reproduction.successes, reproduction.trials
+        report.intake = Report.Intake.COMPLETE
+        report.save(update_fields=["payload", "sampling", "successes", "trials", "intake"])
+        TimelineEvent.objects.create(
+            case=report.case,
+            at=timezone.now(),
+            actor=actor,
+            kind=TimelineEvent.Kind.PAYLOAD,
+            reason=f"sealed payload received for report #{report.pk}",
+        )
+        audit_record(actor=actor, action="report.payload", obj=report)
+    return report
+
+
+def _report_locked(actor: User, report_id: int) -> Report:
+    from modelcvd.reports.selectors import report_get_visible
+
+    visible = report_get_visible(actor=actor, report_id=report_id)
+    return Report.objects.select_for_update().select_related("case__program").get(pk=visible.pk)

@@ -124,7 +124,10 @@ def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     from modelcvd.cases.selectors import case_get_visible
 
     case = case_get_visible(actor=api_user(request), case_id=case_id)
-    return [{**row.__dict__, "wilson": list(row.wilson)} for row in version_matrix(case=case)]
+    return [
+        {**row.__dict__, "wilson": list(row.wilson)}
+        for row in version_matrix(case=case, actor=api_user(request))
+    ]
 
 
 @router.get("/verifications/{run_id}", response=RunOut, summary="One run with progress")

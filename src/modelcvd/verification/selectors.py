@@ -36,15 +36,24 @@ def run_get_visible(*, actor: AbstractBaseUser | AnonymousUser, run_id: int) -> 
         )
         .first()
     )
-    if run is None:
+    if run is None or run.report_id in _withheld(actor, run.case):
         raise NotFound()
     return run
+
+
+def _withheld(actor: AbstractBaseUser | AnonymousUser, case: Case) -> set[int]:
+    # Per-run results on a held-out benchmark item would tell a vendor how each item fares:
+    # vendors get the per-category aggregates (policy/holdout.py) instead.
+    from modelcvd.policy.holdout import withheld_report_ids
+
+    return withheld_report_ids(actor=actor, case=case)
 
 
 def runs_visible_for_case(
     *, actor: AbstractBaseUser | AnonymousUser, case_id: int
 ) -> QuerySet[VerificationRun]:
-    return runs_for_case(case=case_get_visible(actor=actor, case_id=case_id))
+    case = case_get_visible(actor=actor, case_id=case_id)
+    return runs_for_case(case=case).exclude(report_id__in=_withheld(actor, case))
 
 
 @dataclass(frozen=True)
@@ -75,10 +84,14 @@ class VersionRow:
     verdict: str
 
 
-def version_matrix(*, case: Case) -> list[VersionRow]:
+def version_matrix(
+    *, case: Case, actor: AbstractBaseUser | AnonymousUser | None = None
+) -> list[VersionRow]:
     rows: dict[int, VersionRow] = {}
+    hidden = _withheld(actor, case) if actor is not None else set()
     for run in (
         case.verification_runs.select_related("artifact")
+        .exclude(report_id__in=hidden)
         .filter(state=VerificationRun.State.FINISHED)
         .order_by("created_at", "id")
     ):

@@ -112,9 +112,11 @@ def run_request(
     artifact = Artifact.objects.filter(pk=artifact_id).first()
     if artifact is None:
         raise InvalidInput([FieldError("artifact_id", "no artifact with this id")])
-    report = case.reports.order_by("created_at", "id").first()
+    report = case.reports.exclude(payload=None).order_by("created_at", "id").first()
     if report is None:
-        raise InvalidInput([FieldError("case_id", "the case has no report to replay")])
+        raise InvalidInput(
+            [FieldError("case_id", "the case has no report with a payload to replay")]
+        )
     return run_create(
         case=case,
         report=report,
@@ -189,6 +191,7 @@ def _spec(run: VerificationRun) -> Any:
     from modelcvd.verification.engine.identity import ModelIdentity
     from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
 
+    assert run.report.payload is not None  # run_request only picks reports with a payload
     payload = json.loads(
         sealed_open(
             blob=run.report.payload,

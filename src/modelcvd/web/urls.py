@@ -8,7 +8,7 @@ from modelcvd.assessments import views as assessment_views
 from modelcvd.credits import views as credit_views
 from modelcvd.metrics import views as metrics_views
 from modelcvd.verification import views as verification_views
-from modelcvd.web import views
+from modelcvd.web import policy_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -24,6 +24,28 @@ urlpatterns = [
     path("signin/two-factor/setup/", accounts_views.totp_setup, name="totp_setup"),
     path("signout/", auth_views.LogoutView.as_view(), name="logout"),
     path("programs/<slug:slug>/", views.program_detail, name="program"),
+    path(".well-known/security.txt", policy_views.security_txt_default, name="security_txt"),
+    path(
+        "programs/<slug:slug>/security.txt",
+        policy_views.security_txt_program,
+        name="program_security_txt",
+    ),
+    path("reports/abstract/", policy_views.report_abstract_new, name="report_abstract"),
+    path("reports/<int:report_id>/scope/", policy_views.report_scope_view, name="report_scope"),
+    path(
+        "reports/<int:report_id>/payload/", policy_views.report_payload_view, name="report_payload"
+    ),
+    path("cases/<int:case_id>/score/", policy_views.case_score_view, name="case_score"),
+    path("cases/<int:case_id>/waiting/", policy_views.case_waiting_view, name="case_waiting"),
+    path(
+        "cases/<int:case_id>/extensions/", policy_views.case_extension_view, name="case_extension"
+    ),
+    path(
+        "cases/<int:case_id>/extensions/<int:extension_id>/decision/",
+        policy_views.case_extension_decision_view,
+        name="case_extension_decision",
+    ),
+    path("cases/<int:case_id>/embargo/", policy_views.case_embargo_view, name="case_embargo"),
     path("reports/new/", views.report_new, name="report_new"),
     path("reports/", views.reports_mine, name="reports_mine"),
     path("reports/<int:report_id>/", views.report_detail, name="report"),

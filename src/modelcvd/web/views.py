@@ -17,12 +17,12 @@ from modelcvd.cases.selectors import (
     case_access,
     case_get_visible,
     comments_visible,
-    timeline_for,
     triage_queue,
 )
 from modelcvd.cases.services import case_transition, comment_add
 from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput, NotFound
+from modelcvd.policy.holdout import report_withheld, timeline_visible, withheld_report_ids
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
@@ -30,6 +30,8 @@ from modelcvd.reports.services import report_payload_open, report_submit
 from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
 from modelcvd.verification.views import reverify_context
 from modelcvd.web.forms import AttachmentForm, CommentForm, ReportForm, TransitionForm, UnsealForm
+from modelcvd.web.policy_forms import PayloadForm, ScopeForm
+from modelcvd.web.policy_views import case_policy_context
 
 
 def web_user(request: HttpRequest) -> User:
@@ -53,7 +55,9 @@ def program_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
-    choices = [(p.slug, p.name) for p in program_list().filter(accepts_reports=True)]
+    choices = [
+        (p.slug, p.name) for p in program_list().filter(accepts_reports=True, abstract_first=False)
+    ]
     form = ReportForm(
         request.POST or None, programs=choices, initial={"program": request.GET.get("program", "")}
     )
@@ -92,19 +96,28 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     form = UnsealForm(request.POST or None)
     payload: dict[str, Any] | None = None
     if request.method == "POST" and form.is_valid():
-        payload = report_payload_open(
-            report=report, actor=web_user(request), reason=form.cleaned_data["reason"]
-        )
-    can_attach = (
-        report.reporter_id == request.user.pk
-        or case_access(actor=web_user(request), case=report.case).staff
-    )
+        try:
+            payload = report_payload_open(
+                report=report, actor=web_user(request), reason=form.cleaned_data["reason"]
+            )
+        except NotFound:
+            raise Http404 from None
+        except InvalidInput as exc:
+            messages.error(request, "; ".join(f"{e.field}: {e.reason}" for e in exc.errors))
+    staff = case_access(actor=web_user(request), case=report.case).staff
+    can_attach = report.reporter_id == request.user.pk or staff
+    withheld = report_withheld(actor=web_user(request), report=report)
     context = {
+        "withheld": withheld,
+        "scope_form": ScopeForm() if staff and report.intake == "awaiting_scope" else None,
+        "payload_form": PayloadForm()
+        if report.reporter_id == request.user.pk and report.intake == "awaiting_payload"
+        else None,
         "report": report,
         "unseal_form": form,
         "payload": payload,
         "attachment_form": AttachmentForm(),
-        "attachments": report.attachments.all(),
+        "attachments": [] if withheld else report.attachments.all(),
         "can_attach": can_attach,
     }
     return render(request, "web/report.html", context)
@@ -178,20 +191,25 @@ def _case_context(request: HttpRequest, case_id: int, **forms: Any) -> dict[str,
         if access.staff or access.vendor
         else case.reports.filter(reporter_id=request.user.pk)
     )
+    withheld = withheld_report_ids(actor=web_user(request), case=case)
     return {
         "case": case,
         "access": access,
         "reports": reports,
-        "timeline": timeline_for(case=case),
+        "timeline": timeline_visible(actor=web_user(request), case=case),
         "comments": comments_visible(case=case, actor=web_user(request), access=access),
         "transition_form": forms.get("transition_form")
         or (TransitionForm(targets=targets) if targets else None),
         "comment_form": forms.get("comment_form") or CommentForm(visibilities=visibilities),
-        "runs": [(run, run_progress(run)) for run in runs_for_case(case=case)],
-        "versions": version_matrix(case=case),
+        "runs": [
+            (run, run_progress(run))
+            for run in runs_for_case(case=case).exclude(report_id__in=withheld)
+        ],
+        "versions": version_matrix(case=case, actor=web_user(request)),
         "reverify": reverify_context(case=case, access=access),
         "targets": targets,
         "visibilities": visibilities,
+        **case_policy_context(request, case, access),
     }
 
 

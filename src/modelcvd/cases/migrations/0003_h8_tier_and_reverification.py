@@ -10,11 +10,6 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='case',
-            name='tier',
-            field=models.CharField(blank=True, choices=[('low', 'low'), ('medium', 'medium'), ('high', 'high'), ('critical', 'critical')], default='', max_length=10),
-        ),
         migrations.AlterField(
             model_name='timelineevent',
             name='kind',

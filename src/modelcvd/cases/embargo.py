@@ -1,0 +1,250 @@
+"""Embargo per case: proposed -> active -> revised -> exited, with its public date.
+
+A coordinator proposes a date. Every vendor organisation whose artifact the case affects must
+agree before the embargo becomes active; a proposal that is not agreed by its date simply
+expires then, as does an active one (the beat task `expire_embargoes`). A coordinator may
+revise the date of an active embargo (it stays in force; vendors may record agreement to the
+new date) or lift it early. Each step is on the timeline and the audit chain.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from modelcvd.accounts.models import Role, User
+from modelcvd.accounts.selectors import organisations_where
+from modelcvd.cases.models import Case, Embargo, EmbargoAgreement
+from modelcvd.cases.models import TimelineEvent as Event
+from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+
+IN_FORCE = (Embargo.State.ACTIVE, Embargo.State.REVISED)
+LIVE = (Embargo.State.PROPOSED, *IN_FORCE)
+
+
+def case_vendor_ids(case: Case) -> set[int]:
+    return set(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
+
+
+def _log(case: Case, actor: User | None, embargo: Embargo, what: str, reason: str = "") -> None:
+    now = timezone.now()
+    text = f"embargo {what} (public date {embargo.public_date:%Y-%m-%d %H:%M} UTC)"
+    Event.objects.create(
+        case=case,
+        at=now,
+        actor=actor,
+        kind=Event.Kind.EMBARGO,
+        reason=f"{text}: {reason}" if reason else text,
+    )
+    audit_record(
+        actor=actor,
+        action=f"embargo.{what}",
+        obj=embargo,
+        reason=reason,
+        data={
+            "case": case.pk,
+            "state": embargo.state,
+            "public_date": embargo.public_date.isoformat(),
+        },
+    )
+    from modelcvd.notifications.webhooks import webhook_emit
+
+    webhook_emit(
+        case=case,
+        event=f"embargo.{what}",
+        data={"state": embargo.state, "public_date": embargo.public_date.isoformat()},
+    )
+
+
+def _future(public_date: datetime | None) -> datetime:
+    if public_date is None:
+        raise InvalidInput([FieldError("public_date", "a public date is required")])
+    if public_date.tzinfo is None:
+        raise InvalidInput([FieldError("public_date", "give a time zone (e.g. Z)")])
+    if public_date <= timezone.now():
+        raise InvalidInput([FieldError("public_date", "must be in the future")])
+    return public_date
+
+
+def _locked(actor: User, case_id: int) -> tuple[Case, Any]:
+    visible = case_get_visible(actor=actor, case_id=case_id)
+    case = Case.objects.select_for_update().select_related("program").get(pk=visible.pk)
+    return case, case_access(actor=actor, case=case)
+
+
+def embargo_propose(
+    *, case_id: int, actor: User, public_date: datetime | None, reason: str = ""
+) -> Embargo:
+    date = _future(public_date)
+    with transaction.atomic():
+        case, access = _locked(actor, case_id)
+        if not access.staff:
+            raise Forbidden("only the case's coordinators propose an embargo")
+        existing = Embargo.objects.filter(case=case).first()
+        if existing is not None and existing.state in LIVE:
+            raise InvalidInput(
+                [FieldError("action", f"the case already has a {existing.state} embargo")]
+            )
+        if existing is not None:
+            existing.agreements.all().delete()
+            existing.delete()
+        embargo = Embargo.objects.create(
+            case=case,
+            state=Embargo.State.PROPOSED,
+            public_date=date,
+            proposed_by=actor,
+            proposed_at=timezone.now(),
+        )
+        _log(case, actor, embargo, "proposed", reason)
+        if not case_vendor_ids(case):
+            embargo.state = Embargo.State.ACTIVE  # no vendor to agree: in force at once
+            embargo.save(update_fields=["state"])
+            _log(case, actor, embargo, "activated", "no vendor to agree")
+    return embargo
+
+
+def embargo_agree(*, case_id: int, actor: User) -> Embargo:
+    """A vendor member agrees, for their organisation(s), to the current public date. Active
+    once every vendor organisation of the case has agreed."""
+    with transaction.atomic():
+        case, access = _locked(actor, case_id)
+        embargo = Embargo.objects.select_for_update().filter(case=case).first()
+        if embargo is None or embargo.state not in LIVE:
+            raise NotFound()
+        vendors = case_vendor_ids(case)
+        mine = vendors & set(organisations_where(actor, Role.VENDOR_MEMBER))
+        if not access.vendor or not mine:
+            raise Forbidden("only the affected vendors agree to an embargo")
+        for org_id in mine:
+            EmbargoAgreement.objects.get_or_create(
+                embargo=embargo,
+                organisation_id=org_id,
+                public_date=embargo.public_date,
+                defaults={"agreed_by": actor, "at": timezone.now()},
+            )
+        _log(case, actor, embargo, "agreed")
+        agreed = set(
+            embargo.agreements.filter(public_date=embargo.public_date).values_list(
+                "organisation_id", flat=True
+            )
+        )
+        if embargo.state == Embargo.State.PROPOSED and vendors <= agreed:
+            embargo.state = Embargo.State.ACTIVE
+            embargo.save(update_fields=["state"])
+            _log(case, None, embargo, "activated", "every vendor agreed")
+    return embargo
+
+
+def embargo_revise(
+    *, case_id: int, actor: User, public_date: datetime | None, reason: str
+) -> Embargo:
+    date = _future(public_date)
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "a revision needs a reason")])
+    with transaction.atomic():
+        case, access = _locked(actor, case_id)
+        if not access.staff:
+            raise Forbidden("only the case's coordinators revise an embargo")
+        embargo = Embargo.objects.select_for_update().filter(case=case).first()
+        if embargo is None or embargo.state not in LIVE:
+            raise InvalidInput([FieldError("action", "no embargo to revise")])
+        if embargo.state == Embargo.State.PROPOSED:
+            # Not in force yet: a new date is a new proposal the vendors agree to afresh.
+            embargo.public_date = date
+            embargo.save(update_fields=["public_date"])
+            _log(case, actor, embargo, "proposed", reason)
+        else:
+            embargo.public_date = date
+            embargo.state = Embargo.State.REVISED
+            embargo.save(update_fields=["public_date", "state"])
+            _log(case, actor, embargo, "revised", reason)
+    return embargo
+
+
+def embargo_exit(*, case_id: int, actor: User, reason: str) -> Embargo:
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "lifting an embargo needs a reason")])
+    with transaction.atomic():
+        case, access = _locked(actor, case_id)
+        if not access.staff:
+            raise Forbidden("only the case's coordinators lift an embargo")
+        embargo = Embargo.objects.select_for_update().filter(case=case).first()
+        if embargo is None or embargo.state not in LIVE:
+            raise InvalidInput([FieldError("action", "no embargo to lift")])
+        _exit(case, actor, embargo, reason)
+    return embargo
+
+
+def _exit(case: Case, actor: User | None, embargo: Embargo, reason: str) -> None:
+    embargo.state = Embargo.State.EXITED
+    embargo.exited_at = timezone.now()
+    embargo.exit_reason = reason
+    embargo.save(update_fields=["state", "exited_at", "exit_reason"])
+    _log(case, actor, embargo, "exited", reason)
+
+
+def embargoes_expire(*, now: datetime | None = None) -> list[Embargo]:
+    """Beat task: every live embargo whose public date has come exits."""
+    now = now or timezone.now()
+    done = []
+    for embargo_id in Embargo.objects.filter(state__in=LIVE, public_date__lte=now).values_list(
+        "pk", flat=True
+    ):
+        with transaction.atomic():
+            embargo = (
+                Embargo.objects.select_for_update()
+                .select_related("case__program")
+                .filter(pk=embargo_id, state__in=LIVE)
+                .first()
+            )
+            if embargo is None:
+                continue
+            reason = (
+                "expired at its public date without every vendor's agreement"
+                if embargo.state == Embargo.State.PROPOSED
+                else "public date reached"
+            )
+            _exit(embargo.case, None, embargo, reason)
+            done.append(embargo)
+    return done
+
+
+def embargo_out(case: Case) -> dict[str, Any] | None:
+    embargo = Embargo.objects.filter(case=case).first()
+    if embargo is None:
+        return None
+    vendors = case_vendor_ids(case)
+    agreed = set(
+        embargo.agreements.filter(public_date=embargo.public_date).values_list(
+            "organisation__slug", flat=True
+        )
+    )
+    from modelcvd.accounts.models import Organisation
+
+    return {
+        "state": embargo.state,
+        "public_date": embargo.public_date,
+        "vendors": sorted(
+            Organisation.objects.filter(pk__in=vendors).values_list("slug", flat=True)
+        ),
+        "agreed": sorted(agreed),
+        "exited_at": embargo.exited_at,
+        "exit_reason": embargo.exit_reason,
+    }
+
+
+def embargo_apply(*, case_id: int, actor: User, action: str, public_date: Any, reason: str) -> None:
+    """One embargo action, as the API and the case page name them."""
+    if action == "propose":
+        embargo_propose(case_id=case_id, actor=actor, public_date=public_date, reason=reason)
+    elif action == "agree":
+        embargo_agree(case_id=case_id, actor=actor)
+    elif action == "revise":
+        embargo_revise(case_id=case_id, actor=actor, public_date=public_date, reason=reason)
+    else:
+        embargo_exit(case_id=case_id, actor=actor, reason=reason)

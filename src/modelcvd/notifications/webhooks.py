@@ -1,0 +1,254 @@
+"""Signed webhooks: register an endpoint, emit case events, deliver with retries and backoff.
+
+Signature (docs/webhooks.md): HMAC-SHA256 with the endpoint's secret over
+`f"{timestamp}.{body}"`, sent as `X-Modelcvd-Signature: t=<unix seconds>,v1=<hex digest>`.
+The timestamp is inside the MAC, so a receiver that rejects old timestamps also rejects
+replays. Secrets are sealed at rest and shown once, when the endpoint is created.
+
+Delivery: one attempt per task run; a failed attempt (no answer, or not a 2xx) schedules the
+next after WEBHOOK_BACKOFF_SECONDS * 2**(attempt - 1), until WEBHOOK_MAX_ATTEMPTS. Every
+attempt is appended to the delivery's log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import secrets
+import socket
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from modelcvd.accounts.models import Organisation, Role, User
+from modelcvd.accounts.selectors import organisations_where, roles_of
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.sealing import open_blob, seal
+from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
+from modelcvd.policy.models import Program
+
+SECRET_PURPOSE = "webhook.secret"  # noqa: S105 - a seal purpose label, not a secret
+SIGNATURE_HEADER = "X-Modelcvd-Signature"
+EVENT_HEADER = "X-Modelcvd-Event"
+DELIVERY_HEADER = "X-Modelcvd-Delivery"
+
+
+def signature(secret: str, timestamp: int, body: str) -> str:
+    """The hex HMAC-SHA256 of `"{timestamp}.{body}"` under `secret`."""
+    message = f"{timestamp}.{body}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def signature_header(secret: str, timestamp: int, body: str) -> str:
+    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+
+
+def signature_verify(
+    secret: str, header: str, body: str, *, now: int | None = None, tolerance: int = 300
+) -> bool:
+    """What a receiver does (docs/webhooks.md shows the same in a few lines)."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    current = int(time.time()) if now is None else now
+    if abs(current - timestamp) > tolerance:
+        return False
+    return hmac.compare_digest(parts.get("v1", ""), signature(secret, timestamp, body))
+
+
+def backoff_seconds(attempt: int) -> int:
+    """Delay after failed attempt number `attempt` (1-based): base, 2*base, 4*base..."""
+    return int(settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+
+
+def _check_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        raise InvalidInput([FieldError("url", "not a valid URL")]) from None
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        raise InvalidInput([FieldError("url", "no spaces or control characters")])
+    if parts.scheme not in ("http", "https") or not hostname:
+        raise InvalidInput([FieldError("url", "an absolute http(s) URL is required")])
+    if settings.PRODUCTION:
+        if parts.scheme != "https":
+            raise InvalidInput([FieldError("url", "webhooks use https in production")])
+        try:
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
+        except OSError:
+            raise InvalidInput([FieldError("url", "the host name does not resolve")]) from None
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
+                # No webhook may be aimed at the platform's own network.
+                raise InvalidInput([FieldError("url", "the host is on a private network")])
+
+
+def _may_manage(actor: User, *, program: Program | None, organisation: Organisation | None) -> bool:
+    if Role.ADMIN in roles_of(actor):
+        return True
+    if program is not None:
+        return program.organisation_id in organisations_where(actor, Role.TRIAGER)
+    assert organisation is not None
+    return organisation.pk in organisations_where(actor, Role.VENDOR_MEMBER)
+
+
+def webhook_create(
+    *,
+    actor: User,
+    url: str,
+    program_slug: str = "",
+    organisation_slug: str = "",
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for a program (its triagers, or an admin) or an organisation (its
+    vendor members, or an admin). Returns the endpoint and its secret, shown only now."""
+    if bool(program_slug) == bool(organisation_slug):
+        raise InvalidInput([FieldError("program", "give exactly one of program and organisation")])
+    program = organisation = None
+    if program_slug:
+        program = Program.objects.filter(slug=program_slug).first()
+        if program is None:
+            raise InvalidInput([FieldError("program", "no program with this slug")])
+    else:
+        organisation = Organisation.objects.filter(slug=organisation_slug).first()
+        if organisation is None:
+            raise InvalidInput([FieldError("organisation", "no organisation with this slug")])
+    if not _may_manage(actor, program=program, organisation=organisation):
+        raise Forbidden("only the program's triagers, the organisation's members or an admin")
+    _check_url(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            program=program,
+            organisation=organisation,
+            url=url,
+            secret=seal(secret.encode(), purpose=SECRET_PURPOSE),
+        )
+        audit_record(actor=actor, action="webhook.create", obj=endpoint, data={"url": url})
+    return endpoint, secret
+
+
+def webhooks_visible(*, actor: User) -> list[WebhookEndpoint]:
+    endpoints = WebhookEndpoint.objects.select_related("program", "organisation")
+    return [
+        e for e in endpoints if _may_manage(actor, program=e.program, organisation=e.organisation)
+    ]
+
+
+def webhook_get_visible(*, actor: User, endpoint_id: int) -> WebhookEndpoint:
+    for endpoint in webhooks_visible(actor=actor):
+        if endpoint.pk == endpoint_id:
+            return endpoint
+    raise NotFound()
+
+
+def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -> list[int]:
+    """Queue `event` about `case` for the program's endpoints and, once the vendor has been
+    told, the affected vendors' endpoints. Call inside the change's transaction: the
+    deliveries are written with it and sent after commit. The body never carries payloads."""
+    from modelcvd.notifications.tasks import deliver_webhook
+
+    vendor_orgs = (
+        list(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
+        if case.vendor_notified_at
+        else []
+    )
+    endpoints = WebhookEndpoint.objects.filter(active=True).filter(
+        program_id=case.program_id
+    ) | WebhookEndpoint.objects.filter(active=True, organisation_id__in=vendor_orgs)
+    ids = []
+    for endpoint in endpoints.distinct():
+        body = json.dumps(
+            {
+                "event": event,
+                "case": {
+                    "id": case.pk,
+                    "title": case.title,
+                    "state": case.state,
+                    "program": case.program.slug,
+                    "url": f"{settings.BASE_URL}/cases/{case.pk}/",
+                },
+                "data": data or {},
+                "sent_at": timezone.now().isoformat(),
+            },
+            sort_keys=True,
+        )
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, body=body)
+        ids.append(delivery.pk)
+
+    def send() -> None:
+        for delivery_id in ids:
+            deliver_webhook.delay(delivery_id)
+
+    if ids:
+        transaction.on_commit(send)
+    return ids
+
+
+def webhook_attempt(*, delivery_id: int) -> int | None:
+    """Make one attempt. Returns the seconds to wait before the next one, or None when done
+    (delivered, or attempts exhausted)."""
+    delivery = (
+        WebhookDelivery.objects.select_related("endpoint__secret").filter(pk=delivery_id).first()
+    )
+    if delivery is None or delivery.state != WebhookDelivery.State.PENDING:
+        return None
+    secret = open_blob(delivery.endpoint.secret).decode()
+    timestamp = int(time.time())
+    request = urllib.request.Request(  # noqa: S310 - scheme checked at registration
+        delivery.endpoint.url,
+        data=delivery.body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "modelcvd-webhooks",
+            SIGNATURE_HEADER: signature_header(secret, timestamp, delivery.body),
+            EVENT_HEADER: delivery.event,
+            DELIVERY_HEADER: str(delivery.pk),
+        },
+    )
+    status: int | None = None
+    error = ""
+    try:
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+        ) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status, error = exc.code, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        error = str(getattr(exc, "reason", exc))[:500]
+    delivery.attempts += 1
+    ok = status is not None and 200 <= status < 300
+    delay: int | None = None
+    if ok:
+        delivery.state = WebhookDelivery.State.DELIVERED
+        delivery.delivered_at = timezone.now()
+    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.state = WebhookDelivery.State.FAILED
+    else:
+        delay = backoff_seconds(delivery.attempts)
+    delivery.log = [
+        *delivery.log,
+        {
+            "at": timezone.now().isoformat(),
+            "attempt": delivery.attempts,
+            "status": status,
+            "error": error,
+            "next_attempt_in": delay,
+        },
+    ]
+    delivery.save(update_fields=["attempts", "state", "delivered_at", "log"])
+    return delay

@@ -1,0 +1,184 @@
+"""Forms for scoring, deadlines, extensions, embargo and abstract-first intake."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from modelcvd.cases.models import DeadlineKind
+from modelcvd.scoring.rubric import Access
+from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
+
+SHORT = forms.Textarea(attrs={"rows": 2})
+TRIAGE_POINTS = {
+    "report_public": ("Report public?", ["Y", "N"]),
+    "supplier_contacted": ("Supplier contacted?", ["Y", "N"]),
+    "report_credibility": ("Report credibility", ["C", "NC"]),
+    "supplier_cardinality": ("Supplier cardinality", ["O", "M"]),
+    "supplier_engagement": ("Supplier engagement", ["A", "U"]),
+    "utility": ("Utility", ["L", "E", "S"]),
+    "public_safety_impact": ("Public safety impact", ["M", "S"]),
+}
+PUBLISH_POINTS = {
+    "supplier_involvement": ("Supplier involvement", ["FR", "C", "UU"]),
+    "exploitation": ("Exploitation", ["N", "P", "A"]),
+    "public_value_added": ("Public value added", ["L", "A", "P"]),
+}
+
+
+class ScoreForm(forms.Form):
+    cvss_vector = forms.CharField(
+        label="CVSS 4.0 vector",
+        max_length=300,
+        required=False,
+        help_text="e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N",
+    )
+    access = forms.ChoiceField(choices=[(a.value, a.value.replace("_", " ")) for a in Access])
+    harm_category = forms.ChoiceField(choices=list(HARM_CATEGORIES.items()))
+    reproducibility = forms.FloatField(
+        required=False,
+        min_value=0,
+        max_value=1,
+        help_text="Only used before a verification run has finished.",
+    )
+    reach = forms.IntegerField(min_value=1, required=False)
+    patchable = forms.TypedChoiceField(
+        choices=[("", "from the artifacts"), ("yes", "patchable"), ("no", "unpatchable")],
+        required=False,
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+    )
+    models_affected = forms.IntegerField(min_value=1, required=False)
+    vendors_affected = forms.IntegerField(min_value=1, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for prefix, points in (("triage", TRIAGE_POINTS), ("publish", PUBLISH_POINTS)):
+            for name, (label, values) in points.items():
+                self.fields[f"{prefix}_{name}"] = forms.ChoiceField(
+                    label=f"SSVC {label}",
+                    choices=[("", "—"), *[(v, v) for v in values]],
+                    required=False,
+                )
+
+    def ssvc(self, prefix: str) -> dict[str, str] | None:
+        points = TRIAGE_POINTS if prefix == "triage" else PUBLISH_POINTS
+        given = {n: self.cleaned_data.get(f"{prefix}_{n}") or "" for n in points}
+        if not any(given.values()):
+            return None
+        return {k: v for k, v in given.items() if v}
+
+    def rubric(self) -> dict[str, Any]:
+        names = (
+            "access",
+            "harm_category",
+            "reproducibility",
+            "reach",
+            "patchable",
+            "models_affected",
+            "vendors_affected",
+        )
+        return {n: self.cleaned_data.get(n) for n in names}
+
+
+class WaitingForm(forms.Form):
+    waiting = forms.TypedChoiceField(
+        choices=[("yes", "start waiting on the reporter"), ("no", "the reporter answered")],
+        coerce=lambda v: v == "yes",
+    )
+    reason = forms.CharField(widget=SHORT, max_length=5000)
+
+
+class ExtensionForm(forms.Form):
+    deadline = forms.ChoiceField(choices=DeadlineKind.choices)
+    days = forms.IntegerField(min_value=1, max_value=180)
+    reason = forms.CharField(widget=SHORT, max_length=5000)
+
+
+class ExtensionDecisionForm(forms.Form):
+    approve = forms.TypedChoiceField(
+        choices=[("yes", "approve"), ("no", "deny")], coerce=lambda v: v == "yes"
+    )
+    reason = forms.CharField(widget=SHORT, max_length=5000)
+
+
+class EmbargoForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("propose", "propose"), ("agree", "agree"), ("revise", "revise"), ("exit", "exit")]
+    )
+    public_date = forms.DateTimeField(
+        required=False,
+        help_text="UTC, e.g. 2027-03-01 12:00",
+        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
+    )
+    reason = forms.CharField(widget=SHORT, max_length=5000, required=False)
+
+
+class ScopeForm(forms.Form):
+    in_scope = forms.TypedChoiceField(
+        choices=[("yes", "in scope: ask for the payload"), ("no", "out of scope")],
+        coerce=lambda v: v == "yes",
+    )
+    reason = forms.CharField(widget=SHORT, max_length=5000)
+
+
+class AbstractForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    abstract = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
+    program = forms.ChoiceField(choices=[])
+    artifact_provider = forms.CharField(label="Model provider", max_length=200)
+    artifact_name = forms.CharField(label="Model name", max_length=200)
+    artifact_revision = forms.CharField(label="Revision", max_length=200, required=False)
+    owasp = forms.ChoiceField(
+        label="OWASP LLM Top 10 (2025)",
+        choices=[(k, f"{k} {v}") for k, v in OWASP_LLM_2025.items()],
+    )
+    atlas = forms.CharField(label="MITRE ATLAS technique", max_length=20, initial="AML.T0054")
+    harm_category = forms.ChoiceField(choices=list(HARM_CATEGORIES.items()))
+    impact = forms.CharField(widget=SHORT, max_length=20_000, required=False)
+
+    def __init__(self, *args: Any, programs: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["program"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = programs
+
+    def document(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        return {
+            "title": d["title"],
+            "abstract": d["abstract"],
+            "program": d["program"],
+            "artifacts": [
+                {
+                    "provider": d["artifact_provider"],
+                    "name": d["artifact_name"],
+                    "revision": d["artifact_revision"],
+                }
+            ],
+            "technique": {"owasp": d["owasp"], "atlas": d["atlas"]},
+            "harm_category": d["harm_category"],
+            "impact": d["impact"],
+        }
+
+
+class PayloadForm(forms.Form):
+    system_prompt = forms.CharField(widget=SHORT, required=False, max_length=100_000)
+    turn_1 = forms.CharField(label="User turn", widget=SHORT, max_length=100_000)
+    turn_2 = forms.CharField(
+        label="Assistant turn", widget=SHORT, max_length=100_000, required=False
+    )
+    turn_3 = forms.CharField(label="User turn", widget=SHORT, max_length=100_000, required=False)
+    successes = forms.IntegerField(min_value=0)
+    trials = forms.IntegerField(min_value=1)
+
+    def reproduction(self) -> dict[str, Any]:
+        d = self.cleaned_data
+        roles = {"turn_1": "user", "turn_2": "assistant", "turn_3": "user"}
+        return {
+            "system_prompt": d["system_prompt"],
+            "turns": [{"role": r, "content": d[n]} for n, r in roles.items() if d.get(n)],
+            "successes": d["successes"],
+            "trials": d["trials"],
+        }
