@@ -20,6 +20,7 @@ from modelcvd.cases.api import router as cases_router
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
+from modelcvd.reports.dedup_api import router as duplicates_router
 from modelcvd.verification.api import router as verification_router
 
 ERROR_SCHEMA = {
@@ -82,6 +83,7 @@ for router in (
     artifacts_router,
     accounts_router,
     verification_router,
+    duplicates_router,
 ):
     api.add_router("/v1", router)
 

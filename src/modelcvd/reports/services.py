@@ -19,6 +19,7 @@ from modelcvd.core.services import sealed_open
 from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report, SubmissionKey
+from modelcvd.reports.tasks import index_report_payload
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -99,6 +100,8 @@ def _report_create(
                 user=actor, key=idempotency_key, document_mac=mac, report=report
             )
         audit_record(actor=actor, action="report.submit", obj=report, data={"case": case.pk})
+        # Duplicate detection runs in the worker once the report is committed.
+        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
     return report
 
 

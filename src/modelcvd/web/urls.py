@@ -3,6 +3,7 @@ from django.urls import path
 
 from modelcvd.accounts import views as accounts_views
 from modelcvd.accounts.forms import SignInForm
+from modelcvd.reports import dedup_views
 from modelcvd.web import views
 
 app_name = "web"
@@ -32,4 +33,10 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="case"),
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="case_transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="case_comment"),
+    path("cases/<int:case_id>/merge/", dedup_views.case_merge_view, name="case_merge"),
+    path(
+        "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/",
+        dedup_views.duplicate_dismiss_view,
+        name="case_duplicate_dismiss",
+    ),
 ]
