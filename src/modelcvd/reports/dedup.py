@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+_local = threading.local()
+
+
 @cache
 def _permutations() -> tuple[np.ndarray, np.ndarray]:
     permutations = MinHash(num_perm=NUM_PERM, seed=PERMUTATION_SEED, scheme=SCHEME).permutations
@@ -123,7 +127,8 @@ class ShingleHasher:
         words = normalise(text).split()
         if not words:
             return np.empty(0, dtype=np.uint64)
-        hashes = np.fromiter((self.word(w) for w in words), dtype=np.uint64, count=len(words))
+        known = self._cache
+        hashes = np.array([known.get(w) or self.word(w) for w in words], dtype=np.uint64)
         width = min(k, len(words))
         with np.errstate(over="ignore"):
             acc = _mix64(np.full(len(words) - width + 1, width, dtype=np.uint64) * _GOLDEN)
@@ -173,12 +178,23 @@ def band_keys(values: np.ndarray) -> tuple[int, ...]:
 
 def fingerprint(text: str, *, hasher: ShingleHasher) -> Fingerprint | None:
     """The fingerprint of a payload text, or None when it has no words at all."""
-    hashes = hasher.shingles64(text)
+    return fingerprint_of_shingles(hasher.shingles64(text))
+
+
+def fingerprint_of_shingles(hashes: np.ndarray) -> Fingerprint | None:
+    """The fingerprint of a set of keyed shingle hashes (ShingleHasher.shingles64)."""
     if not len(hashes):
         return None
     # datasketch applies the NUM_PERM affine permutations and keeps the minima; the keyed
-    # shingle hashes go in as ready-made 32-bit integers.
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(), scheme=SCHEME)
+    # shingle hashes go in as ready-made 32-bit integers. One MinHash per thread, cleared
+    # before each use: building one validates the permutations again, which costs more than
+    # the hashing itself.
+    minhash = getattr(_local, "minhash", None)
+    if minhash is None:
+        minhash = _local.minhash = MinHash(
+            num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(), scheme=SCHEME
+        )
+    minhash.clear()
     minhash.update_batch((hashes >> np.uint64(32)).tolist())
     values = np.asarray(minhash.hashvalues).astype("<u4")
     return Fingerprint(

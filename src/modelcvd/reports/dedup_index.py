@@ -2,8 +2,9 @@
 
 The index lives in two ordinary tables (PayloadSignature, PayloadBand), so it persists with the
 database, is backed up with it, works the same on SQLite and PostgreSQL, and is updated one
-report at a time: indexing a report replaces only that report's rows. A lookup is two indexed
-queries (the band keys, then the candidates' signatures), never a scan, never a rebuild.
+report at a time: indexing a report replaces only that report's rows. A lookup is one query: an
+index search on the band keys, then primary-key lookups of the candidates' signatures; never a
+scan, never a rebuild.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from modelcvd.policy.models import Program
 from modelcvd.reports.dedup import (
     ESTIMATE_FLOOR,
     Fingerprint,
     ShingleHasher,
     estimate_jaccard,
 )
-from modelcvd.reports.models import PayloadBand, PayloadSignature
+from modelcvd.reports.models import PayloadBand, PayloadSignature, Report
 
 
 def dedup_key() -> bytes:
@@ -86,19 +88,32 @@ def index_lookup(
     """Reports whose signature shares a band with `fingerprint` and whose estimated Jaccard is
     at least `floor`, best first. `organisation_id` keeps the search inside one coordinator's
     programs: a proposal never points a triager at another organisation's report."""
-    bucket_hits = (
-        PayloadBand.objects.filter(bucket__in=fingerprint.bands)
-        .values_list("report_id", flat=True)
-        .distinct()
+    # One round trip, written out: this runs on every arriving report and the ORM would spend
+    # longer composing it than the database spends answering it. The inner query is an index
+    # search on (bucket, report); the outer ones are primary-key lookups.
+    band, signature = PayloadBand._meta.db_table, PayloadSignature._meta.db_table
+    report, program = Report._meta.db_table, Program._meta.db_table
+    marks = ", ".join(["%s"] * len(fingerprint.bands))
+    # Table names come from the models' meta; every value is a parameter.
+    sql = (
+        f"SELECT s.report_id, s.signature FROM {signature} s "  # noqa: S608
+        f"WHERE s.report_id IN (SELECT b.report_id FROM {band} b WHERE b.bucket IN ({marks})) "
+        "AND s.key_id = %s"
     )
-    ids = [i for i in bucket_hits if i not in set(exclude_report_ids)]
-    if not ids:
-        return []
-    rows = PayloadSignature.objects.filter(report_id__in=ids, key_id=key_id)
+    params: list[object] = [*fingerprint.bands, key_id]
     if organisation_id is not None:
-        rows = rows.filter(report__program__organisation_id=organisation_id)
-    found = list(rows.values_list("report_id", "signature"))
-    estimates = estimate_jaccard(fingerprint.values, [bytes(s) for _, s in found])
+        sql = sql.replace(
+            f"FROM {signature} s ",
+            f"FROM {signature} s JOIN {report} r ON r.id = s.report_id "
+            f"JOIN {program} p ON p.id = r.program_id ",
+        )
+        sql += " AND p.organisation_id = %s"
+        params.append(organisation_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        excluded = set(exclude_report_ids)
+        found = [(rid, bytes(sig)) for rid, sig in cursor.fetchall() if rid not in excluded]
+    estimates = estimate_jaccard(fingerprint.values, [sig for _, sig in found])
     matches = [
         IndexMatch(report_id=rid, jaccard=j)
         for (rid, _), j in zip(found, estimates, strict=True)
