@@ -3,8 +3,9 @@
 Stores N synthetic jailbreak-like report payloads, in families of near-duplicates, in a fresh
 database through the product's own tables and code: each payload sealed (core.sealing), its
 Report and Case rows, its signature and band rows (reports.dedup + reports.dedup_index). The
-rows are bulk-inserted (executemany on SQLite, COPY on PostgreSQL) with the index table's
-secondary indexes dropped during the load and re-created after it from their own definitions.
+rows are bulk-inserted (executemany on SQLite, COPY on PostgreSQL) in chunks of 20,000, with
+the index in place as in production, and the lookup is measured at checkpoints on the way
+(--checkpoints, default 100,000 and 300,000) as well as at N: the scaling.
 
 Then, for Q query payloads (fresh near-duplicate variants of stored families, and unrelated
 payloads), the product's lookup (`fingerprint` + `index_lookup`, as `dedup_index_report` calls
@@ -253,25 +254,6 @@ def setup_django(backend: str, workdir: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
-def _secondary_indexes(table: str) -> list[tuple[str, str]]:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=%s "
-                "AND sql IS NOT NULL",
-                [table],
-            )
-        else:
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename=%s "
-                "AND indexname NOT LIKE '%%_pkey'",
-                [table],
-            )
-        return list(cursor.fetchall())
-
-
 def _insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     from django.db import connection
 
@@ -292,128 +274,116 @@ def _check_columns(model: Any, columns: list[str]) -> None:
     assert set(columns) | {"id"} >= have >= set(columns), (model, have, columns)
 
 
-def load(n: int, workers: int) -> dict[str, Any]:
-    """Store n payloads; returns the family plan, the shingle sets and the timings."""
-    from django.db import connection, transaction
-    from django.utils import timezone
+class Loader:
+    """Stores payloads in order, in chunks, up to any size asked for; the index stays in place
+    (as in production), so the lookup can be measured at each checkpoint on the way to N."""
 
-    from modelcvd.accounts.models import Organisation
-    from modelcvd.accounts.services import user_create
-    from modelcvd.cases.models import Case
-    from modelcvd.core.models import SealedBlob
-    from modelcvd.core.sealing import load_keyring
-    from modelcvd.policy.models import Program
-    from modelcvd.reports.dedup_index import current_hasher, dedup_key
-    from modelcvd.reports.models import PayloadBand, PayloadSignature, Report
+    def __init__(self, n: int, workers: int) -> None:
+        from django.db import connection
+        from django.utils import timezone
 
-    org = Organisation.objects.create(name="Bench", slug="bench", kind="coordinator")
-    program = Program.objects.create(
-        organisation=org, name="Bench", slug="bench", policy_text="bench"
-    )
-    reporter = user_create(
-        username="bench",
-        password="bench-password-123",  # noqa: S106 email="b@example.test", pseudonym=""
-    )
-    _, key_id = current_hasher()
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+        from modelcvd.accounts.models import Organisation
+        from modelcvd.accounts.services import user_create
+        from modelcvd.cases.models import Case
+        from modelcvd.core.models import SealedBlob
+        from modelcvd.core.sealing import load_keyring
+        from modelcvd.policy.models import Program
+        from modelcvd.reports.dedup_index import current_hasher, dedup_key
+        from modelcvd.reports.models import PayloadBand, PayloadSignature, Report
 
-    plan: list[tuple[int, int]] = []
-    family = 0
-    while len(plan) < n:
-        plan += [(family, m) for m in range(family_size(family))]
-        family += 1
-    plan = plan[:n]
-
-    blob_cols = ["id", "purpose", "kek_id", "wrapped_key", "nonce", "ciphertext", "created_at"]
-    case_cols = [
-        "id", "program_id", "title", "state", "vendor_notified_at", "created_at", "updated_at",
-        "merged_into_id",
-    ]  # fmt: skip
-    report_cols = [
-        "id", "reporter_id", "program_id", "case_id", "format_version", "title", "abstract",
-        "owasp", "atlas", "harm_category", "sampling", "successes", "trials",
-        "expected_behaviour", "observed_behaviour", "impact", "payload_id", "created_at",
-    ]  # fmt: skip
-    sig_cols = ["report_id", "key_id", "signature", "shingle_count", "indexed_at"]
-    band_cols = ["report_id", "bucket"]
-    for model, cols in (
-        (SealedBlob, blob_cols),
-        (Case, case_cols),
-        (Report, report_cols),
-        (PayloadSignature, sig_cols),
-        (PayloadBand, band_cols),
-    ):
-        _check_columns(model, cols)
-
-    dropped = _secondary_indexes(PayloadBand._meta.db_table)
-    with connection.cursor() as cursor:
-        for name, _ in dropped:
-            cursor.execute(f"DROP INDEX {name}")
+        org = Organisation.objects.create(name="Bench", slug="bench", kind="coordinator")
+        self.program = Program.objects.create(
+            organisation=org, name="Bench", slug="bench", policy_text="bench"
+        )
+        self.organisation_id = org.pk
+        self.reporter = user_create(
+            username="bench",
+            password="bench-password-123",  # noqa: S106
+            email="b@example.test",
+            pseudonym="",
+        )
+        _, self.key_id = current_hasher()
+        self.now = connection.ops.adapt_datetimefield_value(timezone.now())
+        plan: list[tuple[int, int]] = []
+        family = 0
+        while len(plan) < n:
+            plan += [(family, m) for m in range(family_size(family))]
+            family += 1
+        self.plan = plan[:n]
+        self.families = family
+        self.tables = [
+            (SealedBlob, ["id", "purpose", "kek_id", "wrapped_key", "nonce", "ciphertext", "created_at"]),
+            (Case, [
+                "id", "program_id", "title", "state", "vendor_notified_at", "created_at",
+                "updated_at", "merged_into_id",
+            ]),
+            (Report, [
+                "id", "reporter_id", "program_id", "case_id", "format_version", "title", "abstract",
+                "owasp", "atlas", "harm_category", "sampling", "successes", "trials",
+                "expected_behaviour", "observed_behaviour", "impact", "payload_id", "created_at",
+            ]),
+            (PayloadSignature, ["report_id", "key_id", "signature", "shingle_count", "indexed_at"]),
+            (PayloadBand, ["report_id", "bucket"]),
+        ]  # fmt: skip
+        for model, cols in self.tables:
+            _check_columns(model, cols)
         if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA cache_size = -1000000")
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -4000000")
+        self.shingles: list[np.ndarray] = []
+        self.seconds = {"fingerprint_and_seal": 0.0, "insert": 0.0}
+        ctx = multiprocessing.get_context("fork")
+        self.pool = ctx.Pool(
+            workers, initializer=_init_worker, initargs=(dedup_key(), load_keyring())
+        )
+        self.results = self.pool.imap(_process, self.plan, chunksize=200)
 
-    shingle_sets: list[np.ndarray] = []
-    t_compute = t_insert = 0.0
-    started = time.perf_counter()
-    ctx = multiprocessing.get_context("fork")
-    chunk = 20000
-    with ctx.Pool(
-        workers, initializer=_init_worker, initargs=(dedup_key(), load_keyring())
-    ) as pool:
-        for lo in range(0, n, chunk):
+    @property
+    def stored(self) -> int:
+        return len(self.shingles)
+
+    def fill_to(self, size: int, chunk: int = 20000) -> None:
+        from django.db import connection, transaction
+
+        started = time.perf_counter()
+        while self.stored < size:
+            lo = self.stored
             t0 = time.perf_counter()
-            done = pool.map(_process, plan[lo : lo + chunk], chunksize=500)
+            done = [next(self.results) for _ in range(min(chunk, size - lo))]
             t1 = time.perf_counter()
-            blobs, cases, reports, sigs, bands = [], [], [], [], []
+            rows: list[list[tuple[Any, ...]]] = [[] for _ in self.tables]
+            program, now = self.program.pk, self.now
             for offset, (sealed, signature, keys, count, shingles) in enumerate(done):
                 pk = lo + offset + 1
-                fam, member = plan[lo + offset]
-                blobs.append((pk, "report.payload", *sealed, now))
-                cases.append((pk, program.pk, f"family {fam} #{member}", "received", None, now, now, None))  # fmt: skip
-                reports.append((
-                    pk, reporter.pk, program.pk, pk, "1.0", f"family {fam} #{member}", "bench",
-                    "LLM01", "AML.T0054", "other", "{}", 1, 1, "", "", "", pk, now,
+                fam, member = self.plan[lo + offset]
+                title = f"family {fam} #{member}"
+                rows[0].append((pk, "report.payload", *sealed, now))
+                rows[1].append((pk, program, title, "received", None, now, now, None))
+                rows[2].append((
+                    pk, self.reporter.pk, program, pk, "1.0", title, "bench", "LLM01",
+                    "AML.T0054", "other", "{}", 1, 1, "", "", "", pk, now,
                 ))  # fmt: skip
-                sigs.append((pk, key_id, signature, count, now))
-                bands += [(pk, b) for b in set(keys)]
-                shingle_sets.append(shingles)
+                rows[3].append((pk, self.key_id, signature, count, now))
+                rows[4] += [(pk, b) for b in set(keys)]
+                self.shingles.append(shingles)
             with transaction.atomic():
-                _insert(SealedBlob._meta.db_table, blob_cols, blobs)
-                _insert(Case._meta.db_table, case_cols, cases)
-                _insert(Report._meta.db_table, report_cols, reports)
-                _insert(PayloadSignature._meta.db_table, sig_cols, sigs)
-                _insert(PayloadBand._meta.db_table, band_cols, bands)
+                for (model, cols), table_rows in zip(self.tables, rows, strict=True):
+                    _insert(model._meta.db_table, cols, table_rows)
             t2 = time.perf_counter()
-            t_compute += t1 - t0
-            t_insert += t2 - t1
+            self.seconds["fingerprint_and_seal"] += t1 - t0
+            self.seconds["insert"] += t2 - t1
             print(
-                f"  stored {lo + len(done):>9,} / {n:,}  ({time.perf_counter() - started:6.0f} s)",
-                flush=True,
+                f"  stored {self.stored:>9,}  ({time.perf_counter() - started:6.0f} s)", flush=True
             )
-    t0 = time.perf_counter()
-    with connection.cursor() as cursor:
-        for _, definition in dropped:
-            cursor.execute(definition)
-        if connection.vendor == "postgresql":
-            for model in (SealedBlob, Case, Report, PayloadBand):
-                for sql in connection.ops.sequence_reset_sql(_NoStyle(), [model]):
-                    cursor.execute(sql)
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                for model, _ in self.tables[:3]:
+                    for sql in connection.ops.sequence_reset_sql(_NoStyle(), [model]):
+                        cursor.execute(sql)
             cursor.execute("ANALYZE")
-        else:
-            cursor.execute("ANALYZE")
-    t_index = time.perf_counter() - t0
-    return {
-        "plan": plan,
-        "families": family,
-        "organisation_id": org.pk,
-        "shingles": shingle_sets,
-        "seconds": {
-            "fingerprint_and_seal": round(t_compute, 1),
-            "insert": round(t_insert, 1),
-            "index_build": round(t_index, 1),
-            "total": round(time.perf_counter() - started, 1),
-        },
-    }
+
+    def close(self) -> None:
+        self.pool.terminate()
 
 
 class _NoStyle:
@@ -482,11 +452,44 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", default="")
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[100_000, 300_000],
+        help="smaller sizes measured on the way to --n (comma-separated)",
+    )
     args = parser.parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="registry-dedup-"))
     workdir.mkdir(parents=True, exist_ok=True)
     setup_django(args.backend, workdir)
+
+    print(f"shingle size (k) table on {2000} families:")
+    k_table = shingle_table()
+    print(f"{'k':>3} {'near p5':>8} {'near med':>9} {'unrel p99.9':>12} {'gap':>6}")
+    for r in k_table:
+        print(
+            f"{r['k']:>3} {r['near_p5']:>8.3f} {r['near_median']:>9.3f} "
+            f"{r['unrelated_p99_9']:>12.4f} {r['gap']:>6.2f}"
+        )
+
+    checkpoints = sorted({c for c in args.checkpoints if c < args.n} | {args.n})
+    print(f"storing up to {args.n:,} payloads on {args.backend} with {args.workers} worker(s)...")
+    loader = Loader(args.n, args.workers)
+    load_started = time.perf_counter()
+    try:
+        for size in checkpoints:
+            loader.fill_to(size)
+            load_wall = time.perf_counter() - load_started
+            measure(args, loader, k_table, load_wall)
+    finally:
+        loader.close()
+
+
+def measure(
+    args: argparse.Namespace, loader: Loader, k_table: list[dict[str, Any]], load_wall: float
+) -> None:
+    """Latency and recall of the product's lookup over what is stored now."""
     from django.db import connection
 
     from modelcvd.reports.dedup import (
@@ -501,20 +504,10 @@ def main() -> None:
     from modelcvd.reports.dedup_index import current_hasher, index_lookup
     from modelcvd.reports.dedup_services import payload_text
 
-    print(f"shingle size (k) table on {2000} families:")
-    k_table = shingle_table()
-    print(f"{'k':>3} {'near p5':>8} {'near med':>9} {'unrel p99.9':>12} {'gap':>6}")
-    for r in k_table:
-        print(
-            f"{r['k']:>3} {r['near_p5']:>8.3f} {r['near_median']:>9.3f} "
-            f"{r['unrelated_p99_9']:>12.4f} {r['gap']:>6.2f}"
-        )
-
-    print(f"storing {args.n:,} payloads on {args.backend} with {args.workers} worker(s)...")
-    loaded = load(args.n, args.workers)
-    print(f"  load seconds: {loaded['seconds']}")
+    n = loader.stored
     hasher, key_id = current_hasher()
-    org = loaded["organisation_id"]
+    org = loader.organisation_id
+    families = loader.plan[n - 1][0] + 1  # families wholly or partly stored
 
     # Queries: 80% fresh variants of stored families (members never stored), 20% unrelated.
     rng = random.Random(SEED + 1)
@@ -523,7 +516,7 @@ def main() -> None:
         if i % 5 == 4:
             queries.append(("unrelated", 20_000_000 + i))
         else:
-            queries.append(("near", rng.randrange(loaded["families"])))
+            queries.append(("near", rng.randrange(families)))
 
     def query_payload(kind: str, fam: int, i: int) -> dict[str, Any]:
         return variant(fam, 0) if kind == "unrelated" else variant(fam, 1000 + i)
@@ -547,7 +540,7 @@ def main() -> None:
         returned.append(len(found))
 
     print(f"recall on {args.recall_sample} queries against brute-force exact Jaccard...")
-    brute = BruteForce(loaded["shingles"])
+    brute = BruteForce(loader.shingles)
     true_total = cand_hits = prop_hits = proposed_total = proposed_true = 0
     false_below_03 = 0
     for i, (kind, fam) in enumerate(queries[: args.recall_sample]):
@@ -566,15 +559,17 @@ def main() -> None:
         proposed_total += len(proposals)
         proposed_true += len(truth & proposals)
         false_below_03 += sum(1 for r in proposals if exact[r - 1] < 0.3)
+    del brute
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM reports_payloadband")
         band_rows = cursor.fetchone()[0]
+
     result = {
-        "n": args.n,
+        "n": n,
         "backend": args.backend,
         "database": connection.vendor,
-        "families": loaded["families"],
+        "families": families,
         "band_rows": band_rows,
         "parameters": {
             "shingle_words": SHINGLE_WORDS,
@@ -584,7 +579,8 @@ def main() -> None:
             "duplicate_jaccard": DUPLICATE_JACCARD,
             "estimate_floor": ESTIMATE_FLOOR,
         },
-        "load_seconds": loaded["seconds"],
+        "load_seconds": {k: round(v, 1) for k, v in loader.seconds.items()}
+        | {"wall_to_here": round(load_wall, 1)},
         "queries": len(queries),
         "latency_ms": {
             "median": round(statistics.median(latencies), 2),
@@ -611,7 +607,7 @@ def main() -> None:
     met_recall = (result["recall"] or 0) >= 0.95
     print()
     print(f"{'measure':<44} {'value':>12} {'target':>10} {'met':>5}")
-    print(f"{'stored payloads':<44} {args.n:>12,}")
+    print(f"{'stored payloads':<44} {n:>12,}")
     print(f"{'band rows':<44} {band_rows:>12,}")
     print(f"{'lookup latency median (ms)':<44} {result['latency_ms']['median']:>12.2f}")
     p99 = result["latency_ms"]["p99"]
@@ -623,11 +619,11 @@ def main() -> None:
     print(f"{'precision (returned at J >= 0.5)':<44} {result['precision']:>12}")
     print(f"{'true near-duplicates in the sample':<44} {true_total:>12,}")
     print(
-        f"{'load seconds (fingerprint+seal / insert / index)':<44} {json.dumps(loaded['seconds'])}"
+        f"{'load seconds (fingerprint+seal / insert / index)':<44} {json.dumps(result['load_seconds'])}"
     )
 
     existing: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    existing.setdefault("runs", {})[f"{args.backend}-{args.n}"] = result
+    existing.setdefault("runs", {})[f"{args.backend}-{n}"] = result
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(existing, indent=1, sort_keys=True) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
