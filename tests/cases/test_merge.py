@@ -153,3 +153,11 @@ def test_merge_from_the_case_page(world: World) -> None:
     assert f"[case #{b.pk}]".encode() in page.content  # the source's events, marked as such
     refused = client.post(f"/cases/{a.pk}/merge/", {"source": a.pk, "reason": "x"}, follow=True)
     assert b"cannot be merged into itself" in refused.content
+
+
+def test_a_merged_case_can_only_be_closed(world: World, api_as: Any) -> None:
+    assert merge(api_as, world.cases["a"], world.cases["b"]).status_code == 200
+    url = f"/api/v1/cases/{world.cases['b'].pk}/transition"
+    reopen = api_as("triager").post(url, {"to": "acknowledged", "reason": "reopen"})
+    assert reopen.status_code == 409 and reopen.json()["allowed"] == ["closed"]
+    assert api_as("triager").post(url, {"to": "closed", "reason": "done"}).status_code == 200

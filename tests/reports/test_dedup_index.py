@@ -217,3 +217,12 @@ def test_case_page_shows_proposals_to_coordinators_only(world: World, role: str)
     assert f"Merge this case into #{world.cases['a'].pk}".encode() not in staff.content
     other = sign_in(Client(), world.users[role]).get(f"/cases/{world.cases['a'].pk}/")
     assert b"Possible duplicates" not in other.content
+
+
+def test_the_demo_shows_a_proposal(db: None) -> None:
+    from modelcvd.demo import demo_load
+
+    demo_load()
+    bob = Report.objects.get(reporter__username="bob")
+    kinds = set(DuplicateCandidate.objects.filter(report=bob).values_list("kind", flat=True))
+    assert kinds == {"payload", "artifact_technique"}

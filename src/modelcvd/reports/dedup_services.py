@@ -62,8 +62,10 @@ def _propose(
     pair = Q(report=report, candidate_id=other_id) | Q(report_id=other_id, candidate=report)
     if DuplicateCandidate.objects.filter(pair, kind=kind).exists():
         return None
+    # `report` is the later of the two (a re-index can find a report that arrived after).
+    newer, older = (report.pk, other_id) if report.pk > other_id else (other_id, report.pk)
     return DuplicateCandidate.objects.create(
-        report=report, candidate_id=other_id, kind=kind, score=round(score, 4), **scores
+        report_id=newer, candidate_id=older, kind=kind, score=round(score, 4), **scores
     )
 
 
@@ -202,3 +204,8 @@ def duplicate_dismiss(
             data={"report": proposal.report_id, "candidate": proposal.candidate_id},
         )
     return proposal
+
+
+def dedup_seed_demo() -> int:
+    """For `modelcvd demo`: index the demo reports not yet indexed, proposing duplicates."""
+    return dedup_reindex_stale()
