@@ -20,8 +20,8 @@ from modelcvd.cases.models import Case
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
 from modelcvd.reports.attachments import attachment_add
-from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.dedup_services import dedup_index_report
+from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Attachment, DuplicateCandidate, Report
 from modelcvd.reports.services import report_submit
 from modelcvd.verification.models import VerificationRun

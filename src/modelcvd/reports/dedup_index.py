@@ -100,7 +100,7 @@ def index_lookup(
         f"WHERE s.report_id IN (SELECT b.report_id FROM {band} b WHERE b.bucket IN ({marks})) "
         "AND s.key_id = %s"
     )
-    params: list[object] = [*fingerprint.bands, key_id]
+    params: list[int | str] = [*fingerprint.bands, key_id]
     if organisation_id is not None:
         sql = sql.replace(
             f"FROM {signature} s ",
