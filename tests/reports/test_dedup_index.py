@@ -148,13 +148,13 @@ def test_a_lookup_is_one_indexed_query(world: World) -> None:
             assert "USING COVERING INDEX payload_band_bucket" in plan, plan
             assert "SCAN" not in plan, plan
         else:
-            # With tables this small PostgreSQL would rightly scan; forbid it to show the index
-            # serves the query.
+            # With tables this small PostgreSQL may rightly prefer a scan, or reach the bands
+            # through the report index; forbid scans to show that indexes serve every table.
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("EXPLAIN " + sql)
             plan = " | ".join(row[0] for row in cursor.fetchall())
-            assert "payload_band_bucket" in plan, plan
-            assert "Seq Scan on reports_payloadband" not in plan, plan
+            assert "Seq Scan" not in plan, plan
+            assert "on reports_payloadband b" in plan and "Index" in plan, plan
 
 
 def test_reports_of_another_organisation_are_never_proposed(

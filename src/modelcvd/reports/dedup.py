@@ -5,22 +5,23 @@ benchmark (bench/registry_dedup.py) call exactly these functions.
 
 Choices, and why:
 - Normalisation is Unicode NFKC + casefold (the `toNFKC_Casefold` idea), punctuation and
-  separators turned into spaces, format characters (zero-width joiners, bidi marks) dropped so
-  `ig\u200bnore` and `ignore` match, whitespace collapsed. Jailbreak variants routinely differ
-  only in case, spacing, quotes or smuggled invisible characters; none of that should matter.
+  separators turned into spaces, format characters (zero-width spaces, bidi marks) dropped so
+  that "ig<ZWSP>nore" and "ignore" match, whitespace collapsed. Jailbreak variants routinely
+  differ only in case, spacing, quotes or smuggled invisible characters; none of that matters.
 - Shingles are k = 3 consecutive words. One changed word removes at most k shingles, so a small
   k tolerates paraphrase-level edits, while k = 1 (a bag of words) finds unrelated texts made
-  of the same common words alike. On the benchmark's jailbreak-like texts
-  (bench/registry_dedup.py prints the table), the 5th percentile of near-duplicate Jaccard
-  over the 99.9th percentile of unrelated pairs is 3.1, 4.2, 4.9, 4.2, 3.7 for k = 1..5: k = 3
-  separates the two best.
+  of the same common words alike, and long shingles make every edit count thrice over.
+  bench/registry_dedup.py prints the separation (near-duplicate p5 Jaccard over unrelated
+  p99.9) for k = 1..5 on its synthetic corpus: 3.21, 4.41, 3.67, 3.20, 2.82. k = 2 wins there;
+  k = 3 is kept because real English repeats word pairs ("of the", "you are") far more than
+  that vocabulary does. docs/dedup.md says so; re-check on real reports.
 - A near-duplicate is a pair at Jaccard >= 0.5 (DUPLICATE_JACCARD). 120 permutations in 40
   bands of 3 rows make a pair a candidate with probability 1 - (1 - s^3)^40: 0.995 at s = 0.5,
   0.93 at 0.4, 0.04 at 0.1, 0.005 at 0.05, so a lookup touches few unrelated payloads.
   Candidates are ranked by the signature's Jaccard estimate (kept at >= ESTIMATE_FLOOR, below
   0.5 to absorb the estimate's noise, sd 0.046 at s = 0.5) and confirmed on the plaintext with
-  rapidfuzz's token-sort ratio (>= EDIT_FLOOR): measured there, near-duplicates score 0.86 at
-  their 5th percentile and unrelated texts 0.64 at most.
+  rapidfuzz's token-sort ratio (>= EDIT_FLOOR), which a reordering of sentences does not
+  defeat; tests/reports/engine checks reordered and unrelated texts on either side of it.
 - Shingles are hashed with a keyed BLAKE2b (the key never leaves the server), so a signature or
   a band key cannot be recomputed from a guessed payload by someone holding only the database.
   THREAT_MODEL.md says what the index still reveals.
