@@ -20,8 +20,9 @@ from modelcvd.cases.models import Case
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
 from modelcvd.reports.attachments import attachment_add
+from modelcvd.reports.dedup_services import dedup_index_report
 from modelcvd.reports.document import ReportDocument
-from modelcvd.reports.models import Attachment, Report
+from modelcvd.reports.models import Attachment, DuplicateCandidate, Report
 from modelcvd.reports.services import report_submit
 from modelcvd.verification.models import VerificationRun
 
@@ -121,6 +122,8 @@ class World:
 
     case_a: researcher_a's report on vendor A's model, vendor A notified; one attachment.
     case_b: researcher_b's report on vendor B's model, still in triage.
+    duplicate: the two reports carry the same payload, so indexing proposes b as a duplicate
+    of a (as the worker does when a report arrives).
     """
 
     users: dict[str, User] = field(default_factory=dict)
@@ -131,6 +134,7 @@ class World:
     cases: dict[str, Case] = field(default_factory=dict)
     attachment: Attachment | None = None
     run: VerificationRun | None = None
+    duplicate: DuplicateCandidate | None = None
 
 
 def build_world() -> World:
@@ -195,6 +199,9 @@ def build_world() -> World:
             case_id=w.reports["a"].case_id, actor=w.users["triager"], to=to, reason="fixture"
         )
     w.cases = {k: Case.objects.get(pk=r.case_id) for k, r in w.reports.items()}
+    for report in w.reports.values():
+        dedup_index_report(report_id=report.pk)
+    w.duplicate = DuplicateCandidate.objects.get(report=w.reports["b"], candidate=w.reports["a"])
     # A queued run (made directly: requesting one through the service would queue real work).
     w.run = VerificationRun.objects.create(
         case=w.cases["a"],

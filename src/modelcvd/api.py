@@ -24,6 +24,7 @@ from modelcvd.metrics.api import router as metrics_router
 from modelcvd.notifications.api import router as webhooks_router
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
+from modelcvd.reports.dedup_api import router as duplicates_router
 from modelcvd.verification.api import router as verification_router
 
 ERROR_SCHEMA = {
@@ -90,6 +91,7 @@ for router in (
     assessments_router,
     credits_router,
     webhooks_router,
+    duplicates_router,
 ):
     api.add_router("/v1", router)
 

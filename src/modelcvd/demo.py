@@ -22,6 +22,7 @@ from modelcvd.artifacts import demo as artifacts_demo
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
+from modelcvd.reports.dedup_services import dedup_seed_demo
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report
 from modelcvd.reports.services import report_submit
@@ -220,6 +221,9 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
         from modelcvd.policy.demo import seed_demo as seed_policy_demo
 
         summary.created += seed_policy_demo(users=users, acme=acme)
+    # Bob's report repeats Alice's: index now, so the triager sees the proposal even before a
+    # worker has run the on-commit task (which re-indexes idempotently).
+    dedup_seed_demo()
     if model_run:
         _smollm2_case(summary, progress)
     return summary

@@ -108,6 +108,14 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/verifications/{run_id}/cancel"): row(
         401, 403, 404, 403, 404, 200, 404, 404, 200
     ),
+    # Duplicate proposals and merges are the coordinators' alone: every other caller, the
+    # case's own reporter and vendor included, is told "not found".
+    ("GET", "/api/v1/cases/{case_id}/duplicates"): row(401, 404, 404, 404, 404, 200, 404, 404, 200),
+    ("POST", "/api/v1/cases/{case_id}/duplicates/{duplicate_id}/dismiss"): row(
+        401, 404, 404, 404, 404, 200, 404, 404, 200
+    ),
+    # Case B (in triage) merged into case A.
+    ("POST", "/api/v1/cases/{case_id}/merge"): row(401, 404, 404, 404, 404, 200, 404, 404, 200),
     ("GET", "/api/v1/me"): signed_in(200, anonymous=401),
     ("PUT", "/api/v1/me/identity"): signed_in(204, anonymous=401),
     # Nobody in the fixed dataset has sealed an identity yet: the caller's own is missing.
@@ -256,6 +264,10 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
         302, 302, 404, 302, 404, 302, 404, 404, 302
     ),
     ("POST", "cases/<int:case_id>/embargo/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/merge/"): row(302, 404, 404, 404, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/"): row(
+        302, 404, 404, 404, 404, 302, 404, 404, 302
+    ),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -295,6 +307,8 @@ def _fill(path: str, world: World) -> str:
         "<int:artifact_id>": world.artifacts["a"].pk,
         "{attachment_id}": world.attachment.pk if world.attachment else 0,
         "{run_id}": world.run.pk if world.run else 0,
+        "{duplicate_id}": world.duplicate.pk if world.duplicate else 0,
+        "<int:duplicate_id>": world.duplicate.pk if world.duplicate else 0,
         "<int:attachment_id>": world.attachment.pk if world.attachment else 0,
         "{slug}": "open-models",
         "<slug:slug>": "open-models",
@@ -359,8 +373,10 @@ def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
         }
     if path.endswith("/cancel"):
         return {}
-    if path.endswith("/download"):
+    if path.endswith("/download") or path.endswith("/dismiss"):
         return {"reason": "permission matrix"}
+    if path.endswith("/merge"):
+        return {"source_case_id": world.cases["b"].pk, "reason": "permission matrix"}
     if path.endswith("/unseal"):
         return {"reason": "permission matrix"}
     if path.endswith("/transition"):
@@ -458,7 +474,7 @@ def _transparency_body(path: str, world: World) -> dict[str, Any] | None:
     return None
 
 
-def _web_body(route: str, role: str) -> dict[str, Any]:
+def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
     transparency: dict[str, dict[str, Any]] = {
         "respond/": {"answer": "listed"},
         "donation/": {"donate": "on", "charity": "Matrix Trust"},
@@ -470,8 +486,10 @@ def _web_body(route: str, role: str) -> dict[str, Any]:
     for suffix, body in transparency.items():
         if route.endswith(suffix):
             return body
-    if route.endswith("<int:attachment_id>/"):
+    if route.endswith("<int:attachment_id>/") or route.endswith("dismiss/"):
         return {"reason": "permission matrix"}
+    if route.endswith("merge/"):
+        return {"source": world.cases["b"].pk, "reason": "permission matrix"}
     if route.endswith("attachments/"):
         return {"file": SimpleUploadedFile("notes.txt", b"hello\n")}
     if route.endswith("transition/"):
@@ -508,5 +526,5 @@ def test_web_matrix(world: World, method: str, route: str, role: str) -> None:
     else:
         client.get("/signin/")  # sets the CSRF cookie, as a browser would on any form page
         token = client.cookies["csrftoken"].value
-        response = client.post(url, {**_web_body(route, role), "csrfmiddlewaretoken": token})
+        response = client.post(url, {**_web_body(route, role, world), "csrfmiddlewaretoken": token})
     assert response.status_code == WEB[(method, route)][role], response.content[:300]

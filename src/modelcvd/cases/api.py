@@ -71,8 +71,10 @@ def case_out(case: Case, actor: User) -> dict[str, Any]:
         "report_ids": [r.pk for r in reports],
         "artifact_ids": [a.pk for a in case.artifacts.all()],
         "vendor_notified_at": case.vendor_notified_at,
+        "merged_into_id": case.merged_into_id,
         "timeline": [
             {
+                "case_id": e.case_id,
                 "at": e.at,
                 "actor": e.actor.public_name if e.actor else "system",
                 "kind": e.kind,

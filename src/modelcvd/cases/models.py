@@ -31,6 +31,11 @@ class Case(models.Model):
     )
     # Set once, when the vendor is first told: from then on the vendor's members see the case.
     vendor_notified_at = models.DateTimeField(null=True, blank=True)
+    # Set when this case was merged into another (cases.merge): its reports moved there, its
+    # own timeline stays and is shown under the target's.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -80,6 +85,7 @@ class TimelineEvent(models.Model):
         EMBARGO = "embargo", "Embargo"
         SCOPE = "scope", "Scope check"
         PAYLOAD = "payload", "Payload received"
+        MERGE = "merge", "Merge"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

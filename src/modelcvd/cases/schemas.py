@@ -20,6 +20,7 @@ class CaseBrief(Schema):
 
 
 class TimelineEventOut(Schema):
+    case_id: int = Field(description="The case the event happened on: a merged-in case's own.")
     at: datetime
     actor: str
     kind: str
@@ -45,6 +46,7 @@ class CaseOut(Schema):
     report_ids: list[int]
     artifact_ids: list[int]
     vendor_notified_at: datetime | None
+    merged_into_id: int | None = Field(description="Set when this case was merged into another.")
     created_at: datetime
     timeline: list[TimelineEventOut]
 

@@ -94,8 +94,24 @@ def triage_queue(*, actor: Actor) -> QuerySet[Case]:
     return qs.order_by("created_at", "id")
 
 
+def merged_family(*, case: Case) -> list[int]:
+    """This case and every case merged into it, directly or through another merged case."""
+    family, frontier = [case.pk], [case.pk]
+    while frontier:
+        frontier = list(
+            Case.objects.filter(merged_into_id__in=frontier)
+            .exclude(pk__in=family)
+            .values_list("pk", flat=True)
+        )
+        family += frontier
+    return family
+
+
 def timeline_for(*, case: Case) -> QuerySet[TimelineEvent]:
-    return case.timeline.select_related("actor").all()
+    """The case's events, and those of the cases merged into it (each event keeps its case)."""
+    return TimelineEvent.objects.filter(case_id__in=merged_family(case=case)).select_related(
+        "actor"
+    )
 
 
 def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySet[Comment]:

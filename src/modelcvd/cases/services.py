@@ -59,6 +59,11 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
         if target not in TRANSITIONS[current]:
             allowed = targets_for(current, staff=access.staff, vendor=access.vendor)
             raise IllegalTransition(current=current.value, target=target.value, allowed=allowed)
+        if case.merged_into_id is not None and target != CaseState.CLOSED:
+            # Its reports live in the case it was merged into: reopening it would be empty.
+            raise IllegalTransition(
+                current=current.value, target=target.value, allowed=[CaseState.CLOSED.value]
+            )
         if not access.staff and (current, target) not in VENDOR_TRANSITIONS:
             raise Forbidden("only the case's coordinators may move it to this state")
         case.state = target.value

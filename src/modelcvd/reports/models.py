@@ -100,3 +100,83 @@ class SubmissionKey(models.Model):
 
     def __str__(self) -> str:
         return f"submission key of user {self.user_id}"
+
+
+class PayloadSignature(models.Model):
+    """The near-duplicate fingerprint of a report's payload (reports.dedup): a MinHash
+    signature over keyed shingle hashes, never the payload itself. `key_id` names the shingle
+    key it was made under, so rows made before a key change are known stale and re-indexed.
+    THREAT_MODEL.md says what a signature reveals."""
+
+    report = models.OneToOneField(
+        Report, on_delete=models.CASCADE, primary_key=True, related_name="payload_signature"
+    )
+    key_id = models.CharField(max_length=24)
+    signature = models.BinaryField()
+    shingle_count = models.PositiveIntegerField()
+    indexed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"payload signature of report #{self.report_id}"
+
+
+class PayloadBand(models.Model):
+    """One LSH band key of a report's signature. A duplicate lookup is one indexed
+    `bucket IN (...)` over this table; adding a report inserts only its own rows."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    bucket = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["bucket", "report"], name="payload_band_bucket")]
+
+    def __str__(self) -> str:
+        return f"band {self.bucket} of report #{self.report_id}"
+
+
+class DuplicateCandidate(models.Model):
+    """A possible duplicate proposed to the triager: `report` (the newer) may repeat
+    `candidate`, by near-identical payload or by the same artifact and technique. Only the
+    coordinators see these; they dismiss a proposal or merge the two cases."""
+
+    class Kind(models.TextChoices):
+        PAYLOAD = "payload", "Near-duplicate payload"
+        ARTIFACT_TECHNIQUE = "artifact_technique", "Same artifact and technique"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        DISMISSED = "dismissed", "Dismissed"
+        MERGED = "merged", "Merged"
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="duplicate_candidates"
+    )
+    candidate = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    # The MinHash estimate of the shingle Jaccard and the edit-distance ratio (payload kind);
+    # for the artifact kind, `score` is the Jaccard of the two reports' artifact sets.
+    jaccard = models.FloatField(null=True, blank=True)
+    edit_ratio = models.FloatField(null=True, blank=True)
+    score = models.FloatField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-score", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "candidate", "kind"], name="duplicate_candidate_once"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(report=models.F("candidate")),
+                name="duplicate_candidate_not_itself",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"report #{self.report_id} may repeat #{self.candidate_id} ({self.kind})"

@@ -21,6 +21,7 @@ from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
+from modelcvd.reports.tasks import index_report_payload
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -113,6 +114,8 @@ def _report_create(
                 user=actor, key=idempotency_key, document_mac=mac, report=report
             )
         audit_record(actor=actor, action="report.submit", obj=report, data={"case": case.pk})
+        # Duplicate detection runs in the worker once the report is committed.
+        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
     return report
 
 

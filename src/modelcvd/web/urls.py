@@ -8,6 +8,7 @@ from modelcvd.assessments import views as assessment_views
 from modelcvd.credits import views as credit_views
 from modelcvd.metrics import views as metrics_views
 from modelcvd.verification import views as verification_views
+from modelcvd.reports import dedup_views
 from modelcvd.web import policy_views, views
 
 app_name = "web"
@@ -102,5 +103,11 @@ urlpatterns = [
         "cases/<int:case_id>/fix-opinion/",
         verification_views.fix_opinion_view,
         name="case_fix_opinion",
+    ),
+    path("cases/<int:case_id>/merge/", dedup_views.case_merge_view, name="case_merge"),
+    path(
+        "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/",
+        dedup_views.duplicate_dismiss_view,
+        name="case_duplicate_dismiss",
     ),
 ]

@@ -25,6 +25,7 @@ from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput, N
 from modelcvd.policy.holdout import report_withheld, timeline_visible, withheld_report_ids
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
+from modelcvd.reports.dedup_views import duplicate_rows
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
 from modelcvd.reports.services import report_payload_open, report_submit
 from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
@@ -210,6 +211,7 @@ def _case_context(request: HttpRequest, case_id: int, **forms: Any) -> dict[str,
         "targets": targets,
         "visibilities": visibilities,
         **case_policy_context(request, case, access),
+        "duplicates": duplicate_rows(actor=web_user(request), case=case) if access.staff else [],
     }
 
 

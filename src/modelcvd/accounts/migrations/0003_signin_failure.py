@@ -4,22 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_researcher_identity'),
+        ("accounts", "0002_researcher_identity"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SignInFailure',
+            name="SignInFailure",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('username_key', models.CharField(max_length=64)),
-                ('ip', models.CharField(blank=True, max_length=64)),
-                ('at', models.DateTimeField(db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("username_key", models.CharField(max_length=64)),
+                ("ip", models.CharField(blank=True, max_length=64)),
+                ("at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['username_key', 'at'], name='signin_failure_username'), models.Index(fields=['ip', 'at'], name='signin_failure_ip')],
+                "indexes": [
+                    models.Index(fields=["username_key", "at"], name="signin_failure_username"),
+                    models.Index(fields=["ip", "at"], name="signin_failure_ip"),
+                ],
             },
         ),
     ]

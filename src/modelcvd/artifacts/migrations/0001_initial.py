@@ -5,32 +5,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Artifact',
+            name="Artifact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('provider', models.CharField(max_length=200)),
-                ('name', models.CharField(max_length=200)),
-                ('version_label', models.CharField(blank=True, max_length=100)),
-                ('revision', models.CharField(blank=True, max_length=200)),
-                ('weights_digest', models.CharField(blank=True, help_text='sha256, hex', max_length=64)),
-                ('access', models.CharField(choices=[('open_weights', 'Open weights'), ('api', 'API'), ('hosted_app', 'Hosted application')], default='open_weights', max_length=20)),
-                ('relation', models.CharField(blank=True, choices=[('fine_tune', 'Fine-tune'), ('adapter', 'Adapter'), ('quantization', 'Quantization'), ('merge', 'Merge'), ('abliteration', 'Abliteration'), ('other', 'Other')], max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='derivatives', to='artifacts.artifact')),
-                ('vendor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='artifacts', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("provider", models.CharField(max_length=200)),
+                ("name", models.CharField(max_length=200)),
+                ("version_label", models.CharField(blank=True, max_length=100)),
+                ("revision", models.CharField(blank=True, max_length=200)),
+                (
+                    "weights_digest",
+                    models.CharField(blank=True, help_text="sha256, hex", max_length=64),
+                ),
+                (
+                    "access",
+                    models.CharField(
+                        choices=[
+                            ("open_weights", "Open weights"),
+                            ("api", "API"),
+                            ("hosted_app", "Hosted application"),
+                        ],
+                        default="open_weights",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "relation",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("fine_tune", "Fine-tune"),
+                            ("adapter", "Adapter"),
+                            ("quantization", "Quantization"),
+                            ("merge", "Merge"),
+                            ("abliteration", "Abliteration"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="derivatives",
+                        to="artifacts.artifact",
+                    ),
+                ),
+                (
+                    "vendor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="artifacts",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['provider', 'name', 'revision'],
-                'constraints': [models.UniqueConstraint(fields=('provider', 'name', 'revision'), name='artifact_pinned_unique'), models.CheckConstraint(condition=models.Q(models.Q(('parent__isnull', True), ('relation', '')), models.Q(('parent__isnull', False), models.Q(('relation', ''), _negated=True)), _connector='OR'), name='artifact_relation_with_parent')],
+                "ordering": ["provider", "name", "revision"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("provider", "name", "revision"), name="artifact_pinned_unique"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("parent__isnull", True), ("relation", "")),
+                            models.Q(
+                                ("parent__isnull", False), models.Q(("relation", ""), _negated=True)
+                            ),
+                            _connector="OR",
+                        ),
+                        name="artifact_relation_with_parent",
+                    ),
+                ],
             },
         ),
     ]

@@ -5,40 +5,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('artifacts', '0001_initial'),
+        ("artifacts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='artifact',
-            name='lineage_source',
-            field=models.CharField(blank=True, choices=[('registered', 'Registered'), ('card', 'Model card'), ('forensics', 'Weight forensics')], max_length=20),
+            model_name="artifact",
+            name="lineage_source",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("registered", "Registered"),
+                    ("card", "Model card"),
+                    ("forensics", "Weight forensics"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.AddField(
-            model_name='artifact',
-            name='local_dir',
-            field=models.CharField(blank=True, help_text='local copy of the weights, for forensics', max_length=1000),
+            model_name="artifact",
+            name="local_dir",
+            field=models.CharField(
+                blank=True, help_text="local copy of the weights, for forensics", max_length=1000
+            ),
         ),
         migrations.AddField(
-            model_name='artifact',
-            name='manifest',
-            field=models.JSONField(blank=True, default=dict, help_text='per-file sha256'),
+            model_name="artifact",
+            name="manifest",
+            field=models.JSONField(blank=True, default=dict, help_text="per-file sha256"),
         ),
         migrations.AddField(
-            model_name='artifact',
-            name='manifest_digest',
-            field=models.CharField(blank=True, help_text="sha256 over the manifest's file digests", max_length=64),
+            model_name="artifact",
+            name="manifest_digest",
+            field=models.CharField(
+                blank=True, help_text="sha256 over the manifest's file digests", max_length=64
+            ),
         ),
         migrations.AddField(
-            model_name='artifact',
-            name='purl',
-            field=models.CharField(blank=True, help_text='pkg:huggingface/ORG/NAME@REV', max_length=300),
+            model_name="artifact",
+            name="purl",
+            field=models.CharField(
+                blank=True, help_text="pkg:huggingface/ORG/NAME@REV", max_length=300
+            ),
         ),
         migrations.AddField(
-            model_name='artifact',
-            name='superseded_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='supersedes', to='artifacts.artifact'),
+            model_name="artifact",
+            name="superseded_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="supersedes",
+                to="artifacts.artifact",
+            ),
         ),
     ]

@@ -6,77 +6,218 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0003_signin_failure'),
-        ('core', '0002_audit_append_only'),
+        ("accounts", "0003_signin_failure"),
+        ("core", "0002_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Assessment',
+            name="Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('summary', models.TextField(blank=True)),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('published', 'Published')], default='draft', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('assessor_org', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assessments_made', to='accounts.organisation')),
-                ('assessors', models.ManyToManyField(related_name='assessments', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='assessments_received', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                ("summary", models.TextField(blank=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("published", "Published")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "assessor_org",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assessments_made",
+                        to="accounts.organisation",
+                    ),
+                ),
+                (
+                    "assessors",
+                    models.ManyToManyField(related_name="assessments", to=settings.AUTH_USER_MODEL),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="assessments_received",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-published_at', '-created_at', '-id'],
+                "ordering": ["-published_at", "-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ThreatModelResult',
+            name="ThreatModelResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('threat_model', models.CharField(choices=[('weight_exfiltration', 'Model-weight exfiltration'), ('algorithmic_secrets', 'Theft of algorithmic secrets and IP'), ('model_tampering', 'Model tampering (backdoors)'), ('compute_misuse', 'Unauthorized use of compute'), ('persistent_presence', 'Persistent attacker presence'), ('custom', 'Custom threat model')], max_length=30)),
-                ('custom_name', models.CharField(blank=True, max_length=120)),
-                ('scope', models.TextField()),
-                ('method', models.TextField()),
-                ('started_on', models.DateField()),
-                ('ended_on', models.DateField()),
-                ('claim', models.CharField(choices=[('not_assessed', 'Not assessed'), ('basic', 'Basic'), ('opportunistic', 'Robust against opportunistic attackers'), ('well_resourced', 'Robust against well-resourced attackers')], max_length=20)),
-                ('remediation', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('remediated', 'Remediated'), ('accepted', 'Risk accepted'), ('not_applicable', 'Not applicable')], default='open', max_length=20)),
-                ('assessment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='threat_models', to='assessments.assessment')),
-                ('detail', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.sealedblob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "threat_model",
+                    models.CharField(
+                        choices=[
+                            ("weight_exfiltration", "Model-weight exfiltration"),
+                            ("algorithmic_secrets", "Theft of algorithmic secrets and IP"),
+                            ("model_tampering", "Model tampering (backdoors)"),
+                            ("compute_misuse", "Unauthorized use of compute"),
+                            ("persistent_presence", "Persistent attacker presence"),
+                            ("custom", "Custom threat model"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("custom_name", models.CharField(blank=True, max_length=120)),
+                ("scope", models.TextField()),
+                ("method", models.TextField()),
+                ("started_on", models.DateField()),
+                ("ended_on", models.DateField()),
+                (
+                    "claim",
+                    models.CharField(
+                        choices=[
+                            ("not_assessed", "Not assessed"),
+                            ("basic", "Basic"),
+                            ("opportunistic", "Robust against opportunistic attackers"),
+                            ("well_resourced", "Robust against well-resourced attackers"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "remediation",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("remediated", "Remediated"),
+                            ("accepted", "Risk accepted"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "assessment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="threat_models",
+                        to="assessments.assessment",
+                    ),
+                ),
+                (
+                    "detail",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.sealedblob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['assessment', 'id'],
+                "ordering": ["assessment", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Finding',
+            name="Finding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('severity', models.CharField(choices=[('info', 'Informational'), ('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], max_length=10)),
-                ('remediation', models.CharField(choices=[('open', 'Open'), ('in_progress', 'In progress'), ('remediated', 'Remediated'), ('accepted', 'Risk accepted'), ('not_applicable', 'Not applicable')], default='open', max_length=20)),
-                ('detail', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.sealedblob')),
-                ('result', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='assessments.threatmodelresult')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("info", "Informational"),
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "remediation",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("in_progress", "In progress"),
+                            ("remediated", "Remediated"),
+                            ("accepted", "Risk accepted"),
+                            ("not_applicable", "Not applicable"),
+                        ],
+                        default="open",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "detail",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.sealedblob",
+                    ),
+                ),
+                (
+                    "result",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="findings",
+                        to="assessments.threatmodelresult",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['result', 'id'],
+                "ordering": ["result", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='assessment',
-            index=models.Index(fields=['state', 'subject'], name='assessment_state_subject'),
+            model_name="assessment",
+            index=models.Index(fields=["state", "subject"], name="assessment_state_subject"),
         ),
         migrations.AddConstraint(
-            model_name='threatmodelresult',
-            constraint=models.CheckConstraint(condition=models.Q(('ended_on__gte', models.F('started_on'))), name='threat_model_dates_ordered'),
+            model_name="threatmodelresult",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ended_on__gte", models.F("started_on"))),
+                name="threat_model_dates_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='threatmodelresult',
-            constraint=models.UniqueConstraint(fields=('assessment', 'threat_model', 'custom_name'), name='threat_model_once_per_assessment'),
+            model_name="threatmodelresult",
+            constraint=models.UniqueConstraint(
+                fields=("assessment", "threat_model", "custom_name"),
+                name="threat_model_once_per_assessment",
+            ),
         ),
     ]

@@ -7,60 +7,154 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('artifacts', '0001_initial'),
-        ('policy', '0001_initial'),
+        ("artifacts", "0001_initial"),
+        ("policy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('state', models.CharField(choices=[('received', 'received'), ('acknowledged', 'acknowledged'), ('triaged_valid', 'triaged valid'), ('triaged_invalid', 'triaged invalid'), ('triaged_duplicate', 'triaged duplicate'), ('triaged_out_of_scope', 'triaged out of scope'), ('vendor_notified', 'vendor notified'), ('remediating', 'remediating'), ('fix_available', 'fix available'), ('fix_verified', 'fix verified'), ('disclosed', 'disclosed'), ('withheld', 'withheld'), ('closed', 'closed')], default=modelcvd.cases.workflow.CaseState['RECEIVED'], max_length=32)),
-                ('vendor_notified_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('artifacts', models.ManyToManyField(related_name='cases', to='artifacts.artifact')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='policy.program')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("title", models.CharField(max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("received", "received"),
+                            ("acknowledged", "acknowledged"),
+                            ("triaged_valid", "triaged valid"),
+                            ("triaged_invalid", "triaged invalid"),
+                            ("triaged_duplicate", "triaged duplicate"),
+                            ("triaged_out_of_scope", "triaged out of scope"),
+                            ("vendor_notified", "vendor notified"),
+                            ("remediating", "remediating"),
+                            ("fix_available", "fix available"),
+                            ("fix_verified", "fix verified"),
+                            ("disclosed", "disclosed"),
+                            ("withheld", "withheld"),
+                            ("closed", "closed"),
+                        ],
+                        default=modelcvd.cases.workflow.CaseState["RECEIVED"],
+                        max_length=32,
+                    ),
+                ),
+                ("vendor_notified_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "artifacts",
+                    models.ManyToManyField(related_name="cases", to="artifacts.artifact"),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="policy.program",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('body', models.TextField()),
-                ('visibility', models.CharField(choices=[('internal', 'Internal (coordinators only)'), ('reporter', 'Shared with the reporter'), ('vendor', 'Shared with the vendor')], max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("body", models.TextField()),
+                (
+                    "visibility",
+                    models.CharField(
+                        choices=[
+                            ("internal", "Internal (coordinators only)"),
+                            ("reporter", "Shared with the reporter"),
+                            ("vendor", "Shared with the vendor"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='TimelineEvent',
+            name="TimelineEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment')], max_length=20)),
-                ('from_state', models.CharField(blank=True, max_length=32)),
-                ('to_state', models.CharField(blank=True, max_length=32)),
-                ('reason', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='timeline', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opened", "Opened"),
+                            ("transition", "Transition"),
+                            ("comment", "Comment"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=32)),
+                ("to_state", models.CharField(blank=True, max_length=32)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="timeline",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
+                "ordering": ["at", "id"],
             },
         ),
     ]

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0001_initial'),
+        ("cases", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification')], max_length=20),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("transition", "Transition"),
+                    ("comment", "Comment"),
+                    ("verification", "Verification"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

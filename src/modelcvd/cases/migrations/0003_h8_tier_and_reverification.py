@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0002_alter_timelineevent_kind'),
+        ("cases", "0002_alter_timelineevent_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('reverification', 'Re-verification requested'), ('fix_confirmed', 'Reporter confirms the fix'), ('fix_disputed', 'Reporter disputes the fix')], max_length=20),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("transition", "Transition"),
+                    ("comment", "Comment"),
+                    ("verification", "Verification"),
+                    ("reverification", "Re-verification requested"),
+                    ("fix_confirmed", "Reporter confirms the fix"),
+                    ("fix_disputed", "Reporter disputes the fix"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -6,177 +6,347 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_signin_failure'),
-        ('cases', '0002_alter_timelineevent_kind'),
+        ("accounts", "0003_signin_failure"),
+        ("cases", "0002_alter_timelineevent_kind"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='case',
-            name='acknowledge_due',
+            model_name="case",
+            name="acknowledge_due",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='acknowledged_at',
+            model_name="case",
+            name="acknowledged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='cvss_score',
+            model_name="case",
+            name="cvss_score",
             field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='cvss_severity',
+            model_name="case",
+            name="cvss_severity",
             field=models.CharField(blank=True, max_length=20),
         ),
         migrations.AddField(
-            model_name='case',
-            name='cvss_vector',
+            model_name="case",
+            name="cvss_vector",
             field=models.CharField(blank=True, max_length=300),
         ),
         migrations.AddField(
-            model_name='case',
-            name='disclose_due',
+            model_name="case",
+            name="disclose_due",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='disclosed_at',
+            model_name="case",
+            name="disclosed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='remediate_due',
+            model_name="case",
+            name="remediate_due",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='remediated_at',
+            model_name="case",
+            name="remediated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='rubric',
+            model_name="case",
+            name="rubric",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='case',
-            name='scored_at',
+            model_name="case",
+            name="scored_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='severity_explanation',
+            model_name="case",
+            name="severity_explanation",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='ssvc',
+            model_name="case",
+            name="ssvc",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='case',
-            name='tier',
+            model_name="case",
+            name="tier",
             field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
-            model_name='case',
-            name='triage_due',
+            model_name="case",
+            name="triage_due",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='triaged_at',
+            model_name="case",
+            name="triaged_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='case',
-            name='waiting_on_reporter_since',
+            model_name="case",
+            name="waiting_on_reporter_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('score', 'Scored'), ('waiting', 'Waiting on reporter'), ('extension', 'Deadline extension'), ('escalation', 'Escalation'), ('embargo', 'Embargo'), ('scope', 'Scope check'), ('payload', 'Payload received')], max_length=20),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("transition", "Transition"),
+                    ("comment", "Comment"),
+                    ("verification", "Verification"),
+                    ("score", "Scored"),
+                    ("waiting", "Waiting on reporter"),
+                    ("extension", "Deadline extension"),
+                    ("escalation", "Escalation"),
+                    ("embargo", "Embargo"),
+                    ("scope", "Scope check"),
+                    ("payload", "Payload received"),
+                ],
+                max_length=20,
+            ),
         ),
         migrations.CreateModel(
-            name='CasePause',
+            name="CasePause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('end', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.TextField()),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pauses', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("end", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.TextField()),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pauses",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['start', 'id'],
+                "ordering": ["start", "id"],
             },
         ),
         migrations.CreateModel(
-            name='DeadlineExtension',
+            name="DeadlineExtension",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deadline', models.CharField(choices=[('acknowledge', 'Acknowledge'), ('triage', 'Triage'), ('remediate', 'Remediate'), ('disclose', 'Disclose')], max_length=12)),
-                ('days', models.PositiveSmallIntegerField()),
-                ('reason', models.TextField()),
-                ('requested_at', models.DateTimeField()),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('denied', 'Denied')], default='pending', max_length=10)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('decision_reason', models.TextField(blank=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='extensions', to='cases.case')),
-                ('decided_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "deadline",
+                    models.CharField(
+                        choices=[
+                            ("acknowledge", "Acknowledge"),
+                            ("triage", "Triage"),
+                            ("remediate", "Remediate"),
+                            ("disclose", "Disclose"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("days", models.PositiveSmallIntegerField()),
+                ("reason", models.TextField()),
+                ("requested_at", models.DateTimeField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("approved", "Approved"),
+                            ("denied", "Denied"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                ("decision_reason", models.TextField(blank=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="extensions",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "decided_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['requested_at', 'id'],
+                "ordering": ["requested_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Embargo',
+            name="Embargo",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('proposed', 'Proposed'), ('active', 'Active'), ('revised', 'Revised'), ('exited', 'Exited')], default='proposed', max_length=10)),
-                ('public_date', models.DateTimeField()),
-                ('proposed_at', models.DateTimeField()),
-                ('exited_at', models.DateTimeField(blank=True, null=True)),
-                ('exit_reason', models.TextField(blank=True)),
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='embargo', to='cases.case')),
-                ('proposed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("active", "Active"),
+                            ("revised", "Revised"),
+                            ("exited", "Exited"),
+                        ],
+                        default="proposed",
+                        max_length=10,
+                    ),
+                ),
+                ("public_date", models.DateTimeField()),
+                ("proposed_at", models.DateTimeField()),
+                ("exited_at", models.DateTimeField(blank=True, null=True)),
+                ("exit_reason", models.TextField(blank=True)),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embargo",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "proposed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='EmbargoAgreement',
+            name="EmbargoAgreement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('public_date', models.DateTimeField()),
-                ('at', models.DateTimeField()),
-                ('agreed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('embargo', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='agreements', to='cases.embargo')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("public_date", models.DateTimeField()),
+                ("at", models.DateTimeField()),
+                (
+                    "agreed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "embargo",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="agreements",
+                        to="cases.embargo",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('embargo', 'organisation', 'public_date'), name='agree_once_per_date')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("embargo", "organisation", "public_date"),
+                        name="agree_once_per_date",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Escalation',
+            name="Escalation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('deadline', models.CharField(choices=[('acknowledge', 'Acknowledge'), ('triage', 'Triage'), ('remediate', 'Remediate'), ('disclose', 'Disclose')], max_length=12)),
-                ('due_at', models.DateTimeField()),
-                ('level', models.PositiveSmallIntegerField(choices=[(1, 'Triager'), (2, 'Vendor'), (3, 'Coordinator')])),
-                ('at', models.DateTimeField()),
-                ('recipients', models.JSONField(default=list)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='escalations', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "deadline",
+                    models.CharField(
+                        choices=[
+                            ("acknowledge", "Acknowledge"),
+                            ("triage", "Triage"),
+                            ("remediate", "Remediate"),
+                            ("disclose", "Disclose"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                ("due_at", models.DateTimeField()),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "Triager"), (2, "Vendor"), (3, "Coordinator")]
+                    ),
+                ),
+                ("at", models.DateTimeField()),
+                ("recipients", models.JSONField(default=list)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="escalations",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('case', 'deadline', 'due_at', 'level'), name='escalate_once_per_level')],
+                "ordering": ["at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("case", "deadline", "due_at", "level"),
+                        name="escalate_once_per_level",
+                    )
+                ],
             },
         ),
     ]

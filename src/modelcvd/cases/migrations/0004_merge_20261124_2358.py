@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0003_h8_tier_and_reverification'),
-        ('cases', '0003_severity_deadlines_embargo'),
+        ("cases", "0003_h8_tier_and_reverification"),
+        ("cases", "0003_severity_deadlines_embargo"),
     ]
 
-    operations = [
-    ]
+    operations = []

@@ -4,20 +4,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_merge_20261124_2358'),
+        ("cases", "0004_merge_20261124_2358"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='case',
-            name='tier',
-            field=models.CharField(blank=True, choices=[('low', 'low'), ('medium', 'medium'), ('high', 'high'), ('critical', 'critical')], default='', max_length=10),
+            model_name="case",
+            name="tier",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("low", "low"),
+                    ("medium", "medium"),
+                    ("high", "high"),
+                    ("critical", "critical"),
+                ],
+                default="",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('reverification', 'Re-verification requested'), ('fix_confirmed', 'Reporter confirms the fix'), ('fix_disputed', 'Reporter disputes the fix'), ('score', 'Scored'), ('waiting', 'Waiting on reporter'), ('extension', 'Deadline extension'), ('escalation', 'Escalation'), ('embargo', 'Embargo'), ('scope', 'Scope check'), ('payload', 'Payload received')], max_length=20),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("opened", "Opened"),
+                    ("transition", "Transition"),
+                    ("comment", "Comment"),
+                    ("verification", "Verification"),
+                    ("reverification", "Re-verification requested"),
+                    ("fix_confirmed", "Reporter confirms the fix"),
+                    ("fix_disputed", "Reporter disputes the fix"),
+                    ("score", "Scored"),
+                    ("waiting", "Waiting on reporter"),
+                    ("extension", "Deadline extension"),
+                    ("escalation", "Escalation"),
+                    ("embargo", "Embargo"),
+                    ("scope", "Scope check"),
+                    ("payload", "Payload received"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -6,54 +6,176 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0003_h8_tier_and_reverification'),
+        ("cases", "0003_h8_tier_and_reverification"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Bounty',
+            name="Bounty",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('currency', models.CharField(help_text='ISO 4217 code', max_length=3)),
-                ('status', models.CharField(choices=[('proposed', 'Proposed'), ('approved', 'Approved'), ('paid', 'Paid'), ('cancelled', 'Cancelled')], default='proposed', max_length=10)),
-                ('donate', models.BooleanField(default=False, help_text='The researcher donates it to charity')),
-                ('charity', models.CharField(blank=True, max_length=200)),
-                ('note', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bounties', to='cases.case')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('researcher', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bounties', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("currency", models.CharField(help_text="ISO 4217 code", max_length=3)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("proposed", "Proposed"),
+                            ("approved", "Approved"),
+                            ("paid", "Paid"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="proposed",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "donate",
+                    models.BooleanField(
+                        default=False, help_text="The researcher donates it to charity"
+                    ),
+                ),
+                ("charity", models.CharField(blank=True, max_length=200)),
+                ("note", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bounties",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "researcher",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bounties",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'bounties',
-                'ordering': ['case', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='bounty_amount_positive'), models.CheckConstraint(condition=models.Q(('donate', False), models.Q(('charity', ''), _negated=True), _connector='OR'), name='bounty_donation_names_charity')],
+                "verbose_name_plural": "bounties",
+                "ordering": ["case", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__gt", 0)), name="bounty_amount_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("donate", False),
+                            models.Q(("charity", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="bounty_donation_names_charity",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Credit',
+            name="Credit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=120)),
-                ('credit_type', models.CharField(choices=[('finder', 'Finder'), ('reporter', 'Reporter'), ('analyst', 'Analyst'), ('coordinator', 'Coordinator'), ('remediation_developer', 'Remediation developer'), ('remediation_verifier', 'Remediation verifier'), ('tool', 'Tool'), ('sponsor', 'Sponsor')], max_length=30)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('accepted', 'Accepted'), ('declined', 'Declined')], default='pending', max_length=10)),
-                ('listed', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('responded_at', models.DateTimeField(blank=True, null=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='credits', to='cases.case')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credits', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=120)),
+                (
+                    "credit_type",
+                    models.CharField(
+                        choices=[
+                            ("finder", "Finder"),
+                            ("reporter", "Reporter"),
+                            ("analyst", "Analyst"),
+                            ("coordinator", "Coordinator"),
+                            ("remediation_developer", "Remediation developer"),
+                            ("remediation_verifier", "Remediation verifier"),
+                            ("tool", "Tool"),
+                            ("sponsor", "Sponsor"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("accepted", "Accepted"),
+                            ("declined", "Declined"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("listed", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("responded_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="credits",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credits",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['case', 'credit_type', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('user__isnull', False), ('name', '')), models.Q(('user__isnull', True), models.Q(('name', ''), _negated=True)), _connector='OR'), name='credit_user_xor_name'), models.UniqueConstraint(condition=models.Q(('user__isnull', False)), fields=('case', 'user', 'credit_type'), name='credit_once_per_person_and_type')],
+                "ordering": ["case", "credit_type", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("user__isnull", False), ("name", "")),
+                            models.Q(("user__isnull", True), models.Q(("name", ""), _negated=True)),
+                            _connector="OR",
+                        ),
+                        name="credit_user_xor_name",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("user__isnull", False)),
+                        fields=("case", "user", "credit_type"),
+                        name="credit_once_per_person_and_type",
+                    ),
+                ],
             },
         ),
     ]

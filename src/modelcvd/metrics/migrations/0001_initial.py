@@ -5,46 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('cases', '0003_h8_tier_and_reverification'),
-        ('policy', '0001_initial'),
+        ("cases", "0003_h8_tier_and_reverification"),
+        ("policy", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CaseFact',
+            name="CaseFact",
             fields=[
-                ('case', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='+', serialize=False, to='cases.case')),
-                ('tier', models.CharField(blank=True, max_length=10)),
-                ('is_open', models.BooleanField()),
-                ('triaged', models.BooleanField()),
-                ('valid', models.BooleanField()),
-                ('duplicate', models.BooleanField()),
-                ('received', models.BigIntegerField()),
-                ('received_month', models.IntegerField(help_text='YYYYMM of receipt, UTC')),
-                ('ack_s', models.BigIntegerField(null=True)),
-                ('triage_s', models.BigIntegerField(null=True)),
-                ('fix_s', models.BigIntegerField(null=True)),
-                ('disclose_s', models.BigIntegerField(null=True)),
-                ('ack_due', models.BigIntegerField(null=True)),
-                ('triage_due', models.BigIntegerField(null=True)),
-                ('remediate_due', models.BigIntegerField(null=True)),
-                ('disclose_due', models.BigIntegerField(null=True)),
-                ('ack_state', models.SmallIntegerField(null=True)),
-                ('triage_state', models.SmallIntegerField(null=True)),
-                ('remediate_state', models.SmallIntegerField(null=True)),
-                ('disclose_state', models.SmallIntegerField(null=True)),
-                ('before_successes', models.IntegerField(default=0)),
-                ('before_trials', models.IntegerField(default=0)),
-                ('after_successes', models.IntegerField(default=0)),
-                ('after_trials', models.IntegerField(default=0)),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='policy.program')),
+                (
+                    "case",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="+",
+                        serialize=False,
+                        to="cases.case",
+                    ),
+                ),
+                ("tier", models.CharField(blank=True, max_length=10)),
+                ("is_open", models.BooleanField()),
+                ("triaged", models.BooleanField()),
+                ("valid", models.BooleanField()),
+                ("duplicate", models.BooleanField()),
+                ("received", models.BigIntegerField()),
+                ("received_month", models.IntegerField(help_text="YYYYMM of receipt, UTC")),
+                ("ack_s", models.BigIntegerField(null=True)),
+                ("triage_s", models.BigIntegerField(null=True)),
+                ("fix_s", models.BigIntegerField(null=True)),
+                ("disclose_s", models.BigIntegerField(null=True)),
+                ("ack_due", models.BigIntegerField(null=True)),
+                ("triage_due", models.BigIntegerField(null=True)),
+                ("remediate_due", models.BigIntegerField(null=True)),
+                ("disclose_due", models.BigIntegerField(null=True)),
+                ("ack_state", models.SmallIntegerField(null=True)),
+                ("triage_state", models.SmallIntegerField(null=True)),
+                ("remediate_state", models.SmallIntegerField(null=True)),
+                ("disclose_state", models.SmallIntegerField(null=True)),
+                ("before_successes", models.IntegerField(default=0)),
+                ("before_trials", models.IntegerField(default=0)),
+                ("after_successes", models.IntegerField(default=0)),
+                ("after_trials", models.IntegerField(default=0)),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="policy.program",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['ack_s'], name='fact_ack'), models.Index(fields=['triage_s'], name='fact_triage'), models.Index(fields=['fix_s'], name='fact_fix'), models.Index(fields=['disclose_s'], name='fact_disclose'), models.Index(fields=['program', 'ack_s'], name='fact_program_ack'), models.Index(fields=['program', 'triage_s'], name='fact_program_triage'), models.Index(fields=['program', 'fix_s'], name='fact_program_fix'), models.Index(fields=['program', 'disclose_s'], name='fact_program_disclose'), models.Index(fields=['program', 'received_month'], name='fact_program_month')],
+                "indexes": [
+                    models.Index(fields=["ack_s"], name="fact_ack"),
+                    models.Index(fields=["triage_s"], name="fact_triage"),
+                    models.Index(fields=["fix_s"], name="fact_fix"),
+                    models.Index(fields=["disclose_s"], name="fact_disclose"),
+                    models.Index(fields=["program", "ack_s"], name="fact_program_ack"),
+                    models.Index(fields=["program", "triage_s"], name="fact_program_triage"),
+                    models.Index(fields=["program", "fix_s"], name="fact_program_fix"),
+                    models.Index(fields=["program", "disclose_s"], name="fact_program_disclose"),
+                    models.Index(fields=["program", "received_month"], name="fact_program_month"),
+                ],
             },
         ),
     ]

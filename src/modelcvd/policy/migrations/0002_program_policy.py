@@ -5,96 +5,99 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_signin_failure'),
-        ('artifacts', '0001_initial'),
-        ('policy', '0001_initial'),
+        ("accounts", "0003_signin_failure"),
+        ("artifacts", "0001_initial"),
+        ("policy", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='program',
-            name='abstract_first',
+            model_name="program",
+            name="abstract_first",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='program',
-            name='acknowledge_business_days',
+            model_name="program",
+            name="acknowledge_business_days",
             field=models.PositiveSmallIntegerField(default=2),
         ),
         migrations.AddField(
-            model_name='program',
-            name='acknowledgments_url',
+            model_name="program",
+            name="acknowledgments_url",
             field=models.URLField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='ai_terms_waiver',
+            model_name="program",
+            name="ai_terms_waiver",
             field=models.BooleanField(default=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='benchmark_holdout',
+            model_name="program",
+            name="benchmark_holdout",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='program',
-            name='disclosure_days',
+            model_name="program",
+            name="disclosure_days",
             field=models.JSONField(default=modelcvd.policy.models.default_disclosure_days),
         ),
         migrations.AddField(
-            model_name='program',
-            name='encryption_url',
+            model_name="program",
+            name="encryption_url",
             field=models.URLField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='is_default',
+            model_name="program",
+            name="is_default",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='program',
-            name='out_of_scope',
+            model_name="program",
+            name="out_of_scope",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='preferred_languages',
-            field=models.CharField(default='en', max_length=100),
+            model_name="program",
+            name="preferred_languages",
+            field=models.CharField(default="en", max_length=100),
         ),
         migrations.AddField(
-            model_name='program',
-            name='remediation_days',
+            model_name="program",
+            name="remediation_days",
             field=models.JSONField(default=modelcvd.policy.models.default_remediation_days),
         ),
         migrations.AddField(
-            model_name='program',
-            name='safe_harbor',
+            model_name="program",
+            name="safe_harbor",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='scope_endpoints',
+            model_name="program",
+            name="scope_endpoints",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='security_contacts',
+            model_name="program",
+            name="security_contacts",
             field=models.TextField(blank=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='security_txt_expires',
+            model_name="program",
+            name="security_txt_expires",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='program',
-            name='triage_business_days',
+            model_name="program",
+            name="triage_business_days",
             field=models.PositiveSmallIntegerField(default=5),
         ),
         migrations.AddConstraint(
-            model_name='program',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='one_default_program'),
+            model_name="program",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_default", True)),
+                fields=("is_default",),
+                name="one_default_program",
+            ),
         ),
     ]

@@ -6,44 +6,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('artifacts', '0001_initial'),
-        ('cases', '0001_initial'),
-        ('core', '0001_initial'),
-        ('policy', '0001_initial'),
+        ("artifacts", "0001_initial"),
+        ("cases", "0001_initial"),
+        ("core", "0001_initial"),
+        ("policy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Report',
+            name="Report",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('format_version', models.CharField(max_length=10)),
-                ('title', models.CharField(max_length=200)),
-                ('abstract', models.TextField()),
-                ('owasp', models.CharField(max_length=5)),
-                ('atlas', models.CharField(max_length=20)),
-                ('harm_category', models.CharField(max_length=40)),
-                ('sampling', models.JSONField(default=dict)),
-                ('successes', models.PositiveIntegerField()),
-                ('trials', models.PositiveIntegerField()),
-                ('expected_behaviour', models.TextField(blank=True)),
-                ('observed_behaviour', models.TextField(blank=True)),
-                ('impact', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('artifacts', models.ManyToManyField(related_name='reports', to='artifacts.artifact')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='cases.case')),
-                ('payload', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.sealedblob')),
-                ('program', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to='policy.program')),
-                ('reporter', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reports', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("format_version", models.CharField(max_length=10)),
+                ("title", models.CharField(max_length=200)),
+                ("abstract", models.TextField()),
+                ("owasp", models.CharField(max_length=5)),
+                ("atlas", models.CharField(max_length=20)),
+                ("harm_category", models.CharField(max_length=40)),
+                ("sampling", models.JSONField(default=dict)),
+                ("successes", models.PositiveIntegerField()),
+                ("trials", models.PositiveIntegerField()),
+                ("expected_behaviour", models.TextField(blank=True)),
+                ("observed_behaviour", models.TextField(blank=True)),
+                ("impact", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "artifacts",
+                    models.ManyToManyField(related_name="reports", to="artifacts.artifact"),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "payload",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.sealedblob",
+                    ),
+                ),
+                (
+                    "program",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to="policy.program",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reports",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('successes__lte', models.F('trials'))), name='report_successes_le_trials')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("successes__lte", models.F("trials"))),
+                        name="report_successes_le_trials",
+                    )
+                ],
             },
         ),
     ]

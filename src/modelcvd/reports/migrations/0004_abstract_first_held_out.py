@@ -5,26 +5,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_audit_append_only'),
-        ('reports', '0003_submission_keys'),
+        ("core", "0002_audit_append_only"),
+        ("reports", "0003_submission_keys"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='report',
-            name='held_out',
+            model_name="report",
+            name="held_out",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='report',
-            name='intake',
-            field=models.CharField(choices=[('complete', 'Complete'), ('awaiting_scope', 'Abstract received, scope check pending'), ('awaiting_payload', 'In scope, payload awaited'), ('out_of_scope', 'Out of scope')], default='complete', max_length=20),
+            model_name="report",
+            name="intake",
+            field=models.CharField(
+                choices=[
+                    ("complete", "Complete"),
+                    ("awaiting_scope", "Abstract received, scope check pending"),
+                    ("awaiting_payload", "In scope, payload awaited"),
+                    ("out_of_scope", "Out of scope"),
+                ],
+                default="complete",
+                max_length=20,
+            ),
         ),
         migrations.AlterField(
-            model_name='report',
-            name='payload',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.sealedblob'),
+            model_name="report",
+            name="payload",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="core.sealedblob",
+            ),
         ),
     ]

@@ -6,60 +6,126 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('artifacts', '0001_initial'),
-        ('cases', '0002_alter_timelineevent_kind'),
-        ('core', '0002_audit_append_only'),
-        ('reports', '0002_attachments'),
+        ("artifacts", "0001_initial"),
+        ("cases", "0002_alter_timelineevent_kind"),
+        ("core", "0002_audit_append_only"),
+        ("reports", "0002_attachments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='VerificationRun',
+            name="VerificationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target_uri', models.CharField(max_length=500)),
-                ('judge', models.CharField(default='refusal', max_length=50)),
-                ('trials', models.PositiveIntegerField()),
-                ('base_seed', models.BigIntegerField(default=0)),
-                ('sequential', models.BooleanField(default=False)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('finished', 'Finished'), ('cancelled', 'Cancelled'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('error', models.TextField(blank=True)),
-                ('summary', models.JSONField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('artifact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='verification_runs', to='artifacts.artifact')),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='verification_runs', to='cases.case')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='reports.report')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("target_uri", models.CharField(max_length=500)),
+                ("judge", models.CharField(default="refusal", max_length=50)),
+                ("trials", models.PositiveIntegerField()),
+                ("base_seed", models.BigIntegerField(default=0)),
+                ("sequential", models.BooleanField(default=False)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("finished", "Finished"),
+                            ("cancelled", "Cancelled"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("cancel_requested", models.BooleanField(default=False)),
+                ("error", models.TextField(blank=True)),
+                ("summary", models.JSONField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "artifact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="verification_runs",
+                        to="artifacts.artifact",
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="verification_runs",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="reports.report",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='VerificationTrial',
+            name="VerificationTrial",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField()),
-                ('seed', models.BigIntegerField()),
-                ('success', models.BooleanField()),
-                ('label', models.CharField(max_length=50)),
-                ('target_name', models.CharField(max_length=300)),
-                ('target_revision', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='trial_rows', to='verification.verificationrun')),
-                ('sealed', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.sealedblob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("index", models.PositiveIntegerField()),
+                ("seed", models.BigIntegerField()),
+                ("success", models.BooleanField()),
+                ("label", models.CharField(max_length=50)),
+                ("target_name", models.CharField(max_length=300)),
+                ("target_revision", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="trial_rows",
+                        to="verification.verificationrun",
+                    ),
+                ),
+                (
+                    "sealed",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.sealedblob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'index'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'index'), name='trial_once_per_run')],
+                "ordering": ["run", "index"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("run", "index"), name="trial_once_per_run")
+                ],
             },
         ),
     ]

@@ -1,0 +1,116 @@
+"""Merging a duplicate case into another: one transaction, both timelines kept, audited.
+
+The source's reports move to the target; the source becomes `triaged_duplicate` and points at
+the target (`merged_into`). Nothing is deleted: the source keeps its timeline and comments, and
+the target's timeline shows the source's events beside its own (cases.selectors.timeline_for).
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from modelcvd.accounts.models import User
+from modelcvd.cases.models import Case, TimelineEvent
+from modelcvd.cases.selectors import case_access
+from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES, CaseState
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
+from modelcvd.reports.models import DuplicateCandidate, Report
+
+# A target that is itself settled (rejected, a duplicate, closed) cannot take more reports.
+CLOSED_TARGET_STATES = frozenset(
+    {
+        CaseState.INVALID,
+        CaseState.DUPLICATE,
+        CaseState.OUT_OF_SCOPE,
+        CaseState.CLOSED,
+    }
+)
+
+
+class MergeConflict(DomainError):
+    """The merge makes no sense in the cases' current states (answered 409)."""
+
+    status = 409
+
+
+def _check(source: Case, target: Case) -> None:
+    if source.pk == target.pk:
+        raise MergeConflict("a case cannot be merged into itself")
+    if source.merged_into_id is not None:
+        raise MergeConflict(f"case #{source.pk} was already merged into #{source.merged_into_id}")
+    if CaseState(source.state) not in TRIAGE_QUEUE_STATES:
+        raise MergeConflict(
+            f"case #{source.pk} is {source.state}: only a case still in triage "
+            "(received, acknowledged) can be merged away"
+        )
+    if CaseState(target.state) in CLOSED_TARGET_STATES:
+        raise MergeConflict(f"case #{target.pk} is {target.state} and takes no more reports")
+    if source.program_id != target.program_id:
+        raise MergeConflict("the two cases belong to different programs")
+
+
+def case_merge(*, source: Case, target: Case, actor: User, reason: str) -> Case:
+    """Move `source`'s reports into `target`; `source` becomes a duplicate pointing at it.
+
+    Forbidden unless the actor coordinates both cases; 409 (MergeConflict) for a merge into
+    itself, from a case past triage, into a settled case, or across programs."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput([FieldError("reason", "a reason is required to merge")])
+    if len(reason) > 5000:
+        raise InvalidInput([FieldError("reason", "at most 5000 characters")])
+    with transaction.atomic():
+        # Lock both rows, lowest id first, so two merges of the same pair cannot deadlock.
+        locked = {
+            c.pk: c
+            for c in Case.objects.select_for_update()
+            .select_related("program")
+            .filter(pk__in=sorted({source.pk, target.pk}))
+            .order_by("pk")
+        }
+        source, target = locked[source.pk], locked[target.pk]
+        for case in (source, target):
+            if not case_access(actor=actor, case=case).staff:
+                raise Forbidden("only the coordinators of both cases may merge them")
+        _check(source, target)
+        moved = list(Report.objects.filter(case=source).values_list("pk", flat=True))
+        Report.objects.filter(pk__in=moved).update(case=target)
+        target.artifacts.add(*source.artifacts.all())
+        now = timezone.now()
+        from_state = source.state
+        source.state = CaseState.DUPLICATE.value
+        source.merged_into = target
+        source.save(update_fields=["state", "merged_into", "updated_at"])
+        target.save(update_fields=["updated_at"])
+        TimelineEvent.objects.create(
+            case=source,
+            at=now,
+            actor=actor,
+            kind=TimelineEvent.Kind.MERGE,
+            from_state=from_state,
+            to_state=CaseState.DUPLICATE.value,
+            reason=f"merged into case #{target.pk}: {reason}",
+        )
+        TimelineEvent.objects.create(
+            case=target,
+            at=now,
+            actor=actor,
+            kind=TimelineEvent.Kind.MERGE,
+            from_state=target.state,
+            to_state=target.state,
+            reason=f"case #{source.pk} merged in ({len(moved)} report(s)): {reason}",
+        )
+        DuplicateCandidate.objects.filter(
+            report__case=target, candidate__case=target, status=DuplicateCandidate.Status.OPEN
+        ).update(
+            status=DuplicateCandidate.Status.MERGED,
+            decided_by=actor,
+            decided_at=now,
+            decision_reason=reason,
+        )
+        data = {"source": source.pk, "target": target.pk, "reports": moved}
+        audit_record(actor=actor, action="case.merge", obj=target, reason=reason, data=data)
+        audit_record(actor=actor, action="case.merged_away", obj=source, reason=reason, data=data)
+    return target

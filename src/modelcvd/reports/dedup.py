@@ -1,0 +1,223 @@
+"""Near-duplicate fingerprints of report payloads: normalise, shingle, MinHash, LSH bands.
+
+Pure Python + numpy + datasketch, no Django: the product's index (reports.dedup_index) and the
+benchmark (bench/registry_dedup.py) call exactly these functions.
+
+Choices, and why:
+- Normalisation is Unicode NFKC + casefold (the `toNFKC_Casefold` idea), punctuation and
+  separators turned into spaces, format characters (zero-width spaces, bidi marks) dropped so
+  that "ig<ZWSP>nore" and "ignore" match, whitespace collapsed. Jailbreak variants routinely
+  differ only in case, spacing, quotes or smuggled invisible characters; none of that matters.
+- Shingles are k = 3 consecutive words. One changed word removes at most k shingles, so a small
+  k tolerates paraphrase-level edits, while k = 1 (a bag of words) finds unrelated texts made
+  of the same common words alike, and long shingles make every edit count thrice over.
+  bench/registry_dedup.py prints the separation (near-duplicate p5 Jaccard over unrelated
+  p99.9) for k = 1..5 on its synthetic corpus: 3.21, 4.41, 3.67, 3.20, 2.82. k = 2 wins there;
+  k = 3 is kept because real English repeats word pairs ("of the", "you are") far more than
+  that vocabulary does. docs/dedup.md says so; re-check on real reports.
+- A near-duplicate is a pair at Jaccard >= 0.5 (DUPLICATE_JACCARD). 120 permutations in 40
+  bands of 3 rows make a pair a candidate with probability 1 - (1 - s^3)^40: 0.995 at s = 0.5,
+  0.93 at 0.4, 0.04 at 0.1, 0.005 at 0.05, so a lookup touches few unrelated payloads.
+  Candidates are ranked by the signature's Jaccard estimate (kept at >= ESTIMATE_FLOOR, below
+  0.5 to absorb the estimate's noise, sd 0.046 at s = 0.5) and confirmed on the plaintext with
+  rapidfuzz's token-sort ratio (>= EDIT_FLOOR), which a reordering of sentences does not
+  defeat; tests/reports/engine checks reordered and unrelated texts on either side of it.
+- Shingles are hashed with a keyed BLAKE2b (the key never leaves the server), so a signature or
+  a band key cannot be recomputed from a guessed payload by someone holding only the database.
+  THREAT_MODEL.md says what the index still reveals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import threading
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from datasketch import MinHash
+from rapidfuzz import fuzz
+
+SHINGLE_WORDS = 3
+NUM_PERM = 120
+BANDS = 40
+ROWS = 3
+DUPLICATE_JACCARD = 0.5
+ESTIMATE_FLOOR = 0.4
+EDIT_FLOOR = 0.7
+assert BANDS * ROWS == NUM_PERM
+SCHEME = "affine32"
+PERMUTATION_SEED = 1  # public: secrecy comes from the keyed shingle hash, not the permutations
+
+
+@cache
+def _translation() -> dict[int, str | None]:
+    """Punctuation, separators and control characters -> space; format characters -> removed."""
+    table: dict[int, str | None] = {}
+    for cp in range(sys.maxunicode + 1):
+        category = unicodedata.category(chr(cp))
+        if category == "Cf":
+            table[cp] = None
+        elif category[0] in "PZ" or category == "Cc":
+            table[cp] = " "
+    return table
+
+
+def normalise(text: str) -> str:
+    """NFKC + casefold, punctuation and whitespace collapsed to single spaces, no edges."""
+    table = _translation()
+    text = text.translate(table)
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    # Casefolding and compatibility mapping can produce new punctuation (a fullwidth "!" becomes ASCII "!"): again.
+    return " ".join(text.translate(table).split())
+
+
+def shingles(text: str, k: int = SHINGLE_WORDS) -> set[str]:
+    """The set of k-word shingles of the normalised text; a shorter text is one shingle."""
+    words = normalise(text).split()
+    if len(words) < k:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Exact Jaccard similarity of two shingle sets (1.0 for two empty sets)."""
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+_local = threading.local()
+
+
+@cache
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    permutations = MinHash(num_perm=NUM_PERM, seed=PERMUTATION_SEED, scheme=SCHEME).permutations
+    return permutations[0], permutations[1]
+
+
+class ShingleHasher:
+    """Keyed 64-bit hashes of k-word shingles, computed without a Python loop per shingle.
+
+    Each distinct word is hashed once with keyed BLAKE2b (cached: word frequencies are
+    Zipfian, so most words of a new payload are already known); a shingle's hash mixes its
+    words' hashes position by position with splitmix64 in numpy. Without the key, neither the
+    word hashes nor anything built on them can be recomputed from a guessed text.
+    """
+
+    def __init__(self, key: bytes, cache_size: int = 1 << 17) -> None:
+        self._key = key
+        self._cache: dict[str, int] = {}
+        self._cache_size = cache_size
+
+    def word(self, word: str) -> int:
+        found = self._cache.get(word)
+        if found is None:
+            digest = hashlib.blake2b(word.encode("utf-8"), key=self._key, digest_size=8).digest()
+            found = int.from_bytes(digest, "little")
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()  # bounded: a flood of unique words cannot grow it forever
+            self._cache[word] = found
+        return found
+
+    def shingles64(self, text: str, k: int = SHINGLE_WORDS) -> np.ndarray:
+        """The distinct 64-bit hashes of the text's k-word shingles (sorted; empty if no word)."""
+        words = normalise(text).split()
+        if not words:
+            return np.empty(0, dtype=np.uint64)
+        known = self._cache
+        hashes = np.array([known.get(w) or self.word(w) for w in words], dtype=np.uint64)
+        width = min(k, len(words))
+        with np.errstate(over="ignore"):
+            acc = _mix64(np.full(len(words) - width + 1, width, dtype=np.uint64) * _GOLDEN)
+            for offset in range(width):
+                acc = _mix64(acc ^ hashes[offset : len(words) - width + 1 + offset])
+        return np.unique(acc)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser: spreads every input bit over the 64-bit output."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """A payload's MinHash signature (NUM_PERM 32-bit values) and its LSH band keys."""
+
+    signature: bytes
+    bands: tuple[int, ...]
+    shingle_count: int
+
+    @property
+    def values(self) -> np.ndarray:
+        return signature_values(self.signature)
+
+
+def signature_values(signature: bytes) -> np.ndarray:
+    return np.frombuffer(signature, dtype="<u4")
+
+
+def band_keys(values: np.ndarray) -> tuple[int, ...]:
+    """One signed 64-bit key per band, from the band's number and its rows (numpy, no Python
+    loop per band: it is on the path of every report and every lookup). Equal keys mean, but
+    for a 2^-64 chance, that two signatures agree on every row of that band."""
+    rows = np.asarray(values, dtype=np.uint64).reshape(BANDS, ROWS)
+    with np.errstate(over="ignore"):
+        acc = _mix64(np.arange(1, BANDS + 1, dtype=np.uint64) * _GOLDEN)
+        for column in range(ROWS):
+            acc = _mix64(acc ^ rows[:, column])
+    return tuple(acc.view(np.int64).tolist())
+
+
+def fingerprint(text: str, *, hasher: ShingleHasher) -> Fingerprint | None:
+    """The fingerprint of a payload text, or None when it has no words at all."""
+    return fingerprint_of_shingles(hasher.shingles64(text))
+
+
+def fingerprint_of_shingles(hashes: np.ndarray) -> Fingerprint | None:
+    """The fingerprint of a set of keyed shingle hashes (ShingleHasher.shingles64)."""
+    if not len(hashes):
+        return None
+    # datasketch applies the NUM_PERM affine permutations and keeps the minima; the keyed
+    # shingle hashes go in as ready-made 32-bit integers. One MinHash per thread, cleared
+    # before each use: building one validates the permutations again, which costs more than
+    # the hashing itself.
+    minhash = getattr(_local, "minhash", None)
+    if minhash is None:
+        minhash = _local.minhash = MinHash(
+            num_perm=NUM_PERM, hashfunc=int, permutations=_permutations(), scheme=SCHEME
+        )
+    minhash.clear()
+    minhash.update_batch((hashes >> np.uint64(32)).tolist())
+    values = np.asarray(minhash.hashvalues).astype("<u4")
+    return Fingerprint(
+        signature=values.tobytes(), bands=band_keys(values), shingle_count=len(hashes)
+    )
+
+
+def estimate_jaccard(query: np.ndarray, others: Iterable[bytes]) -> list[float]:
+    """MinHash's Jaccard estimate: the share of signature positions that agree."""
+    rows = [signature_values(o) for o in others]
+    if not rows:
+        return []
+    matrix = np.vstack(rows)
+    return [float(x) for x in (matrix == query).mean(axis=1)]
+
+
+def edit_ratio(a: str, b: str) -> float:
+    """rapidfuzz's token-sort ratio of the normalised texts, in [0, 1]: an edit distance that
+    a reordering of sentences does not defeat."""
+    return float(fuzz.token_sort_ratio(normalise(a), normalise(b))) / 100.0
+
+
+def candidate_probability(similarity: float, bands: int = BANDS, rows: int = ROWS) -> float:
+    """Probability that a pair at this Jaccard similarity shares at least one band."""
+    return float(1.0 - (1.0 - similarity**rows) ** bands)
