@@ -7,8 +7,8 @@ from modelcvd.artifacts import views as artifacts_views
 from modelcvd.assessments import views as assessment_views
 from modelcvd.credits import views as credit_views
 from modelcvd.metrics import views as metrics_views
-from modelcvd.verification import views as verification_views
 from modelcvd.reports import dedup_views
+from modelcvd.verification import views as verification_views
 from modelcvd.web import policy_views, views
 
 app_name = "web"
