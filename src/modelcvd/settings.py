@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "modelcvd.cases",
     "modelcvd.notifications",
     "modelcvd.verification",
+    "modelcvd.advisories",
     "modelcvd.web",
 ]
 
@@ -182,6 +183,11 @@ EMAIL_FILE_PATH = str(DATA_DIR / "mail")
 EMAIL_HOST = env("MODELCVD_EMAIL_HOST", "127.0.0.1")
 EMAIL_PORT = int(env("MODELCVD_EMAIL_PORT", "25"))
 DEFAULT_FROM_EMAIL = env("MODELCVD_FROM_EMAIL", "modelcvd@localhost")
+
+# Advisory exports: who publishes them (CSAF publisher, CVE CNA container).
+PUBLISHER_NAME = env("MODELCVD_PUBLISHER_NAME", "modelcvd")
+CVE_ORG_ID = env("MODELCVD_CVE_ORG_ID", "00000000-0000-4000-8000-000000000000")
+CVE_SHORT_NAME = env("MODELCVD_CVE_SHORT_NAME", "modelcvd")
 
 LOGGING = {
     "version": 1,

@@ -6,5 +6,6 @@ from modelcvd.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("advisories/", include("modelcvd.advisories.urls")),
     path("", include("modelcvd.web.urls")),
 ]
