@@ -408,7 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kek_id")
     p.set_defaults(func=cmd_keys_retire)
 
-    for extension in ("modelcvd.verification.commands",):
+    for extension in ("modelcvd.verification.commands", "modelcvd.advisories.commands"):
         try:
             spec = importlib.util.find_spec(extension)
         except ModuleNotFoundError:  # the parent package is not installed

@@ -51,6 +51,8 @@ class Advisory(models.Model):
     # "vendor", or "never" for a held-out benchmark item: then nobody is shown the reproduction.
     reproduction_level = models.CharField(max_length=10, default="vendor")
     commitment = models.CharField(max_length=100, blank=True)
+    # The reports whose reproductions the commitment covers, in order (for a later reveal).
+    committed_reports = models.JSONField(default=list)
     commitment_salt = models.OneToOneField(
         "core.SealedBlob", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -119,3 +121,18 @@ class AdvisoryRevision(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ValueError("advisory revisions are immutable")
+
+
+class ImportedCve(models.Model):
+    """A CVE record kept for aliasing (`modelcvd import cve`): what it names, its CWEs, scores
+    and references. An advisory that aliases the CVE gains its references."""
+
+    cve_id = models.CharField(max_length=24, unique=True)
+    data = models.JSONField(default=dict)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cve_id"]
+
+    def __str__(self) -> str:
+        return self.cve_id

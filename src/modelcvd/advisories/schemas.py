@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from modelcvd.interop.advisory import AVID_ID, CVE_ID, GHSA_ID, ReferenceKind
 from modelcvd.interop.advisory import Reference as _Reference
@@ -38,7 +38,10 @@ class ReferenceIn(Schema):
     @classmethod
     def _url(cls, value: str) -> str:
         # The exporters' own rule, so nothing accepted here can fail an export later.
-        _Reference(url=value)
+        try:
+            _Reference(url=value)
+        except ValidationError:
+            raise ValueError("must be an absolute http(s) URL") from None
         return value
 
 

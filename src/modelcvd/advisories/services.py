@@ -29,6 +29,7 @@ from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.interop.advisory import GIT_COMMIT
 from modelcvd.policy.commitment import commitment_create
+from modelcvd.reports.models import Report
 from modelcvd.policy.disclosure import success_rate_band
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
@@ -214,21 +215,62 @@ def _refresh(advisory: Advisory, *, revision: int) -> None:
     advisory.artifacts.set(artifacts)
 
 
+def _committed_payload(
+    advisory: Advisory, report_ids: list[int], *, actor: User, reason: str
+) -> dict[str, Any]:
+    """What the commitment covers: the advisory id and each report's sealed reproduction."""
+    reports = {r.pk: r for r in Report.objects.select_related("payload").filter(pk__in=report_ids)}
+    payload: dict[str, Any] = {"advisory": advisory.advisory_id, "reports": []}
+    for pk in report_ids:
+        raw = sealed_open(blob=reports[pk].payload, actor=actor, reason=reason, subject=reports[pk])
+        payload["reports"].append(json.loads(raw))
+    return payload
+
+
 def _commit_payload(advisory: Advisory, *, actor: User) -> None:
     """Commit to the case's reproductions (salted SHA-256): the advisory publishes the digest,
     the salt is sealed, and `modelcvd commitment verify` checks a later reveal against it."""
-    payload: dict[str, Any] = {"advisory": advisory.advisory_id, "reports": []}
-    for report in advisory.case.reports.select_related("payload").order_by("pk"):
-        raw = sealed_open(
-            blob=report.payload,
-            actor=actor,
-            reason=f"commitment for advisory {advisory.advisory_id}",
-            subject=report,
-        )
-        payload["reports"].append(json.loads(raw))
+    report_ids = list(advisory.case.reports.order_by("pk").values_list("pk", flat=True))
+    payload = _committed_payload(
+        advisory,
+        report_ids,
+        actor=actor,
+        reason=f"commitment for advisory {advisory.advisory_id}",
+    )
     commitment, opening = commitment_create(payload)
     advisory.commitment = str(commitment)
+    advisory.committed_reports = report_ids
     advisory.commitment_salt = seal(opening.salt, purpose=SALT_PURPOSE)
+
+
+def commitment_reveal(
+    *, actor: User, advisory_id: str, reason: str
+) -> tuple[dict[str, Any], bytes]:
+    """The committed payload and its salt, for the case's coordinators: what a reporter needs
+    to prove what they found. Every unseal is on the audit chain with the reason."""
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "a reason is required to reveal")])
+    with transaction.atomic():
+        visible = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+        if not case_access(actor=actor, case=visible.case).staff:
+            raise Forbidden("only the case's coordinators may reveal a commitment")
+        advisory = Advisory.objects.select_related("commitment_salt").get(pk=visible.pk)
+        if advisory.commitment_salt is None:
+            raise InvalidInput([FieldError("advisory", "this advisory has no commitment")])
+        payload = _committed_payload(
+            advisory, advisory.committed_reports, actor=actor, reason=reason
+        )
+        salt = sealed_open(
+            blob=advisory.commitment_salt, actor=actor, reason=reason, subject=advisory
+        )
+        audit_record(
+            actor=actor,
+            action="advisory.commitment_reveal",
+            obj=advisory,
+            reason=reason,
+            data={"advisory": advisory.advisory_id},
+        )
+    return payload, salt
 
 
 def _next_revision(advisory: Advisory) -> int:
@@ -244,6 +286,22 @@ def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> Advisor
         created_by=actor,
         created_at=advisory.modified_at,
     )
+
+
+def content_from_case(case: Case) -> dict[str, Any]:
+    """A first draft of the content from the case's earliest report: title, abstract as the
+    summary, technique and harm category. The coordinators edit it before review."""
+    report = case.reports.order_by("created_at", "pk").first()
+    if report is None:
+        raise InvalidInput([FieldError("case", "the case has no report to draft from")])
+    title = case.title if len(case.title) >= 3 else report.title
+    return {
+        "title": title[:200],
+        "summary": report.abstract[:5_000] or title,
+        "owasp": report.owasp,
+        "atlas": report.atlas,
+        "harm_category": report.harm_category,
+    }
 
 
 def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Advisory:
