@@ -47,7 +47,9 @@ def content(**overrides: Any) -> dict[str, Any]:
         "harm_category": "nonviolent_crimes",
         "cvss_vector": CVSS,
         "aliases": ["CVE-2026-12345", "GHSA-2c3f-4g5h-6j7m", "AVID-2026-R0001"],
-        "references": [{"url": "https://example.org/writeup", "kind": "article", "label": "Write-up"}],
+        "references": [
+            {"url": "https://example.org/writeup", "kind": "article", "label": "Write-up"}
+        ],
         "mitigations": "Numbat: update to a later revision when one is released.",
         "mitigation_details": "Platypus: filter role-play preambles before the system prompt.",
         "detection_indicators": ["Echidna: prompts that open with a role-play preamble"],

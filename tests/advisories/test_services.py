@@ -134,9 +134,7 @@ def test_draft_review_publish_and_revisions(world: World) -> None:
     assert advisory.document["withdrawn_reason"] == "Duplicate."
     assert advisory.revisions.count() == 3
     with pytest.raises(InvalidInput) as final:
-        advisory_update(
-            actor=triager, advisory_id=advisory.advisory_id, changes={"title": "x" * 5}
-        )
+        advisory_update(actor=triager, advisory_id=advisory.advisory_id, changes={"title": "x" * 5})
     assert _fields(final.value) == ["state"]
     actions = list(
         AuditEvent.objects.filter(object_type="advisories.advisory").values_list(
@@ -171,9 +169,13 @@ def test_only_the_cases_coordinators_write(world: World) -> None:
             changes={"title": "Vendor edit"},
         )
     with pytest.raises(NotFound):
-        advisory_create(actor=world.users["vendor_b"], case_id=world.cases["a"].pk, content=content())
+        advisory_create(
+            actor=world.users["vendor_b"], case_id=world.cases["a"].pk, content=content()
+        )
     with pytest.raises(Forbidden):
-        advisory_create(actor=world.users["vendor_a"], case_id=world.cases["a"].pk, content=content())
+        advisory_create(
+            actor=world.users["vendor_a"], case_id=world.cases["a"].pk, content=content()
+        )
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,11 @@ from modelcvd.cases.models import Case
 def affected_artifacts(case: Case) -> QuerySet[Artifact]:
     """The artifacts an advisory about `case` lists as affected: the case's own artifacts.
     (Derivatives found through lineage belong here too: this is the one place to add them.)"""
-    return Artifact.objects.filter(cases=case).select_related("vendor").order_by("provider", "name", "revision", "pk")
+    return (
+        Artifact.objects.filter(cases=case)
+        .select_related("vendor")
+        .order_by("provider", "name", "revision", "pk")
+    )
 
 
 def advisory_credits(case: Case) -> list[dict[str, str]]:

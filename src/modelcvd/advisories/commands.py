@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-
 # Kept here, not imported: the parser is built before Django is set up.
 FORMATS = ("cve5", "osv", "csaf", "avid")
 SOURCES = ("garak", "jailbreakbench", "avid", "cve")
@@ -150,7 +149,7 @@ def _guard(handler: Any) -> Any:
     return run
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="Write published advisories as CVE 5.1, OSV, CSAF 2.0 VEX or AVID, one file each.",

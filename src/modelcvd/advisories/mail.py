@@ -19,11 +19,15 @@ def advisory_text(view: dict[str, Any]) -> str:
     """A rendered view as plain text: the e-mail body (and what the feed summarises)."""
     lines = [f"{view['id']}: {view['title']}", "", view["summary"], ""]
     technique = view["technique"]
-    lines.append(f"Technique: {technique['atlas']} {technique['atlas_name']}; {technique['owasp']} {technique['owasp_name']}")
+    lines.append(
+        f"Technique: {technique['atlas']} {technique['atlas_name']}; {technique['owasp']} {technique['owasp_name']}"
+    )
     lines.append(f"Harm category: {view['harm_category']['name']}")
     if view["severity"]:
         severity = view["severity"]
-        lines.append(f"Severity: {severity['rating']} ({severity['score']}, {severity['cvss_vector']})")
+        lines.append(
+            f"Severity: {severity['rating']} ({severity['score']}, {severity['cvss_vector']})"
+        )
     if view["success_rate_band"]:
         lines.append(f"Measured success rate: {view['success_rate_band']}")
     lines.append("Affected:")
@@ -71,7 +75,10 @@ def _recipients(advisory: Advisory) -> list[User]:
 
     return list(
         users.filter(
-            Q(pk__in=member_ids) | Q(pk__in=staff_ids) | Q(pk__in=defender_ids) | Q(pk__in=reporter_ids)
+            Q(pk__in=member_ids)
+            | Q(pk__in=staff_ids)
+            | Q(pk__in=defender_ids)
+            | Q(pk__in=reporter_ids)
         ).order_by("pk")
     )
 

@@ -101,7 +101,9 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
                 name=entry["name"],
                 repository_url=entry["repository_url"],
                 affected_revisions=(entry["revision"],) if git else (),
-                version_label=entry["version_label"] or ("" if git else entry["revision"]) or "unspecified",
+                version_label=entry["version_label"]
+                or ("" if git else entry["revision"])
+                or "unspecified",
                 weights_digest=entry["weights_digest"] if git else "",
                 measurements=rates,
             )
@@ -164,7 +166,10 @@ def export_view(view: dict[str, Any], fmt: str) -> dict[str, Any]:
             )
         # No CVE id assigned yet: the CNA container, as CVE Services takes it.
         return cve5.cna_container(
-            document, org_id=settings.CVE_ORG_ID, short_name=settings.CVE_SHORT_NAME, advisory_url=url
+            document,
+            org_id=settings.CVE_ORG_ID,
+            short_name=settings.CVE_SHORT_NAME,
+            advisory_url=url,
         )
     if fmt == "osv":
         return osv.osv_document(document, advisory_url=url)

@@ -54,11 +54,14 @@ def advisory_list_visible(*, actor: Actor) -> QuerySet[Advisory]:
 
 
 def advisory_get_visible(*, actor: Actor, advisory_id: str) -> Advisory:
-    advisory = advisory_list_visible(actor=actor).filter(advisory_id=advisory_id).first()
+    """A public advisory for anyone; a draft for the case's coordinators and notified vendors
+    (a reporter sees their case, but is not a party to its unpublished advisory)."""
+    advisory = (
+        Advisory.objects.select_related("case__program").filter(advisory_id=advisory_id).first()
+    )
     if advisory is None:
         raise NotFound()
     if not advisory.is_public:
-        # A reporter sees their case but is not a party to its unpublished advisory.
         access = case_access(actor=actor, case=advisory.case)
         if not (access.staff or access.vendor):
             raise NotFound()
@@ -212,7 +215,9 @@ def registry_page(query: RegistryQuery) -> tuple[int, list[Advisory]]:
     """(total, advisories on the requested page)."""
     qs = advisory_search(query)
     start = (query.page - 1) * query.page_size
-    rows = list(qs.only("advisory_id", "document", "reproduction_level")[start : start + query.page_size])
+    rows = list(
+        qs.only("advisory_id", "document", "reproduction_level")[start : start + query.page_size]
+    )
     return qs.count(), rows
 
 

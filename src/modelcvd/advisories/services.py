@@ -24,13 +24,13 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput
+from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput, NotFound
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.interop.advisory import GIT_COMMIT
 from modelcvd.policy.commitment import commitment_create
-from modelcvd.reports.models import Report
 from modelcvd.policy.disclosure import success_rate_band
+from modelcvd.reports.models import Report
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
 from modelcvd.verification.engine.stats import wilson_interval
@@ -84,13 +84,22 @@ def _staff_case(*, actor: User, case_id: int) -> Case:
 
 
 def _staff_advisory(*, actor: User, advisory_id: str) -> Advisory:
-    visible = advisory_get_visible(actor=actor, advisory_id=advisory_id)
-    advisory = Advisory.objects.select_for_update().select_related("case__program").get(
-        pk=visible.pk
+    """The advisory, locked, for its case's coordinators: 403 for another party who can see
+    it, 404 for everyone else."""
+    advisory = (
+        Advisory.objects.select_for_update()
+        .select_related("case__program")
+        .filter(advisory_id=advisory_id)
+        .first()
     )
-    if not case_access(actor=actor, case=advisory.case).staff:
+    if advisory is None:
+        raise NotFound()
+    access = case_access(actor=actor, case=advisory.case)
+    if access.staff:
+        return advisory
+    if advisory.is_public or access.vendor:
         raise Forbidden("only the case's coordinators may change this advisory")
-    return advisory
+    raise NotFound()
 
 
 def _repository_url(artifact: Artifact) -> str:
@@ -125,7 +134,9 @@ def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> d
                 }
             )
     total_trials = sum(r.trials for r in reports)
-    band = success_rate_band(sum(r.successes for r in reports), total_trials) if total_trials else None
+    band = (
+        success_rate_band(sum(r.successes for r in reports), total_trials) if total_trials else None
+    )
     severity = None
     if content.get("cvss_vector"):
         scored = cvss4_score(content["cvss_vector"])
@@ -374,9 +385,7 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
         advisory = _staff_advisory(actor=actor, advisory_id=advisory_id)
         current = advisory.state
         if to not in TRANSITIONS[current]:
-            raise IllegalTransition(
-                current=current, target=to, allowed=list(TRANSITIONS[current])
-            )
+            raise IllegalTransition(current=current, target=to, allowed=list(TRANSITIONS[current]))
         if to == State.WITHDRAWN and not reason:
             raise InvalidInput([FieldError("reason", "say why the advisory is withdrawn")])
         now = timezone.now()

@@ -82,7 +82,7 @@ def advisory_page(request: HttpRequest, advisory_id: str) -> HttpResponse:
     )
 
 
-class AdvisoryFeed(Feed):  # type: ignore[type-arg]
+class AdvisoryFeed(Feed):
     """Atom feed of the newest published advisories, public level."""
 
     feed_type = Atom1Feed
