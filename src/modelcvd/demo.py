@@ -214,6 +214,9 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
                 ),
             )
             summary.created += 1
+        from modelcvd.advisories.demo import seed_demo as seed_advisories
+
+        summary.created += seed_advisories(triager=users["triager"])
     if model_run:
         _smollm2_case(summary, progress)
     return summary
