@@ -76,7 +76,7 @@ def test_success_rate_band(successes: int, trials: int, band: str) -> None:
 
 def test_band_rejects_impossible_counts() -> None:
     for successes, trials in ((1, 0), (11, 10), (-1, 10)):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="successes <= trials"):
             success_rate_band(successes, trials)
 
 
@@ -93,5 +93,5 @@ def test_channels_cap_the_level() -> None:
 def test_tlp_follows_the_level_and_agrees_with_the_csaf_exporter() -> None:
     for level in (Level.PUBLIC, Level.DEFENDER, Level.VENDOR):
         assert tlp_for(level) == INTEROP_TLP[level.label]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="never"):
         tlp_for(Level.NEVER)
