@@ -18,14 +18,7 @@ from modelcvd.accounts.models import User
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.selectors import disclosure_level_for
 from modelcvd.interop import avid, csaf, cve5, osv
-from modelcvd.interop.advisory import (
-    AdvisoryDocument,
-    AffectedArtifact,
-    Credit,
-    Reference,
-    Remediation,
-    SuccessRate,
-)
+from modelcvd.interop.advisory import AdvisoryDocument
 from modelcvd.policy.commitment import Commitment
 from modelcvd.policy.disclosure import Channel, Level, channel_level, redact
 from modelcvd.reports.services import report_payload_open
@@ -76,74 +69,76 @@ def advisory_url(advisory_id: str) -> str:
 
 
 def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
-    """The exporters' input, built from a redacted view: only what that view holds."""
+    """The exporters' input, built from a redacted view: only what that view holds.
+    Validated in one pass (one call into pydantic's core, not one per nested object)."""
     measurements = view.get("measurements") or []
     artifacts = []
     for entry in view["affected"]:
         display = f"{entry['provider']}/{entry['name']}"
         git = bool(entry["repository_url"])
-        rates = tuple(
-            SuccessRate(
-                revision=m["revision"] if git else "",
-                successes=m["successes"],
-                trials=m["trials"],
-                interval_low=m["interval_low"],
-                interval_high=m["interval_high"],
-                confidence=m["confidence"],
-                interval_method=m["interval_method"],
-            )
+        rates = [
+            {
+                "revision": m["revision"] if git else "",
+                "successes": m["successes"],
+                "trials": m["trials"],
+                "interval_low": m["interval_low"],
+                "interval_high": m["interval_high"],
+                "confidence": m["confidence"],
+                "interval_method": m["interval_method"],
+            }
             for m in measurements
             if m["artifact"] == display and (not git or m["revision"] == entry["revision"])
-        )
+        ]
+        label = entry["version_label"] or ("" if git else entry["revision"]) or "unspecified"
         artifacts.append(
-            AffectedArtifact(
-                provider=entry["provider"],
-                name=entry["name"],
-                repository_url=entry["repository_url"],
-                affected_revisions=(entry["revision"],) if git else (),
-                version_label=entry["version_label"]
-                or ("" if git else entry["revision"])
-                or "unspecified",
-                weights_digest=entry["weights_digest"] if git else "",
-                measurements=rates,
-            )
+            {
+                "provider": entry["provider"],
+                "name": entry["name"],
+                "repository_url": entry["repository_url"],
+                "affected_revisions": [entry["revision"]] if git else [],
+                "version_label": label,
+                "weights_digest": entry["weights_digest"] if git else "",
+                "measurements": rates,
+            }
         )
-    remediations = []
-    if view.get("mitigations"):
-        remediations.append(Remediation(category="mitigation", details=view["mitigations"]))
-    if view.get("mitigation_details"):
-        remediations.append(Remediation(category="mitigation", details=view["mitigation_details"]))
-    details = ""
-    if view.get("detection_indicators"):
-        details = "Detection indicators:\n" + "\n".join(
-            f"- {indicator}" for indicator in view["detection_indicators"]
-        )
+    remediations = [
+        {"category": "mitigation", "details": view[key]}
+        for key in ("mitigations", "mitigation_details")
+        if view.get(key)
+    ]
+    details = []
     if view.get("success_rate_band"):
-        band = f"Measured attack success rate: {view['success_rate_band']}."
-        details = f"{band}\n\n{details}" if details else band
-    modified = datetime.fromisoformat(view["modified"])
-    published = datetime.fromisoformat(view["published"]) if view["published"] else modified
+        details.append(f"Measured attack success rate: {view['success_rate_band']}.")
+    if view.get("detection_indicators"):
+        details.append(
+            "Detection indicators:\n"
+            + "\n".join(f"- {indicator}" for indicator in view["detection_indicators"])
+        )
+    published = view["published"] or view["modified"]
     commitment = Commitment.parse(view["commitment"]).digest if view["commitment"] else ""
-    return AdvisoryDocument(
-        id=view["id"],
-        aliases=tuple(view["aliases"]),
-        title=view["title"],
-        summary=view["summary"],
-        details=details,
-        published=published,
-        modified=max(modified, published),
-        artifacts=tuple(artifacts),
-        owasp=view["technique"]["owasp"],
-        atlas_technique=view["technique"]["atlas"],
-        harm_category=view["harm_category"]["id"],
-        cvss_vector=view["severity"]["cvss_vector"] if view["severity"] else None,
-        credits=tuple(Credit(name=c["name"], role=c["role"]) for c in view["credits"]),
-        references=tuple(
-            Reference(url=r["url"], kind=r["kind"], label=r["label"]) for r in view["references"]
-        ),
-        remediations=tuple(remediations),
-        disclosure_level=view["disclosure_level"],
-        payload_commitment=commitment,
+    return AdvisoryDocument.model_validate(
+        {
+            "id": view["id"],
+            "aliases": view["aliases"],
+            "title": view["title"],
+            "summary": view["summary"],
+            "details": "\n\n".join(details),
+            "published": published,
+            "modified": max(view["modified"], published, key=datetime.fromisoformat),
+            "artifacts": artifacts,
+            "owasp": view["technique"]["owasp"],
+            "atlas_technique": view["technique"]["atlas"],
+            "harm_category": view["harm_category"]["id"],
+            "cvss_vector": view["severity"]["cvss_vector"] if view["severity"] else None,
+            "credits": [{"name": c["name"], "role": c["role"]} for c in view["credits"]],
+            "references": [
+                {"url": r["url"], "kind": r["kind"], "label": r["label"]}
+                for r in view["references"]
+            ],
+            "remediations": remediations,
+            "disclosure_level": view["disclosure_level"],
+            "payload_commitment": commitment,
+        }
     )
 
 
