@@ -45,16 +45,90 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/h5_registry_bench"
 FORMATS = ("cve5", "osv", "csaf", "avid")
 VENDORS = 20
 ARTIFACTS_PER_VENDOR = 10
-WORDS = (
-    "jailbreak role play persona refusal bypass system prompt leak tool result injection "
-    "indirect retrieval document email plugin agent memory poisoning fine tune adapter "
-    "quantized merge abliterated safety classifier moderation output filter encoding base64 "
-    "cipher translation low resource language many shot context window suffix adversarial "
-    "gradient transfer universal token smuggling markdown image exfiltration url rendering "
-    "secret password credential instructions weapons malware phishing fraud privacy personal "
-    "data training extraction membership inference watermark evasion hallucination package "
-    "code execution sandbox escape denial resource consumption loop recursion"
-).split()
+WORDS = [
+    "jailbreak",
+    "role",
+    "play",
+    "persona",
+    "refusal",
+    "bypass",
+    "system",
+    "prompt",
+    "leak",
+    "tool",
+    "result",
+    "injection",
+    "indirect",
+    "retrieval",
+    "document",
+    "email",
+    "plugin",
+    "agent",
+    "memory",
+    "poisoning",
+    "fine",
+    "tune",
+    "adapter",
+    "quantized",
+    "merge",
+    "abliterated",
+    "safety",
+    "classifier",
+    "moderation",
+    "output",
+    "filter",
+    "encoding",
+    "base64",
+    "cipher",
+    "translation",
+    "low",
+    "resource",
+    "language",
+    "many",
+    "shot",
+    "context",
+    "window",
+    "suffix",
+    "adversarial",
+    "gradient",
+    "transfer",
+    "universal",
+    "token",
+    "smuggling",
+    "markdown",
+    "image",
+    "exfiltration",
+    "url",
+    "rendering",
+    "secret",
+    "password",
+    "credential",
+    "instructions",
+    "weapons",
+    "malware",
+    "phishing",
+    "fraud",
+    "privacy",
+    "personal",
+    "data",
+    "training",
+    "extraction",
+    "membership",
+    "inference",
+    "watermark",
+    "evasion",
+    "hallucination",
+    "package",
+    "code",
+    "execution",
+    "sandbox",
+    "escape",
+    "denial",
+    "resource",
+    "consumption",
+    "loop",
+    "recursion",
+]
 
 
 def _database(url: str, *, reuse: bool) -> None:
@@ -347,7 +421,7 @@ def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]
                 f"vendor-{rng.randrange(VENDORS)}/model-{rng.randrange(ARTIFACTS_PER_VENDOR)}"
             )
         elif kind == "dates":
-            day = datetime(2024, 1, 1) + timedelta(days=rng.randrange(900))
+            day = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(900))
             params.update(
                 published_from=day.date().isoformat(),
                 published_to=(day + timedelta(days=30)).date().isoformat(),
@@ -400,7 +474,7 @@ def bench_search(
         "PYTHONPATH": str(ROOT / "src"),
         "MODELCVD_LOG_LEVEL": "ERROR",
     }
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    server = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -492,7 +566,8 @@ def main() -> int:
         print(f"\n(b) export of {export['advisories']} advisories (public level), seconds")
         print(f"json.dumps of the public views: {export['json_dumps_of_views_s']} s")
         print(
-            f"{'format':8} {'build':>8} {'dumps':>8} {'total':>8} {'x dumps(export)':>16} {'x dumps(view)':>14} {'MB':>7}"
+            f"{'format':8} {'build':>8} {'dumps':>8} {'total':>8} "
+            f"{'x dumps(export)':>16} {'x dumps(view)':>14} {'MB':>7}"
         )
         for fmt, row in export["formats"].items():
             print(
@@ -513,7 +588,8 @@ def main() -> int:
             f"\n(c) GET /api/v1/advisories at {args.advisories} advisories: {search['server']}; {search['load']}"
         )
         print(
-            f"{search['requests']} requests, {search['non_200']} not 200: {search['requests_per_s']} req/s, p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms"
+            f"{search['requests']} requests, {search['non_200']} not 200: "
+            f"{search['requests_per_s']} req/s, p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms"
         )
         print(f"{'query':14} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
         for kind, row in search["by_query"].items():

@@ -3,6 +3,8 @@ its feed and exports have something to show. Idempotent: a case with an advisory
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelcvd.accounts.models import User
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.services import (
@@ -13,7 +15,7 @@ from modelcvd.advisories.services import (
 )
 from modelcvd.cases.models import Case
 
-EXTRA = {
+EXTRA: dict[str, dict[str, Any]] = {
     "acme-chat-7b": {
         "cvss_vector": "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:L/VA:N/SC:N/SI:H/SA:N",
         "summary": (

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
 
 from modelcvd.accounts.models import Membership, Role, User
 from modelcvd.advisories.models import Advisory
@@ -71,8 +72,6 @@ def _recipients(advisory: Advisory) -> list[User]:
     defender_ids = Membership.objects.filter(role=Role.DEFENDER).values("user_id")
     reporter_ids = case.reports.values("reporter_id")
     users = User.objects.filter(is_active=True).exclude(email="")
-    from django.db.models import Q
-
     return list(
         users.filter(
             Q(pk__in=member_ids)
@@ -94,7 +93,10 @@ def advisory_published_notify(*, advisory_pk: int) -> int:
         body = advisory_text(view) + f"\n{advisory_url(advisory.advisory_id)}\n"
         messages.append(
             EmailMessage(
-                subject=f"[modelcvd] Published: {advisory.advisory_id} {view['title']}"[:200],
+                # One line: a title with a newline would be a header injection.
+                subject=f"[modelcvd] Published: {advisory.advisory_id} {' '.join(view['title'].split())}"[
+                    :200
+                ],
                 body=body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[user.email],

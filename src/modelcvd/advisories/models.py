@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from modelcvd.artifacts.models import Artifact
@@ -47,6 +48,9 @@ class Advisory(models.Model):
     harm_category = models.CharField(max_length=40)
     severity = models.CharField(max_length=10, blank=True)
     search_text = models.TextField(blank=True)
+    # PostgreSQL only: the tsvector of search_text, kept by a trigger (migration 0002) and
+    # GIN-indexed. Stays empty on SQLite, where the registry matches words in search_text.
+    search_vector = SearchVectorField(null=True, editable=False)
     artifacts = models.ManyToManyField(Artifact, related_name="advisories")
     # "vendor", or "never" for a held-out benchmark item: then nobody is shown the reproduction.
     reproduction_level = models.CharField(max_length=10, default="vendor")

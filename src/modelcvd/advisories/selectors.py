@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
@@ -163,15 +163,13 @@ def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
 
 
 def _full_text(qs: QuerySet[Advisory], q: str) -> QuerySet[Advisory]:
-    """PostgreSQL: the GIN-indexed tsvector of the public text (migration 0002), ranked.
-    Elsewhere (SQLite): every word must occur in the public text, newest first."""
+    """PostgreSQL: the stored, GIN-indexed tsvector of the public text (migration 0002),
+    best match first. Elsewhere (SQLite): every word must occur in the public text."""
     if connection.vendor == "postgresql":
-        vector = SearchVector("search_text", config=SEARCH_CONFIG)
         query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
         return (
-            qs.annotate(search=vector)
-            .filter(search=query)
-            .annotate(rank=SearchRank(F("search"), query))
+            qs.filter(search_vector=query)
+            .annotate(rank=SearchRank(F("search_vector"), query))
             .order_by("-rank", "-published_at", "-id")
         )
     for word in q.split():
