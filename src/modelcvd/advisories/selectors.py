@@ -177,6 +177,10 @@ def _full_text(qs: QuerySet[Advisory], q: str) -> QuerySet[Advisory]:
     return qs
 
 
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
 def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
     """Public advisories matching the query, newest first (best match first with `q`)."""
     qs = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("-published_at", "-id")
@@ -200,10 +204,11 @@ def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
         qs = qs.filter(harm_category=query.harm_category)
     if query.severity:
         qs = qs.filter(severity=query.severity)
+    # Whole UTC days, as ranges on the column itself so the registry index serves them.
     if query.published_from:
-        qs = qs.filter(published_at__date__gte=query.published_from)
+        qs = qs.filter(published_at__gte=_utc_midnight(query.published_from))
     if query.published_to:
-        qs = qs.filter(published_at__date__lte=query.published_to)
+        qs = qs.filter(published_at__lt=_utc_midnight(query.published_to + dt.timedelta(days=1)))
     if query.q:
         qs = _full_text(qs, query.q)
     return qs
