@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from modelcvd import __version__
 from modelcvd.accounts.api import router as accounts_router
+from modelcvd.advisories.api import router as advisories_router
 from modelcvd.artifacts.api import router as artifacts_router
 from modelcvd.assessments.api import router as assessments_router
 from modelcvd.cases.api import router as cases_router
@@ -92,6 +93,7 @@ for router in (
     credits_router,
     webhooks_router,
     duplicates_router,
+    advisories_router,
 ):
     api.add_router("/v1", router)
 

@@ -457,6 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
         "modelcvd.verification.commands",
         "modelcvd.artifacts.commands",
         "modelcvd.metrics.commands",
+        "modelcvd.advisories.commands",
     ):
         try:
             spec = importlib.util.find_spec(extension)

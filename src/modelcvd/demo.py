@@ -221,6 +221,9 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
         from modelcvd.policy.demo import seed_demo as seed_policy_demo
 
         summary.created += seed_policy_demo(users=users, acme=acme)
+        from modelcvd.advisories.demo import seed_demo as seed_advisories
+
+        summary.created += seed_advisories(triager=users["triager"])
     # Bob's report repeats Alice's: index now, so the triager sees the proposal even before a
     # worker has run the on-commit task (which re-indexes idempotently).
     dedup_seed_demo()

@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "modelcvd.assessments",
     "modelcvd.credits",
     "modelcvd.metrics",
+    "modelcvd.advisories",
     "modelcvd.web",
 ]
 
@@ -236,6 +237,10 @@ WEBHOOK_BACKOFF_SECONDS = int(env("MODELCVD_WEBHOOK_BACKOFF_SECONDS", "30"))
 WEBHOOK_TIMEOUT_SECONDS = int(env("MODELCVD_WEBHOOK_TIMEOUT_SECONDS", "10"))
 # A program's security.txt without a pinned Expires expires this many days after it is served.
 SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
+# Advisory exports: who publishes them (CSAF publisher, CVE CNA container).
+PUBLISHER_NAME = env("MODELCVD_PUBLISHER_NAME", "modelcvd")
+CVE_ORG_ID = env("MODELCVD_CVE_ORG_ID", "00000000-0000-4000-8000-000000000000")
+CVE_SHORT_NAME = env("MODELCVD_CVE_SHORT_NAME", "modelcvd")
 
 LOGGING = {
     "version": 1,

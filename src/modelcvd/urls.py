@@ -10,5 +10,6 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
+    path("advisories/", include("modelcvd.advisories.urls")),
     path("", include("modelcvd.web.urls")),
 ]

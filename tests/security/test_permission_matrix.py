@@ -186,6 +186,20 @@ API: dict[tuple[str, str], dict[str, int]] = {
         401, 404, 404, 404, 404, 200, 404, 404, 200
     ),
     ("PUT", "/api/v1/programs/{slug}/policy"): row(401, 403, 403, 403, 403, 200, 403, 403, 200),
+    # Advisories: {advisory_id} is a published advisory of case A (made on demand, below).
+    # Reads are public (each at the reader's level); only the case's coordinators write, and a
+    # party who can see the case or the published advisory is told 403, others 404.
+    ("GET", "/api/v1/advisories"): everyone(200),
+    ("GET", "/api/v1/advisories/{advisory_id}"): everyone(200),
+    ("GET", "/api/v1/advisories/{advisory_id}/revisions"): everyone(200),
+    ("GET", "/api/v1/advisories/{advisory_id}/export/{fmt}"): everyone(200),
+    ("POST", "/api/v1/cases/{case_id}/advisories"): row(
+        401, 403, 404, 403, 404, 201, 404, 404, 201
+    ),
+    ("PATCH", "/api/v1/advisories/{advisory_id}"): row(401, 403, 403, 403, 403, 200, 403, 403, 200),
+    ("POST", "/api/v1/advisories/{advisory_id}/transition"): row(
+        401, 403, 403, 403, 403, 200, 403, 403, 200
+    ),
 }
 
 WEB: dict[tuple[str, str], dict[str, int]] = {
@@ -268,6 +282,11 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/"): row(
         302, 404, 404, 404, 404, 302, 404, 404, 302
     ),
+    # The public registry: everyone reads, each at their own level on the advisory page.
+    ("GET", "advisories/"): everyone(200),
+    ("GET", "advisories/feed.atom"): everyone(200),
+    ("GET", "advisories/export.jsonl"): everyone(200),
+    ("GET", "advisories/<str:advisory_id>/"): everyone(200),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -297,7 +316,19 @@ def test_every_api_operation_has_a_matrix_entry() -> None:
     assert operations == set(API)
 
 
+def _advisory_id(world: World) -> str:
+    """A published advisory of case A, made the first time a route needs one."""
+    from modelcvd.advisories.models import Advisory
+    from tests.advisories.helpers import make_advisory
+
+    existing = Advisory.objects.filter(case=world.cases["a"]).first()
+    return (existing or make_advisory(world)).advisory_id
+
+
 def _fill(path: str, world: World) -> str:
+    if "advisory_id" in path:
+        path = path.replace("{advisory_id}", _advisory_id(world))
+        path = path.replace("<str:advisory_id>", _advisory_id(world))
     values = {
         "{report_id}": world.reports["a"].pk,
         "<int:report_id>": world.reports["a"].pk,
@@ -311,6 +342,7 @@ def _fill(path: str, world: World) -> str:
         "<int:duplicate_id>": world.duplicate.pk if world.duplicate else 0,
         "<int:attachment_id>": world.attachment.pk if world.attachment else 0,
         "{slug}": "open-models",
+        "{fmt}": "csaf",
         "<slug:slug>": "open-models",
     }
     if any(k in path for k in ("assessment_id", "credit_id", "bounty_id")):
@@ -360,6 +392,14 @@ VISIBILITY = {"researcher_a": "reporter", "vendor_a": "vendor"}
 
 
 def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
+    if path.endswith("/advisories"):
+        from tests.advisories.helpers import content
+
+        return content()
+    if "/advisories/" in path and path.endswith("/transition"):
+        return {"to": "withdrawn", "reason": "permission matrix"}
+    if "/advisories/" in path:
+        return {"summary": "Edited by the permission matrix.", "changelog": "matrix"}
     body = _transparency_body(path, world)
     if body is not None:
         return body
@@ -432,7 +472,7 @@ def test_api_matrix(world: World, method: str, path: str, role: str) -> None:
             upload = SimpleUploadedFile("notes.txt", b"hello\n", content_type="text/plain")
             response = client.post(url, data={"file": upload}, **headers)
         else:
-            send = client.put if method == "PUT" else client.post  # PUT: identity, score, policy
+            send = {"PUT": client.put, "PATCH": client.patch}.get(method, client.post)
             body = json.dumps(_api_body(path, role, world))
             response = send(url, data=body, content_type="application/json", **headers)
     assert response.status_code == API[(method, path)][role], response.content

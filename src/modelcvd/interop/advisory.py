@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -126,11 +126,7 @@ class AffectedArtifact(_Frozen):
     @field_validator("repository_url")
     @classmethod
     def _repository(cls, value: str) -> str:
-        if value:
-            parts = urlsplit(value)
-            if parts.scheme != "https" or not parts.netloc or parts.path.strip("/") == "":
-                raise ValueError("must be an https URL naming a repository")
-        return value.rstrip("/")
+        return _repository_url(value) if value else value
 
     @field_validator("weights_digest")
     @classmethod
@@ -262,12 +258,7 @@ class AdvisoryDocument(_Frozen):
     def _cvss(cls, value: str | None) -> str | None:
         if not value:
             return None
-        try:
-            # clean_vector() puts the metrics in the specification's order and drops "X"
-            # (not defined) values, which is the form the CVE and OSV patterns expect.
-            return str(CVSS4(value).clean_vector())
-        except CVSS4Error as error:
-            raise ValueError(f"not a CVSS 4.0 vector: {error}") from error
+        return _clean_cvss4(value)
 
     @field_validator("payload_commitment")
     @classmethod
@@ -321,6 +312,26 @@ class AdvisoryDocument(_Frozen):
             for remediation in self.remediations
             if not remediation.artifacts or artifact.display_name in remediation.artifacts
         ]
+
+
+@lru_cache(maxsize=4096)
+def _repository_url(value: str) -> str:
+    """Cached: a bulk export names the same few repositories over and over."""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.netloc or parts.path.strip("/") == "":
+        raise ValueError("must be an https URL naming a repository")
+    return value.rstrip("/")
+
+
+@cache
+def _clean_cvss4(value: str) -> str:
+    """clean_vector() puts the metrics in the specification's order and drops "X" (not
+    defined) values, which is the form the CVE and OSV patterns expect. Cached: parsing is the
+    costliest step of an export, and a bulk export repeats the same few vectors."""
+    try:
+        return str(CVSS4(value).clean_vector())
+    except CVSS4Error as error:
+        raise ValueError(f"not a CVSS 4.0 vector: {error}") from error
 
 
 @cache

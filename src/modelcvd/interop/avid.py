@@ -93,6 +93,12 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     if advisory.cwe:
         impact["cwe"] = [{"cweId": advisory.cwe[0], "description": advisory.cwe[1], "lang": LANG}]
     owasp = f"OWASP LLM 2025 {advisory.owasp} ({OWASP_LLM_2025[advisory.owasp]})"
+    # AVID has no field for details or remediations: they go into the description.
+    description = [advisory.summary, advisory.details]
+    description += [f"Remediation ({r.category}): {r.details}" for r in advisory.remediations]
+    description.append(f"Classified as {owasp}.")
+    if advisory.payload_commitment:
+        description.append(f"Commitment to the withheld payload: {advisory.payload_commitment}")
     return {
         "data_type": "AVID",
         "data_version": DATA_VERSION,
@@ -111,7 +117,7 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
         },
         "metrics": metrics,
         "references": references,
-        "description": {"lang": LANG, "value": f"{advisory.summary}\n\nClassified as {owasp}."},
+        "description": {"lang": LANG, "value": "\n\n".join(part for part in description if part)},
         "impact": impact,
         "credit": [{"lang": LANG, "value": credit.name} for credit in advisory.credits],
         "reported_date": advisory.published.astimezone(UTC).date().isoformat(),

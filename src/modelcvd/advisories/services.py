@@ -1,0 +1,419 @@
+"""Writes on advisories: create, edit, move through draft -> review -> published (-> withdrawn).
+
+Each write is one transaction with its audit event. Only the case's coordinators write; the
+case's vendors read the draft (selectors). An edit after publication needs a changelog and adds
+an immutable revision; so does the withdrawal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from pydantic import ValidationError
+
+from modelcvd.accounts.models import User
+from modelcvd.advisories.affected import advisory_credits, affected_artifacts
+from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence
+from modelcvd.advisories.schemas import AdvisoryContent
+from modelcvd.advisories.selectors import advisory_get_visible
+from modelcvd.artifacts.models import Artifact
+from modelcvd.cases.models import Case
+from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput, NotFound
+from modelcvd.core.sealing import seal
+from modelcvd.core.services import sealed_open
+from modelcvd.interop.advisory import GIT_COMMIT
+from modelcvd.policy.commitment import commitment_create
+from modelcvd.policy.disclosure import success_rate_band
+from modelcvd.reports.models import Report
+from modelcvd.scoring.cvss4 import cvss4_score
+from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+from modelcvd.verification.engine.stats import wilson_interval
+
+SALT_PURPOSE = "advisory.commitment_salt"
+State = Advisory.State
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    State.DRAFT: (State.REVIEW,),
+    State.REVIEW: (State.DRAFT, State.PUBLISHED),
+    State.PUBLISHED: (State.WITHDRAWN,),
+    State.WITHDRAWN: (),
+}
+HUGGING_FACE = "https://huggingface.co"
+
+
+def content_validate(data: dict[str, Any]) -> dict[str, Any]:
+    """The content as stored, or InvalidInput naming each bad field."""
+    try:
+        content = AdvisoryContent.model_validate(data)
+    except ValidationError as error:
+        raise InvalidInput(
+            [
+                FieldError(
+                    ".".join(str(p) for p in item["loc"]) or "body",
+                    str(item["msg"]).removeprefix("Value error, "),
+                )
+                for item in error.errors(include_input=False, include_url=False)
+            ]
+        ) from None
+    return content.model_dump(mode="json")
+
+
+def advisory_id_allocate(*, year: int) -> str:
+    """The next `MCVD-YYYY-NNNN`. The UPDATE takes the year's row lock (PostgreSQL) or the
+    database's write lock (SQLite, IMMEDIATE transactions) until the caller commits, so two
+    writers never read the same number; the insert-if-missing cannot race either."""
+    with transaction.atomic():
+        AdvisorySequence.objects.bulk_create(
+            [AdvisorySequence(year=year, last=0)], ignore_conflicts=True
+        )
+        AdvisorySequence.objects.filter(year=year).update(last=F("last") + 1)
+        number = AdvisorySequence.objects.values_list("last", flat=True).get(year=year)
+    return f"MCVD-{year}-{number:04d}"
+
+
+def _staff_case(*, actor: User, case_id: int) -> Case:
+    case = case_get_visible(actor=actor, case_id=case_id)
+    if not case_access(actor=actor, case=case).staff:
+        raise Forbidden("only the case's coordinators may write its advisory")
+    return case
+
+
+def _staff_advisory(*, actor: User, advisory_id: str) -> Advisory:
+    """The advisory, locked, for its case's coordinators: 403 for another party who can see
+    it, 404 for everyone else."""
+    advisory = (
+        Advisory.objects.select_for_update()
+        .select_related("case__program")
+        .filter(advisory_id=advisory_id)
+        .first()
+    )
+    if advisory is None:
+        raise NotFound()
+    access = case_access(actor=actor, case=advisory.case)
+    if access.staff:
+        return advisory
+    if advisory.is_public or access.vendor:
+        raise Forbidden("only the case's coordinators may change this advisory")
+    raise NotFound()
+
+
+def _repository_url(artifact: Artifact) -> str:
+    # Open weights pinned to a git commit live in a git repository named provider/name (the
+    # Hugging Face convention the report format uses); others have no repository to point at.
+    if artifact.access == Artifact.Access.OPEN_WEIGHTS and GIT_COMMIT.match(artifact.revision):
+        return f"{HUGGING_FACE}/{artifact.provider}/{artifact.name}"
+    return ""
+
+
+def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> dict[str, Any]:
+    """The full advisory, every level but the sealed reproduction (added at render)."""
+    content = advisory.content
+    reports = list(advisory.case.reports.prefetch_related("artifacts").order_by("pk"))
+    measurements = []
+    for artifact in artifacts:
+        named = [r for r in reports if any(a.pk == artifact.pk for a in r.artifacts.all())]
+        successes = sum(r.successes for r in named)
+        trials = sum(r.trials for r in named)
+        if trials:
+            low, high = wilson_interval(successes, trials)
+            measurements.append(
+                {
+                    "artifact": f"{artifact.provider}/{artifact.name}",
+                    "revision": artifact.revision,
+                    "successes": successes,
+                    "trials": trials,
+                    "interval_low": round(float(low), 4),
+                    "interval_high": round(float(high), 4),
+                    "confidence": 0.95,
+                    "interval_method": "wilson",
+                }
+            )
+    total_trials = sum(r.trials for r in reports)
+    band = (
+        success_rate_band(sum(r.successes for r in reports), total_trials) if total_trials else None
+    )
+    severity = None
+    if content.get("cvss_vector"):
+        scored = cvss4_score(content["cvss_vector"])
+        severity = {
+            "cvss_vector": scored.vector,
+            "score": scored.base_score,
+            "rating": scored.severity.lower(),
+        }
+    published = advisory.published_at.isoformat() if advisory.published_at else None
+    return {
+        "id": advisory.advisory_id,
+        "state": advisory.state,
+        "revision": revision,
+        "title": content["title"],
+        "summary": content["summary"],
+        "aliases": content["aliases"],
+        "technique": {
+            "owasp": content["owasp"],
+            "owasp_name": OWASP_LLM_2025[content["owasp"]],
+            "atlas": content["atlas"],
+            "atlas_name": atlas_technique_name(content["atlas"]) or "",
+        },
+        "harm_category": {
+            "id": content["harm_category"],
+            "name": HARM_CATEGORIES[content["harm_category"]],
+        },
+        "affected": [
+            {
+                "provider": a.provider,
+                "name": a.name,
+                "vendor": a.vendor.slug if a.vendor else None,
+                "version_label": a.version_label,
+                "revision": a.revision,
+                "repository_url": _repository_url(a),
+                "weights_digest": a.weights_digest,
+                "access": a.access,
+                "status": "affected",
+            }
+            for a in artifacts
+        ],
+        "severity": severity,
+        "success_rate_band": band,
+        "mitigations": content["mitigations"],
+        "credits": advisory_credits(advisory.case),
+        "references": content["references"],
+        "commitment": advisory.commitment,
+        "published": published,
+        "modified": advisory.modified_at.isoformat(),
+        "withdrawn_reason": advisory.document.get("withdrawn_reason", ""),
+        "measurements": measurements,
+        "detection_indicators": content["detection_indicators"],
+        "mitigation_details": content["mitigation_details"],
+    }
+
+
+def _search_text(document: dict[str, Any]) -> str:
+    """Public words only: what the registry may match on."""
+    parts = [
+        document["id"],
+        document["title"],
+        document["summary"],
+        " ".join(document["aliases"]),
+        document["technique"]["owasp"],
+        document["technique"]["owasp_name"],
+        document["technique"]["atlas"],
+        document["technique"]["atlas_name"],
+        document["harm_category"]["name"],
+        document["mitigations"],
+        *(f"{a['provider']} {a['name']} {a['version_label']}" for a in document["affected"]),
+    ]
+    return "\n".join(p for p in parts if p)
+
+
+def _refresh(advisory: Advisory, *, revision: int) -> None:
+    """Rebuild `document` and its column copies from `content` and the case; save."""
+    artifacts = list(affected_artifacts(advisory.case))
+    document = _document(advisory, artifacts, revision)
+    advisory.document = document
+    advisory.title = document["title"]
+    advisory.owasp = document["technique"]["owasp"]
+    advisory.atlas = document["technique"]["atlas"]
+    advisory.harm_category = document["harm_category"]["id"]
+    advisory.severity = document["severity"]["rating"] if document["severity"] else ""
+    advisory.reproduction_level = advisory.content["reproduction_level"]
+    advisory.search_text = _search_text(document)
+    advisory.save()
+    advisory.artifacts.set(artifacts)
+
+
+def _committed_payload(
+    advisory: Advisory, report_ids: list[int], *, actor: User, reason: str
+) -> dict[str, Any]:
+    """What the commitment covers: the advisory id and each report's sealed reproduction."""
+    reports = {r.pk: r for r in Report.objects.select_related("payload").filter(pk__in=report_ids)}
+    payload: dict[str, Any] = {"advisory": advisory.advisory_id, "reports": []}
+    for pk in report_ids:
+        raw = sealed_open(blob=reports[pk].payload, actor=actor, reason=reason, subject=reports[pk])
+        payload["reports"].append(json.loads(raw))
+    return payload
+
+
+def _commit_payload(advisory: Advisory, *, actor: User) -> None:
+    """Commit to the case's reproductions (salted SHA-256): the advisory publishes the digest,
+    the salt is sealed, and `modelcvd commitment verify` checks a later reveal against it."""
+    report_ids = list(advisory.case.reports.order_by("pk").values_list("pk", flat=True))
+    payload = _committed_payload(
+        advisory,
+        report_ids,
+        actor=actor,
+        reason=f"commitment for advisory {advisory.advisory_id}",
+    )
+    commitment, opening = commitment_create(payload)
+    advisory.commitment = str(commitment)
+    advisory.committed_reports = report_ids
+    advisory.commitment_salt = seal(opening.salt, purpose=SALT_PURPOSE)
+
+
+def commitment_reveal(
+    *, actor: User, advisory_id: str, reason: str
+) -> tuple[dict[str, Any], bytes]:
+    """The committed payload and its salt, for the case's coordinators: what a reporter needs
+    to prove what they found. Every unseal is on the audit chain with the reason."""
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "a reason is required to reveal")])
+    with transaction.atomic():
+        visible = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+        if not case_access(actor=actor, case=visible.case).staff:
+            raise Forbidden("only the case's coordinators may reveal a commitment")
+        advisory = Advisory.objects.select_related("commitment_salt").get(pk=visible.pk)
+        if advisory.commitment_salt is None:
+            raise InvalidInput([FieldError("advisory", "this advisory has no commitment")])
+        payload = _committed_payload(
+            advisory, advisory.committed_reports, actor=actor, reason=reason
+        )
+        salt = sealed_open(
+            blob=advisory.commitment_salt, actor=actor, reason=reason, subject=advisory
+        )
+        audit_record(
+            actor=actor,
+            action="advisory.commitment_reveal",
+            obj=advisory,
+            reason=reason,
+            data={"advisory": advisory.advisory_id},
+        )
+    return payload, salt
+
+
+def _next_revision(advisory: Advisory) -> int:
+    return advisory.revisions.count() + 1
+
+
+def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> AdvisoryRevision:
+    return AdvisoryRevision.objects.create(
+        advisory=advisory,
+        number=advisory.document["revision"],
+        document=advisory.document,
+        changelog=changelog,
+        created_by=actor,
+        created_at=advisory.modified_at,
+    )
+
+
+def content_from_case(case: Case) -> dict[str, Any]:
+    """A first draft of the content from the case's earliest report: title, abstract as the
+    summary, technique and harm category. The coordinators edit it before review."""
+    report = case.reports.order_by("created_at", "pk").first()
+    if report is None:
+        raise InvalidInput([FieldError("case", "the case has no report to draft from")])
+    title = case.title if len(case.title) >= 3 else report.title
+    return {
+        "title": title[:200],
+        "summary": report.abstract[:5_000] or title,
+        "owasp": report.owasp,
+        "atlas": report.atlas,
+        "harm_category": report.harm_category,
+    }
+
+
+def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Advisory:
+    """A draft advisory for a case, with its id allocated and its payload committed to."""
+    data = content_validate(content)
+    with transaction.atomic():
+        case = _staff_case(actor=actor, case_id=case_id)
+        now = timezone.now()
+        advisory = Advisory(
+            advisory_id=advisory_id_allocate(year=now.year),
+            case=case,
+            content=data,
+            created_by=actor,
+            modified_at=now,
+        )
+        _commit_payload(advisory, actor=actor)
+        _refresh(advisory, revision=0)
+        audit_record(
+            actor=actor,
+            action="advisory.create",
+            obj=advisory,
+            data={"advisory": advisory.advisory_id, "case": case.pk},
+        )
+    return advisory
+
+
+def advisory_update(
+    *, actor: User, advisory_id: str, changes: dict[str, Any], changelog: str = ""
+) -> Advisory:
+    """Replace the given fields. After publication: a changelog is required and a new
+    revision is made; a withdrawn advisory is final."""
+    changelog = changelog.strip()
+    with transaction.atomic():
+        advisory = _staff_advisory(actor=actor, advisory_id=advisory_id)
+        if advisory.state == State.WITHDRAWN:
+            raise InvalidInput([FieldError("state", "a withdrawn advisory cannot be edited")])
+        published = advisory.state == State.PUBLISHED
+        if published and not changelog:
+            raise InvalidInput(
+                [FieldError("changelog", "required when editing a published advisory")]
+            )
+        given = {k: v for k, v in changes.items() if v is not None}
+        data = content_validate({**advisory.content, **given})
+        changed = sorted(k for k in data if data[k] != advisory.content.get(k))
+        if not changed:
+            raise InvalidInput([FieldError("body", "nothing to change")])
+        advisory.content = data
+        advisory.modified_at = timezone.now()
+        revision = advisory.document["revision"] + 1 if published else 0
+        _refresh(advisory, revision=revision)
+        if published:
+            _revision_add(advisory, actor=actor, changelog=changelog)
+        audit_record(
+            actor=actor,
+            action="advisory.update",
+            obj=advisory,
+            reason=changelog,
+            data={"advisory": advisory.advisory_id, "fields": changed, "revision": revision},
+        )
+    return advisory
+
+
+def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str = "") -> Advisory:
+    """draft <-> review -> published -> withdrawn. Publishing makes revision 1 and mails the
+    parties; withdrawing needs a reason and makes a revision saying so."""
+    reason = reason.strip()
+    if to not in TRANSITIONS:
+        raise InvalidInput([FieldError("to", f"unknown state; one of {list(TRANSITIONS)}")])
+    with transaction.atomic():
+        advisory = _staff_advisory(actor=actor, advisory_id=advisory_id)
+        current = advisory.state
+        if to not in TRANSITIONS[current]:
+            raise IllegalTransition(current=current, target=to, allowed=list(TRANSITIONS[current]))
+        if to == State.WITHDRAWN and not reason:
+            raise InvalidInput([FieldError("reason", "say why the advisory is withdrawn")])
+        now = timezone.now()
+        advisory.state = to
+        advisory.modified_at = now
+        changelog = ""
+        if to == State.PUBLISHED:
+            advisory.published_at = now
+            # The commitment is fixed at publication, over the reports the case has then.
+            _commit_payload(advisory, actor=actor)
+            changelog = reason or "Initial publication."
+        elif to == State.WITHDRAWN:
+            advisory.document = {**advisory.document, "withdrawn_reason": reason}
+            changelog = f"Withdrawn: {reason}"
+        revision = _next_revision(advisory) if changelog else 0
+        _refresh(advisory, revision=revision)
+        if changelog:
+            _revision_add(advisory, actor=actor, changelog=changelog)
+        audit_record(
+            actor=actor,
+            action="advisory.transition",
+            obj=advisory,
+            reason=reason,
+            data={"advisory": advisory.advisory_id, "from": current, "to": to},
+        )
+        if to == State.PUBLISHED:
+            from modelcvd.advisories.tasks import notify_advisory_published
+
+            pk = advisory.pk
+            transaction.on_commit(lambda: notify_advisory_published.delay(pk))
+    return advisory

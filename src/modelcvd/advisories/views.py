@@ -1,0 +1,134 @@
+"""Registry pages: the list with search and filters, one advisory at the reader's level, the
+Atom feed and the JSON Lines mirror. Feed and mirror are public level by construction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.syndication.views import Feed
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.feedgenerator import Atom1Feed
+
+from modelcvd.advisories.mail import advisory_text
+from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.render import advisory_render, advisory_url, render_public
+from modelcvd.advisories.schemas import SEVERITIES
+from modelcvd.advisories.selectors import (
+    PUBLIC_STATES,
+    advisory_get_visible,
+    registry_page,
+    registry_query_parse,
+)
+from modelcvd.core.errors import InvalidInput, NotFound
+from modelcvd.policy.disclosure import Channel
+from modelcvd.taxonomy import HARM_CATEGORIES
+
+FILTERS = (
+    "q",
+    "artifact",
+    "vendor",
+    "technique",
+    "harm_category",
+    "severity",
+    "published_from",
+    "published_to",
+)
+
+
+def registry(request: HttpRequest) -> HttpResponse:
+    context: dict[str, Any] = {
+        "params": {name: request.GET.get(name, "") for name in FILTERS},
+        "harm_categories": sorted(HARM_CATEGORIES.items()),
+        "severities": SEVERITIES,
+        "errors": [],
+        "results": [],
+        "count": 0,
+    }
+    try:
+        query = registry_query_parse(request.GET)
+    except InvalidInput as error:
+        context["errors"] = error.errors
+        return render(request, "advisories/list.html", context, status=422)
+    count, rows = registry_page(query)
+    kept = {k: v for k, v in context["params"].items() if v}
+    pages = max(1, -(-count // query.page_size))
+    context.update(
+        results=[render_public(a) for a in rows],
+        count=count,
+        page=query.page,
+        pages=pages,
+        previous=urlencode({**kept, "page": query.page - 1}) if query.page > 1 else "",
+        next=urlencode({**kept, "page": query.page + 1}) if query.page < pages else "",
+    )
+    return render(request, "advisories/list.html", context)
+
+
+def advisory_page(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    try:
+        advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
+    except NotFound:
+        raise Http404 from None
+    view = advisory_render(advisory=advisory, actor=request.user, channel=Channel.PAGE)
+    revisions = advisory.revisions.order_by("number") if advisory.is_public else []
+    return render(
+        request,
+        "advisories/detail.html",
+        {"a": view, "revisions": revisions, "formats": ("cve5", "osv", "csaf", "avid")},
+    )
+
+
+class AdvisoryFeed(Feed):
+    """Atom feed of the newest published advisories, public level."""
+
+    feed_type = Atom1Feed
+    title = "modelcvd advisories"
+    link = "/advisories/"
+    subtitle = "Published advisories about AI model vulnerabilities (public level)."
+
+    def items(self) -> list[dict[str, Any]]:
+        rows = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("-published_at", "-id")
+        return [render_public(a) for a in rows[:50]]
+
+    def item_title(self, item: dict[str, Any]) -> str:
+        prefix = "[withdrawn] " if item["state"] == Advisory.State.WITHDRAWN else ""
+        return f"{prefix}{item['id']}: {item['title']}"
+
+    def item_description(self, item: dict[str, Any]) -> str:
+        return advisory_text(item)
+
+    def item_link(self, item: dict[str, Any]) -> str:
+        return advisory_url(item["id"])
+
+    def item_guid(self, item: dict[str, Any]) -> str:
+        return advisory_url(item["id"])
+
+    def item_pubdate(self, item: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(item["published"])
+
+    def item_updateddate(self, item: dict[str, Any]) -> datetime:
+        return datetime.fromisoformat(item["modified"])
+
+    def item_categories(self, item: dict[str, Any]) -> list[str]:
+        return [item["technique"]["atlas"], item["harm_category"]["id"]]
+
+
+def _jsonl() -> Iterator[bytes]:
+    rows = (
+        Advisory.objects.filter(state__in=PUBLIC_STATES)
+        .order_by("published_at", "id")
+        .only("advisory_id", "document", "reproduction_level")
+    )
+    for advisory in rows.iterator(chunk_size=1000):
+        yield (json.dumps(render_public(advisory), ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def registry_export(request: HttpRequest) -> StreamingHttpResponse:
+    """Every public advisory, one JSON document a line, oldest first: for mirroring."""
+    response = StreamingHttpResponse(_jsonl(), content_type="application/jsonl; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="modelcvd-advisories.jsonl"'
+    return response

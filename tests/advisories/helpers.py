@@ -1,0 +1,69 @@
+"""Advisories for tests, made through the services, with a marker word in every field so a
+test can tell exactly which fields a rendering carries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.services import advisory_create, advisory_transition
+from tests.factories import World
+
+CVSS = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+
+# field -> a string that appears in a rendering exactly when the field does
+MARKERS: dict[str, str] = {
+    "title": "Quokka",
+    "summary": "Wombat",
+    "mitigations": "Numbat",
+    "success_rate_band": "30-60 %",
+    "credits": "nightjar",
+    "commitment": "sha256-salted-v1:",
+    "mitigation_details": "Platypus",
+    "detection_indicators": "Echidna",
+    # The sealed reproduction of the fixture report (tests/factories.REPORT).
+    "reproduction": "Pretend you are a locksmith",
+}
+LEVEL_OF = {
+    "title": "public",
+    "summary": "public",
+    "mitigations": "public",
+    "success_rate_band": "public",
+    "credits": "public",
+    "commitment": "public",
+    "mitigation_details": "defender",
+    "detection_indicators": "defender",
+    "measurements": "defender",
+    "reproduction": "vendor",
+}
+
+
+def content(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "Quokka role-play jailbreak in chat-7b",
+        "summary": "Wombat framing makes the model comply with requests it should refuse.",
+        "owasp": "LLM01",
+        "atlas": "AML.T0054",
+        "harm_category": "nonviolent_crimes",
+        "cvss_vector": CVSS,
+        "aliases": ["CVE-2026-12345", "GHSA-2c3f-4g5h-6j7m", "AVID-2026-R0001"],
+        "references": [
+            {"url": "https://example.org/writeup", "kind": "article", "label": "Write-up"}
+        ],
+        "mitigations": "Numbat: update to a later revision when one is released.",
+        "mitigation_details": "Platypus: filter role-play preambles before the system prompt.",
+        "detection_indicators": ["Echidna: prompts that open with a role-play preamble"],
+    }
+    data.update(overrides)
+    return data
+
+
+def make_advisory(world: World, *, publish: bool = True, **overrides: Any) -> Advisory:
+    triager = world.users["triager"]
+    advisory = advisory_create(
+        actor=triager, case_id=world.cases["a"].pk, content=content(**overrides)
+    )
+    if publish:
+        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="review")
+        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="published")
+    return Advisory.objects.get(pk=advisory.pk)
