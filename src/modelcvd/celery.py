@@ -14,11 +14,3 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_ignore_result = True
 app.autodiscover_tasks()
 
-# Periodic work, run by the one `celery beat` of an installation (docs/deploy.md).
-app.conf.beat_schedule = {
-    **(app.conf.beat_schedule or {}),
-    "verification-resume-stalled": {
-        "task": "modelcvd.verification.tasks.resume_stalled_runs",
-        "schedule": 60.0,
-    },
-}
