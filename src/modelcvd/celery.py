@@ -13,4 +13,3 @@ app = Celery("modelcvd")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_ignore_result = True
 app.autodiscover_tasks()
-
