@@ -189,6 +189,22 @@ VERIFICATION_CHUNK_TRIALS = int(env("MODELCVD_VERIFICATION_CHUNK_TRIALS", "50"))
 # A run queued or running that stored no trial for this long is queued again (Celery beat,
 # every minute); safe, since stored trials are skipped and each is stored once.
 VERIFICATION_STALL_SECONDS = int(env("MODELCVD_VERIFICATION_STALL_SECONDS", "900"))
+# Periodic work, run by the one `celery beat` of an installation (docs/deploy.md). Here, not
+# in celery.py: touching app.conf there at import would load these settings before
+# `modelcvd serve --production` has set MODELCVD_PRODUCTION.
+CELERY_BEAT_SCHEDULE = {
+    "verification-resume-stalled": {
+        "task": "modelcvd.verification.tasks.resume_stalled_runs",
+        "schedule": 60.0,
+    },
+    # Flag breached case deadlines and escalate each breach level once.
+    "check-deadlines": {"task": "modelcvd.notifications.tasks.check_deadlines", "schedule": 300.0},
+    # Embargoes whose public date has come exit.
+    "expire-embargoes": {
+        "task": "modelcvd.notifications.tasks.expire_embargoes",
+        "schedule": 300.0,
+    },
+}
 # Runs on local model directories (hf:) go to the `verification-gpu` queue, which only GPU
 # workers consume; off in the embedded default, whose one worker has no such queue.
 VERIFICATION_GPU_QUEUE = env_bool("MODELCVD_VERIFICATION_GPU_QUEUE", False)

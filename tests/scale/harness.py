@@ -369,7 +369,9 @@ class Stack:
         self.metrics_dir.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
-            "PYTHONPATH": f"{ROOT / 'src'}:{ROOT}",
+            "PYTHONPATH": ":".join(
+                p for p in (str(ROOT / "src"), str(ROOT), os.environ.get("PYTHONPATH", "")) if p
+            ),
             "DJANGO_SETTINGS_MODULE": "modelcvd.settings",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
