@@ -29,7 +29,13 @@ Actor = AbstractBaseUser | AnonymousUser
 def _reproduction(advisory: Advisory, actor: Actor) -> list[dict[str, Any]]:
     assert isinstance(actor, User)
     reproductions = []
-    for report in advisory.case.reports.select_related("payload", "case__program").order_by("pk"):
+    reports = (
+        advisory.case.reports.select_related("payload", "case__program")
+        .exclude(payload=None)
+        .exclude(held_out=True)  # never rendered, even if the level check above were wrong
+        .order_by("pk")
+    )
+    for report in reports:
         payload = report_payload_open(
             report=report,
             actor=actor,

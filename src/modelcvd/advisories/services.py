@@ -220,7 +220,9 @@ def _refresh(advisory: Advisory, *, revision: int) -> None:
     advisory.atlas = document["technique"]["atlas"]
     advisory.harm_category = document["harm_category"]["id"]
     advisory.severity = document["severity"]["rating"] if document["severity"] else ""
-    advisory.reproduction_level = advisory.content["reproduction_level"]
+    # A held-out benchmark item is never rendered, whatever the content says (issue #6).
+    held_out = advisory.case.reports.filter(held_out=True).exists()
+    advisory.reproduction_level = "never" if held_out else advisory.content["reproduction_level"]
     advisory.search_text = _search_text(document)
     advisory.save()
     advisory.artifacts.set(artifacts)
@@ -241,7 +243,10 @@ def _committed_payload(
 def _commit_payload(advisory: Advisory, *, actor: User) -> None:
     """Commit to the case's reproductions (salted SHA-256): the advisory publishes the digest,
     the salt is sealed, and `modelcvd commitment verify` checks a later reveal against it."""
-    report_ids = list(advisory.case.reports.order_by("pk").values_list("pk", flat=True))
+    # Reports still waiting for their payload (abstract-first intake) have nothing to commit to.
+    report_ids = list(
+        advisory.case.reports.exclude(payload=None).order_by("pk").values_list("pk", flat=True)
+    )
     payload = _committed_payload(
         advisory,
         report_ids,
