@@ -7,7 +7,9 @@ matrix, everything else bit-identical) and a "fine-tuned" copy (every tensor per
 every matrix is changed and goes through the SVD: the worst case). Each comparison runs in a
 fresh subprocess, which reports its own wall time and peak resident memory (getrusage
 ru_maxrss; tracemalloc does not see torch's allocations), next to the resident memory of the
-same process right after importing torch, before reading any weights.
+same process right after importing torch, before reading any weights. (Linux carries
+ru_maxrss across exec; the parent here never imports torch and stays small, so the child's
+figure is its own.)
 
 What to read in the table: seconds per million parameters should stay about flat (time is
 linear in the model size), and peak memory above the import baseline should follow the

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -126,12 +125,13 @@ def test_hashing_streams_in_bounded_memory(tmp_path: Path) -> None:
     d.mkdir()
     with (d / "model.safetensors").open("wb") as handle:
         handle.truncate(256 << 20)  # sparse: costs no disk
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from a
+    # large test process would report the parent's size.
     code = (
-        "import resource, sys; from modelcvd.artifacts.digest import model_manifest; "
-        f"model_manifest(__import__('pathlib').Path({str(d)!r})); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import pathlib; from modelcvd.artifacts.digest import model_manifest; "
+        f"model_manifest(pathlib.Path({str(d)!r})); "
+        "print(next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     peak_kib = int(out.stdout.strip())
     assert peak_kib < 200 * 1024, f"peak RSS {peak_kib} KiB"
-    assert resource.RUSAGE_SELF is not None

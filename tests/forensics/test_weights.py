@@ -288,3 +288,27 @@ def test_fused_expert_tensors_are_read_one_expert_at_a_time(tmp_path: Path) -> N
     assert result.verdict == "abliterated"
     assert len(result.layers) == 4
     assert result.direction is not None and _cos(result.direction, r) > 0.99
+
+
+def test_bfloat16_checkpoints(pair: Pair, tmp_path: Path) -> None:
+    """Real releases are bf16: an ablation done in float32 and stored back in bf16 is still
+    found, and a bf16 fine-tune is not mistaken for a lower-precision cast."""
+    base16 = {k: v.to(torch.bfloat16) for k, v in pair.state.items()}
+    base_dir = dv.save_dir(pair.model, base16, tmp_path / "base16")
+    r = dv.unit(pair.generator)
+    ablated = dv.abliterate(
+        {k: v.float() for k, v in base16.items()},
+        dict.fromkeys(range(LAYERS), r),
+        dict.fromkeys(range(LAYERS), 1.0),
+    )
+    derived = dv.save_dir(
+        pair.model, {k: v.to(torch.bfloat16) for k, v in ablated.items()}, tmp_path / "abl16"
+    )
+    result = compare_dirs(base_dir, derived)
+    assert result.verdict == "abliterated", result.evidence
+    assert result.direction is not None and _cos(result.direction, r) > 0.99
+    tuned = dv.fine_tune(dv.tiny_model(pair.seed, LAYERS), seed=2)
+    tuned_dir = dv.save_dir(
+        pair.model, {k: v.to(torch.bfloat16) for k, v in tuned.items()}, tmp_path / "ft16"
+    )
+    assert compare_dirs(base_dir, tuned_dir).verdict == "fine-tuned"

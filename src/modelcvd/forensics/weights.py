@@ -97,6 +97,7 @@ class MatrixScore:
     shape: tuple[int, ...]
     dtype: str
     changed: bool
+    base_dtype: str = ""
     relative_change: float = 0.0
     cosine: float = 1.0
     top_singular_values: list[float] = field(default_factory=list)
@@ -117,6 +118,7 @@ class MatrixScore:
             "layer": self.layer,
             "shape": list(self.shape),
             "dtype": self.dtype,
+            "base_dtype": self.base_dtype,
             "changed": self.changed,
             "relative_change": r(self.relative_change),
             "cosine": r(self.cosine),
@@ -333,6 +335,7 @@ def score_pair(
         layer=layer,
         shape=tuple(base.shape),
         dtype=str(derived.dtype).removeprefix("torch."),
+        base_dtype=str(base.dtype).removeprefix("torch."),
         changed=not (base.dtype == derived.dtype and torch.equal(base, derived)),
     )
     if not score.changed:
@@ -492,7 +495,7 @@ def _decide(result: Comparison, *, compared_all: bool) -> None:
         evidence.append("the changed weights are uncorrelated with the base's")
         return
     grid_share = sum(s.on_grid for s in matrices) / len(matrices) if matrices else 0.0
-    casts = [s for s in changed if s.dtype != "float32" and s.relative_change < 1e-2]
+    casts = [s for s in changed if s.dtype != s.base_dtype and s.relative_change < 1e-2]
     if matrices and grid_share >= QUANTIZED_GRID_SHARE and median_change < QUANTIZED_MAX_CHANGE:
         result.verdict = "quantized"
         evidence.append(f"{grid_share:.0%} of changed matrices have values on a quantization grid")
