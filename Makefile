@@ -58,7 +58,7 @@ pytest: install-dev
 
 # With CI=true the suite must also pass on PostgreSQL; an unreachable server fails the run.
 # The pure engines never touch a database, so their tests run once, in the SQLite leg.
-PURE_TESTS := tests/verification/engine tests/verification/test_commands.py tests/interop tests/scoring tests/policy tests/reports/engine tests/scale
+PURE_TESTS := tests/verification/engine tests/verification/test_commands.py tests/verification/test_forensics_behaviour.py tests/interop tests/scoring tests/policy tests/reports/engine tests/forensics tests/artifacts/test_digest.py tests/artifacts/test_cards.py tests/scale
 pytest-postgres: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS))
 

@@ -235,7 +235,9 @@ def _committed_payload(
     reports = {r.pk: r for r in Report.objects.select_related("payload").filter(pk__in=report_ids)}
     payload: dict[str, Any] = {"advisory": advisory.advisory_id, "reports": []}
     for pk in report_ids:
-        raw = sealed_open(blob=reports[pk].payload, actor=actor, reason=reason, subject=reports[pk])
+        blob = reports[pk].payload
+        assert blob is not None  # the caller passes only reports that have their payload
+        raw = sealed_open(blob=blob, actor=actor, reason=reason, subject=reports[pk])
         payload["reports"].append(json.loads(raw))
     return payload
 

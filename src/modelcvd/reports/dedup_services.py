@@ -44,6 +44,8 @@ def payload_text(payload: dict[str, Any]) -> str:
 
 
 def _payload_of(report: Report, reason: str) -> str:
+    if report.payload is None:  # abstract-first intake: indexed once the payload arrives
+        return ""
     raw = sealed_open(blob=report.payload, actor=None, reason=reason, subject=report)
     return payload_text(json.loads(raw))
 

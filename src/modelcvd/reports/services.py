@@ -250,6 +250,8 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
             reason=f"sealed payload received for report #{report.pk}",
         )
         audit_record(actor=actor, action="report.payload", obj=report)
+        # Only now is there a payload to fingerprint for duplicate detection.
+        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
     return report
 
 
