@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 
+from modelcvd.cases.deadlines import program_policy as cases_program_policy
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.workflow import CaseState
 from modelcvd.metrics.models import CaseFact
@@ -40,10 +41,10 @@ _REFERENCE_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)
 
 
 def program_policy(program: Program) -> DeadlinePolicy:
-    """The deadline targets of a program. Programs store none of their own yet, so each gets
-    policy.deadlines' defaults; once they do, this is the one place that reads them (and
-    `metrics_rebuild` must run after a program changes its targets)."""
-    return DeadlinePolicy()
+    """The deadline targets of a program, as the cases' own due dates use them (a program's
+    response targets and per-tier deadlines). When a program changes them,
+    policy.services.program_policy_update queues `refresh_program_facts`."""
+    return cases_program_policy(program)
 
 
 def _epoch(expr: str) -> str:

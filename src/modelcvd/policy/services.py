@@ -65,6 +65,12 @@ POLICY_FIELDS = (
 )
 
 
+# Fields whose change moves deadline compliance in the metrics.
+DEADLINE_FIELDS = frozenset(
+    {"acknowledge_business_days", "triage_business_days", "remediation_days", "disclosure_days"}
+)
+
+
 def _check_policy(policy: dict[str, Any]) -> None:
     errors: list[FieldError] = []
     unknown = sorted(set(policy) - set(POLICY_FIELDS) - {"is_default"})
@@ -132,6 +138,11 @@ def program_policy_update(*, actor: User, slug: str, changes: dict[str, Any]) ->
             obj=program,
             data={"fields": sorted(changes)},
         )
+        if set(changes) & DEADLINE_FIELDS:
+            from modelcvd.metrics.tasks import refresh_program_facts
+
+            program_id = program.pk
+            transaction.on_commit(lambda: refresh_program_facts.delay(program_id))
     return program
 
 
