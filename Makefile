@@ -59,13 +59,27 @@ pytest: install-dev
 # With CI=true the suite must also pass on PostgreSQL; an unreachable server fails the run.
 # The pure engines never touch a database, so their tests run once, in the SQLite leg.
 PURE_TESTS := tests/verification/engine tests/verification/test_commands.py tests/verification/test_forensics_behaviour.py tests/interop tests/scoring tests/policy tests/reports/engine tests/forensics tests/artifacts/test_digest.py tests/artifacts/test_cards.py tests/scale
+# Its own data directory, so it can run beside the SQLite leg (keys, mail, converted models).
 pytest-postgres: install-dev
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS))
+	DATABASE_URL=$(PG_URL) MODELCVD_DATA_DIR=$(CURDIR)/data-postgres \
+		$(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS))
 
 check: lint typecheck migrations-check
 
-test: check pytest
-	@if [ "$$CI" = "true" ]; then $(MAKE) --no-print-directory pytest-postgres; fi
+# With CI=true the two legs run side by side (one per core); the PostgreSQL leg's output is
+# printed after the SQLite leg's, and either failing fails the run.
+test: check
+	@if [ "$$CI" = "true" ]; then \
+		mkdir -p data-postgres; \
+		$(MAKE) --no-print-directory pytest-postgres > data-postgres/pytest.log 2>&1 & pg=$$!; \
+		$(MAKE) --no-print-directory pytest; sqlite=$$?; \
+		wait $$pg; postgres=$$?; \
+		echo "--- PostgreSQL leg ---"; cat data-postgres/pytest.log; \
+		echo "SQLite leg exit $$sqlite, PostgreSQL leg exit $$postgres"; \
+		[ $$sqlite -eq 0 ] && [ $$postgres -eq 0 ]; \
+	else \
+		$(MAKE) --no-print-directory pytest; \
+	fi
 
 clean:
-	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) data data-postgres .mypy_cache .ruff_cache .pytest_cache

@@ -10,10 +10,10 @@ and not counted). Writes bench/results/load.json.
 
     .venv/bin/python bench/load.py                      # 50 submitters + 200 readers, 60 s
     .venv/bin/python bench/load.py --duration 10        # a short run
-    .venv/bin/python bench/load.py --read-path /api/v1/advisories
+    .venv/bin/python bench/load.py --read-path /programs/open-models/ --advisories 0
 
-The registry (GET /api/v1/advisories, /advisories/) is being built elsewhere; until it lands
-the readers' default path is the public program page, /programs/open-models/.
+The readers search the public registry API (GET /api/v1/advisories) over --advisories published
+advisories (default 10,000), bulk-seeded with bench/registry.py's seed.
 """
 
 from __future__ import annotations
@@ -37,6 +37,17 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 import httpx  # noqa: E402
 from tests.scale import harness  # noqa: E402
+
+# The registry readers read real advisories: bench/registry.py's bulk seed, in the stack's
+# database and environment.
+SEED_ADVISORIES = """
+import sys
+import django
+django.setup()
+sys.path.insert(0, "bench")
+import registry
+print(registry.seed(int(sys.argv[1])))
+"""
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -187,7 +198,13 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--submitters", type=int, default=50)
     parser.add_argument("--readers", type=int, default=200)
-    parser.add_argument("--read-path", default="/programs/open-models/")
+    parser.add_argument("--read-path", default="/api/v1/advisories")
+    parser.add_argument(
+        "--advisories",
+        type=int,
+        default=10000,
+        help="published advisories seeded for the registry readers (bench/registry.py's seed)",
+    )
     parser.add_argument("--web", type=int, default=2, help="gunicorn masters (default 2)")
     parser.add_argument("--web-workers", type=int, default=2, help="workers per gunicorn")
     parser.add_argument("--celery", type=int, default=2, help="Celery workers (default 2)")
@@ -205,6 +222,9 @@ def main() -> int:
         try:
             print("migrating and seeding ...", flush=True)
             stack.migrate_and_seed()
+            if args.advisories:
+                print(f"publishing {args.advisories} advisories ...", flush=True)
+                stack.python(SEED_ADVISORIES, str(args.advisories))
             web = [
                 stack.start_web(f"web{i + 1}", workers=args.web_workers, wait=False)
                 for i in range(args.web)
@@ -275,6 +295,7 @@ def main() -> int:
             "submitters": args.submitters,
             "readers": args.readers,
             "read_path": args.read_path,
+            "advisories": args.advisories,
             "gunicorn_processes": args.web,
             "gunicorn_workers_each": args.web_workers,
             "celery_workers": args.celery,

@@ -112,9 +112,11 @@ def test_researcher_submits_and_triager_triages(
         ("acknowledged", "Thanks, we are looking."),
         ("triaged valid", "Reproduced 4/10."),
     ):
-        page.get_by_label("Move to").select_option(label=target)
-        page.get_by_label("Reason").fill(reason)
-        page.get_by_role("button", name="Apply").click()
+        # The case page has several forms with a reason (scoring, embargo, merge...).
+        form = page.locator("form", has=page.get_by_label("Move to"))
+        form.get_by_label("Move to").select_option(label=target)
+        form.get_by_label("Reason").fill(reason)
+        form.get_by_role("button", name="Apply").click()
         page.get_by_text(f"Case moved to {target}.").wait_for()
     timeline = page.locator("#timeline").inner_text()
     assert "received → acknowledged" in timeline and "Thanks, we are looking." in timeline
