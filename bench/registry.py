@@ -1,13 +1,16 @@
 """Registry benchmarks (issue #5, item 6, parts b and c) on 100,000 advisories in PostgreSQL.
 
 (b) export: every advisory rendered at the public level (the registry's own view, through
-    `policy.disclosure.redact`) and exported to CVE 5.1, OSV, CSAF 2.0 VEX and AVID, then
-    serialised; against the floor of a plain `json.dumps` of the same dicts. Two floors are
-    reported: the exported documents themselves (what each file holds; the target is within
-    3x of it) and the public views the exports are built from.
+    `policy.disclosure.redact`), exported to CVE 5.1, OSV, CSAF 2.0 VEX and AVID and written
+    as `modelcvd export` writes files (`interop.jsonio.document_bytes`); against the floor of
+    a plain `json.dumps` of the same exported dicts (the target: within 3x). Loading and
+    redacting, shared by all formats, is reported beside it, and end to end.
 (c) search API: `GET /api/v1/advisories` served by gunicorn (several sync workers) on
     loopback, hammered by an asyncio + httpx load generator with a mix of full-text queries,
-    filters and pages: requests per second and latency percentiles, per query kind and overall.
+    filters and pages: requests per second and latency percentiles, per query kind and overall;
+    side by side with the same load on two configurations that turn a speed-up off (a new
+    PostgreSQL connection per request; searches ranked by relevance). The table is VACUUM
+    ANALYZEd first, as autovacuum keeps a table in service.
 
 The database is the script's own (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/
 h5_registry_bench): dropped and recreated unless --reuse. Advisories are bulk-inserted with
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -194,7 +198,7 @@ def _document(
 
 def seed(count: int) -> float:
     """Bulk-insert `count` published advisories; returns seconds taken."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from modelcvd.accounts.models import Organisation, User
     from modelcvd.advisories.models import Advisory
@@ -273,17 +277,30 @@ def seed(count: int) -> float:
                 flush()
         if batch:
             flush()
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
     return time.perf_counter() - started
+
+
+def vacuum() -> None:
+    """What autovacuum does to a table in service: statistics for the planner, and the
+    visibility map that lets a count be answered from an index. A freshly bulk-loaded table
+    has neither, which no running registry looks like."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
 
 
 # -- (b) export -------------------------------------------------------------------------------
 
 
 def bench_export() -> dict[str, Any]:
+    """Per format: the exporter's build (`export_view`) and write (`document_bytes`, the bytes
+    `modelcvd export` puts in each file) against the floor, a plain `json.dumps` of the same
+    exported dicts, timed in the same loop. Loading and redacting the advisories (shared by
+    every format) is timed once and reported beside it, end to end."""
     from modelcvd.advisories.models import Advisory
     from modelcvd.advisories.render import export_view, render_public
+    from modelcvd.interop.jsonio import document_bytes
 
     started = time.perf_counter()
     rows = Advisory.objects.filter(state="published").only(
@@ -291,6 +308,12 @@ def bench_export() -> dict[str, Any]:
     )
     views = [render_public(a) for a in rows.iterator(chunk_size=2000)]
     load_s = time.perf_counter() - started
+    # `modelcvd export` streams: it never holds 100,000 views, as this benchmark does to time
+    # each format on the same input. Frozen, they are not rescanned by every garbage
+    # collection the exporters' short-lived objects trigger (which would bill the build for
+    # the benchmark's own heap).
+    gc.collect()
+    gc.freeze()
 
     t0 = time.perf_counter()
     for view in views:
@@ -299,27 +322,32 @@ def bench_export() -> dict[str, Any]:
 
     formats: dict[str, Any] = {}
     for fmt in FORMATS:
-        build = dumps = 0.0
+        build = write = floor = 0.0
         size = 0
         for view in views:
             t0 = time.perf_counter()
             document = export_view(view, fmt)
             t1 = time.perf_counter()
-            text = json.dumps(document)
+            data = document_bytes(document)
             t2 = time.perf_counter()
+            json.dumps(document)
+            t3 = time.perf_counter()
             build += t1 - t0
-            dumps += t2 - t1
-            size += len(text)
-        total = build + dumps
+            write += t2 - t1
+            floor += t3 - t2
+            size += len(data)
+        export = build + write
         formats[fmt] = {
             "advisories": len(views),
             "build_s": round(build, 2),
-            "json_dumps_of_export_s": round(dumps, 2),
-            "total_s": round(total, 2),
-            "ratio_vs_json_dumps_of_export": round(total / dumps, 2),
-            "ratio_vs_json_dumps_of_view": round(total / floor_views, 2),
+            "write_s": round(write, 2),
+            "export_s": round(export, 2),
+            "json_dumps_floor_s": round(floor, 2),
+            "ratio_vs_json_dumps": round(export / floor, 2),
+            "end_to_end_s": round(load_s + export, 2),
+            "end_to_end_ratio_vs_json_dumps": round((load_s + export) / floor, 2),
             "mb_written": round(size / 1e6, 1),
-            "target_3x_met": total / dumps <= 3.0,
+            "target_3x_met": export / floor <= 3.0,
         }
     return {
         "advisories": len(views),
@@ -395,11 +423,15 @@ def _queries(rng: random.Random, count: int) -> list[tuple[str, dict[str, str]]]
     return kinds
 
 
-async def _load(base: str, seconds: float, concurrency: int) -> list[tuple[str, float, int]]:
+async def _load(
+    base: str, seconds: float, concurrency: int, *, relevance: bool = False
+) -> list[tuple[str, float, int]]:
     import httpx
 
     rng = random.Random(7)
     plan = _queries(rng, 200_000)
+    if relevance:  # every search ranked best match first instead of newest first
+        plan = [(k, {**p, "sort": "relevance"} if "q" in p else p) for k, p in plan]
     samples: list[tuple[str, float, int]] = []
     deadline = time.perf_counter() + seconds
     cursor = [0]
@@ -423,12 +455,30 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+# Side by side with the shipped configuration: what each of the registry's two speed-ups is
+# worth, by turning it off (new PostgreSQL connection per request; searches ranked by
+# relevance, which reads every match).
+SEARCH_VARIANTS: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    "new connection per request": {"env": {"MODELCVD_DB_CONN_MAX_AGE": "0"}},
+    "searches ranked by relevance": {"relevance": True},
+}
+
+
 def bench_search(
-    url: str, data_dir: Path, *, seconds: float, concurrency: int, workers: int
+    url: str,
+    data_dir: Path,
+    *,
+    seconds: float,
+    concurrency: int,
+    workers: int,
+    env_extra: dict[str, str] | None = None,
+    relevance: bool = False,
 ) -> dict[str, Any]:
     port = _free_port()
     env = {
         **os.environ,
+        **(env_extra or {}),
         "DATABASE_URL": url,
         "MODELCVD_DATA_DIR": str(data_dir),
         "DJANGO_SETTINGS_MODULE": "modelcvd.settings",
@@ -463,9 +513,10 @@ def bench_search(
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not come up")
-        asyncio.run(_load(base, 3, concurrency))  # warm-up: connections, caches, plans
+        # warm-up: connections, caches, plans
+        asyncio.run(_load(base, 3, concurrency, relevance=relevance))
         started = time.perf_counter()
-        samples = asyncio.run(_load(base, seconds, concurrency))
+        samples = asyncio.run(_load(base, seconds, concurrency, relevance=relevance))
         elapsed = time.perf_counter() - started
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -512,6 +563,7 @@ def main() -> int:
     seeded_s = None
     if not Advisory.objects.exists():
         seeded_s = round(seed(args.advisories), 1)
+    vacuum()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = {
         "python": platform.python_version(),
@@ -525,34 +577,59 @@ def main() -> int:
         export = bench_export()
         results["export"] = export
         print(f"\n(b) export of {export['advisories']} advisories (public level), seconds")
-        print(f"json.dumps of the public views: {export['json_dumps_of_views_s']} s")
         print(
-            f"{'format':8} {'build':>8} {'dumps':>8} {'total':>8} "
-            f"{'x dumps(export)':>16} {'x dumps(view)':>14} {'MB':>7}"
+            f"load + redact (all formats share it): {export['load_and_redact_s']} s; "
+            f"json.dumps of the public views: {export['json_dumps_of_views_s']} s"
+        )
+        print(
+            f"{'format':8} {'build':>7} {'write':>7} {'export':>7} {'floor':>7} "
+            f"{'x floor':>8} {'end-to-end x floor':>19} {'MB':>7} {'<= 3x':>6}"
         )
         for fmt, row in export["formats"].items():
             print(
-                f"{fmt:8} {row['build_s']:8.2f} {row['json_dumps_of_export_s']:8.2f} "
-                f"{row['total_s']:8.2f} {row['ratio_vs_json_dumps_of_export']:16.2f} "
-                f"{row['ratio_vs_json_dumps_of_view']:14.2f} {row['mb_written']:7.1f}"
+                f"{fmt:8} {row['build_s']:7.2f} {row['write_s']:7.2f} {row['export_s']:7.2f} "
+                f"{row['json_dumps_floor_s']:7.2f} {row['ratio_vs_json_dumps']:8.2f} "
+                f"{row['end_to_end_ratio_vs_json_dumps']:19.2f} {row['mb_written']:7.1f} "
+                f"{row['target_3x_met']!s:>6}"
             )
     if "c" in parts:
-        search = bench_search(
-            args.database,
-            data_dir,
-            seconds=args.seconds,
-            concurrency=args.concurrency,
-            workers=args.workers,
-        )
+        variants = {
+            name: bench_search(
+                args.database,
+                data_dir,
+                seconds=args.seconds,
+                concurrency=args.concurrency,
+                workers=args.workers,
+                env_extra=variant.get("env"),
+                relevance=variant.get("relevance", False),
+            )
+            for name, variant in SEARCH_VARIANTS.items()
+        }
+        search = variants["shipped"]
         results["search_api"] = search
+        results["search_api_variants"] = {
+            name: {k: v for k, v in row.items() if k != "by_query"}
+            | {
+                "requests_per_s_vs_shipped": round(
+                    row["requests_per_s"] / search["requests_per_s"], 2
+                )
+            }
+            for name, row in variants.items()
+        }
         print(
             f"\n(c) GET /api/v1/advisories at {args.advisories} advisories: {search['server']}; {search['load']}"
         )
         print(
-            f"{search['requests']} requests, {search['non_200']} not 200: "
-            f"{search['requests_per_s']} req/s, p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms"
+            f"{'configuration':30} {'req/s':>7} {'x shipped':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8}"
         )
-        print(f"{'query':14} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}")
+        for name, row in results["search_api_variants"].items():
+            print(
+                f"{name:30} {row['requests_per_s']:7.1f} {row['requests_per_s_vs_shipped']:10.2f} "
+                f"{row['p50_ms']:8.1f} {row['p99_ms']:8.1f} {row['non_200']:8}"
+            )
+        print(
+            f"\nshipped, per query kind:\n{'query':14} {'requests':>9} {'p50 ms':>8} {'p99 ms':>8}"
+        )
         for kind, row in search["by_query"].items():
             print(f"{kind:14} {row['requests']:9} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f}")
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -99,6 +99,13 @@ TEMPLATES = [
 
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'modelcvd.sqlite3'}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A sync gunicorn worker serves one request at a time: keeping its connection saves a
+    # PostgreSQL connection setup per request (several ms, a large share of a registry
+    # search). Health checks replace a connection the server dropped (a restart, a failover)
+    # before the next request or task uses it.
+    DATABASES["default"]["CONN_MAX_AGE"] = int(env("MODELCVD_DB_CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue on busy_timeout instead of failing with "database is locked".

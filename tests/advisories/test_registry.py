@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from modelcvd.advisories import selectors
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.selectors import _full_text
 from modelcvd.advisories.services import advisory_create, advisory_transition
@@ -123,11 +124,41 @@ def test_full_text_search(registry: dict[str, Advisory]) -> None:
             )
             assert "gin" in cursor.fetchone()[0]
             cursor.execute("SET enable_seqscan = off")
-            plan = _full_text(Advisory.objects.all(), "quokka").explain()
+            plan = _full_text(Advisory.objects.all(), "quokka", by_relevance=False).explain()
             cursor.execute("SET enable_seqscan = on")
         assert "advisory_search_gin" in plan
     else:
         assert search("QUOKKA jailbreak") == [a]  # every word, any case
+
+
+def test_results_are_newest_first_or_best_match_first_when_asked(
+    registry: dict[str, Advisory],
+) -> None:
+    api = Client()
+    newest = _ids(api.get("/api/v1/advisories", {"q": "assistant"}))
+    ranked = _ids(api.get("/api/v1/advisories", {"q": "assistant", "sort": "relevance"}))
+    assert sorted(newest) == sorted(ranked) and newest
+    listed = _ids(api.get("/api/v1/advisories"))
+    assert [i for i in listed if i in newest] == newest  # the same order as the listing
+    bad = api.get("/api/v1/advisories", {"sort": "relevance"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "sort"
+    assert api.get("/api/v1/advisories", {"sort": "oldest"}).status_code == 422
+
+
+def test_counts_stop_at_the_cap(
+    registry: dict[str, Advisory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = Client()
+    exact = api.get("/api/v1/advisories").json()
+    assert (exact["count"], exact["count_exact"]) == (2, True)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 1)
+    capped = api.get("/api/v1/advisories", {"page_size": "1"}).json()
+    assert (capped["count"], capped["count_exact"]) == (1, False)
+    page = api.get("/advisories/", {"page_size": "1"}).content.decode()
+    assert "More than 1 advisories" in page and 'rel="next"' in page and "of 1+" in page
+    # The last page counts without a count query, exactly.
+    last = api.get("/api/v1/advisories", {"page_size": "3"}).json()
+    assert (last["count"], last["count_exact"]) == (2, True)
 
 
 def test_pagination(world: World, registry: dict[str, Advisory]) -> None:

@@ -53,12 +53,13 @@ def _reader(request: HttpRequest) -> User | AnonymousUser:
 )
 def advisory_list(request: HttpRequest) -> dict[str, Any]:
     query = registry_query_parse(request.GET)
-    count, rows = registry_page(query)
+    found = registry_page(query)
     return {
-        "count": count,
+        "count": found.count,
+        "count_exact": found.count_exact,
         "page": query.page,
         "page_size": query.page_size,
-        "results": [render_public(a) for a in rows],
+        "results": [render_public(a) for a in found.advisories],
     }
 
 

@@ -48,6 +48,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from modelcvd.advisories.models import Advisory
     from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
     from modelcvd.advisories.selectors import PUBLIC_STATES
+    from modelcvd.interop.jsonio import document_bytes
     from modelcvd.policy.disclosure import Channel, Level
 
     level = Level.parse(args.level)
@@ -65,7 +66,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     for advisory in rows.iterator(chunk_size=500):
         document = export_view(render_at(advisory, level), args.format)
         path = out / f"{advisory.advisory_id}.{FILE_SUFFIX[args.format]}"
-        path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        path.write_bytes(document_bytes(document))
         written += 1
     print(f"wrote {written} {args.format} file(s) at the {level.label} level to {out}")
     return 0

@@ -128,7 +128,8 @@ class RevisionOut(Schema):
 
 
 class AdvisoryPage(Schema):
-    count: int
+    count: int = Field(description="Matches, counted up to 10,000 (see count_exact)")
+    count_exact: bool = Field(description="False when there are more matches than count")
     page: int
     page_size: int
     results: list[dict[str, Any]]

@@ -29,6 +29,10 @@ Actor = AbstractBaseUser | AnonymousUser
 PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
 SEARCH_CONFIG = "english"
 MAX_PAGE_SIZE = 100
+# Counting every match of a very common word costs a scan of the whole registry; past this
+# many the registry says "more than" instead (as search engines do). Pages past it still work.
+COUNT_CAP = 10_000
+SORTS = ("newest", "relevance")
 
 
 def disclosure_level_for(*, actor: Actor, advisory: Advisory) -> Level:
@@ -87,6 +91,7 @@ class RegistryQuery:
     severity: str = ""
     published_from: dt.date | None = None
     published_to: dt.date | None = None
+    sort: str = "newest"
     page: int = 1
     page_size: int = 20
 
@@ -144,6 +149,11 @@ def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
     published_to = _date(errors, "published_to", get("published_to"))
     if published_from and published_to and published_from > published_to:
         errors.append(FieldError("published_to", "must not be before published_from"))
+    sort = get("sort") or "newest"
+    if sort not in SORTS:
+        errors.append(FieldError("sort", f"one of {list(SORTS)}"))
+    elif sort == "relevance" and not q:
+        errors.append(FieldError("sort", "relevance needs a search (q)"))
     page = _positive(errors, "page", get("page"), 1, 10_000)
     page_size = _positive(errors, "page_size", get("page_size"), 20, MAX_PAGE_SIZE)
     if errors:
@@ -157,21 +167,25 @@ def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
         severity=severity,
         published_from=published_from,
         published_to=published_to,
+        sort=sort,
         page=page,
         page_size=page_size,
     )
 
 
-def _full_text(qs: QuerySet[Advisory], q: str) -> QuerySet[Advisory]:
-    """PostgreSQL: the stored, GIN-indexed tsvector of the public text (migration 0002),
-    best match first. Elsewhere (SQLite): every word must occur in the public text."""
+def _full_text(qs: QuerySet[Advisory], q: str, *, by_relevance: bool) -> QuerySet[Advisory]:
+    """PostgreSQL: the stored, GIN-indexed tsvector of the public text (migration 0002);
+    newest first, or best match first when asked (ranking reads every match, so it costs a
+    scan of the registry for a very common word). Elsewhere (SQLite): every word must occur
+    in the public text, newest first."""
     if connection.vendor == "postgresql":
         query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
-        return (
-            qs.filter(search_vector=query)
-            .annotate(rank=SearchRank(F("search_vector"), query))
-            .order_by("-rank", "-published_at", "-id")
-        )
+        qs = qs.filter(search_vector=query)
+        if by_relevance:
+            qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).order_by(
+                "-rank", "-published_at", "-id"
+            )
+        return qs
     for word in q.split():
         qs = qs.filter(search_text__icontains=word.strip("\"'()"))
     return qs
@@ -182,7 +196,7 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
 
 
 def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
-    """Public advisories matching the query, newest first (best match first with `q`)."""
+    """Public advisories matching the query, newest first (or best match first: `sort`)."""
     qs = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("-published_at", "-id")
     if query.artifact:
         provider, name = query.artifact
@@ -210,18 +224,28 @@ def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
     if query.published_to:
         qs = qs.filter(published_at__lt=_utc_midnight(query.published_to + dt.timedelta(days=1)))
     if query.q:
-        qs = _full_text(qs, query.q)
+        qs = _full_text(qs, query.q, by_relevance=query.sort == "relevance")
     return qs
 
 
-def registry_page(query: RegistryQuery) -> tuple[int, list[Advisory]]:
-    """(total, advisories on the requested page)."""
+@dataclass(frozen=True)
+class RegistryPage:
+    count: int  # the number of matches, or COUNT_CAP when there are more
+    count_exact: bool
+    advisories: list[Advisory]
+
+
+def registry_page(query: RegistryQuery) -> RegistryPage:
+    """The requested page, and how many advisories match (counted up to COUNT_CAP)."""
     qs = advisory_search(query)
     start = (query.page - 1) * query.page_size
     rows = list(
         qs.only("advisory_id", "document", "reproduction_level")[start : start + query.page_size]
     )
-    return qs.count(), rows
+    if len(rows) < query.page_size and (rows or start == 0):
+        return RegistryPage(start + len(rows), True, rows)  # the last page: counted already
+    count = qs.order_by()[: COUNT_CAP + 1].count()
+    return RegistryPage(min(count, COUNT_CAP), count <= COUNT_CAP, rows)
 
 
 def advisory_drafts_for(*, actor: Actor) -> QuerySet[Advisory]:

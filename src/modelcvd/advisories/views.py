@@ -3,7 +3,6 @@ Atom feed and the JSON Lines mirror. Feed and mirror are public level by constru
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from modelcvd.advisories.selectors import (
     registry_query_parse,
 )
 from modelcvd.core.errors import InvalidInput, NotFound
+from modelcvd.interop.jsonio import line_bytes
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
 
@@ -37,6 +37,7 @@ FILTERS = (
     "severity",
     "published_from",
     "published_to",
+    "sort",
 )
 
 
@@ -54,16 +55,20 @@ def registry(request: HttpRequest) -> HttpResponse:
     except InvalidInput as error:
         context["errors"] = error.errors
         return render(request, "advisories/list.html", context, status=422)
-    count, rows = registry_page(query)
+    found = registry_page(query)
     kept = {k: v for k, v in context["params"].items() if v}
-    pages = max(1, -(-count // query.page_size))
+    pages = max(1, -(-found.count // query.page_size))
+    more = query.page < pages or (
+        not found.count_exact and len(found.advisories) == query.page_size
+    )
     context.update(
-        results=[render_public(a) for a in rows],
-        count=count,
+        results=[render_public(a) for a in found.advisories],
+        count=found.count,
+        count_exact=found.count_exact,
         page=query.page,
         pages=pages,
         previous=urlencode({**kept, "page": query.page - 1}) if query.page > 1 else "",
-        next=urlencode({**kept, "page": query.page + 1}) if query.page < pages else "",
+        next=urlencode({**kept, "page": query.page + 1}) if more else "",
     )
     return render(request, "advisories/list.html", context)
 
@@ -124,7 +129,7 @@ def _jsonl() -> Iterator[bytes]:
         .only("advisory_id", "document", "reproduction_level")
     )
     for advisory in rows.iterator(chunk_size=1000):
-        yield (json.dumps(render_public(advisory), ensure_ascii=False) + "\n").encode("utf-8")
+        yield line_bytes(render_public(advisory))
 
 
 def registry_export(request: HttpRequest) -> StreamingHttpResponse:

@@ -172,15 +172,12 @@ class AffectedArtifact(_Frozen):
     @property
     def collection_url(self) -> str:
         """Where the repository lives, e.g. https://huggingface.co; empty without a repo."""
-        if not self.repository_url:
-            return ""
-        parts = urlsplit(self.repository_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        return _repository_parts(self.repository_url)[0]
 
     @property
     def package_name(self) -> str:
         """The repository path within its collection, e.g. ORG/NAME."""
-        return urlsplit(self.repository_url).path.strip("/") if self.repository_url else ""
+        return _repository_parts(self.repository_url)[1]
 
 
 class Credit(_Frozen):
@@ -196,8 +193,7 @@ class Reference(_Frozen):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"https", "http"} or not parts.netloc:
+        if not _is_web_url(value):
             raise ValueError("must be an absolute http(s) URL")
         return value
 
@@ -323,6 +319,26 @@ def _repository_url(value: str) -> str:
     return value.rstrip("/")
 
 
+# An http(s) scheme and a non-empty authority: what urlsplit would report as scheme and
+# netloc, checked without building its result (references are mostly unique, so a cache of
+# urlsplit misses, and this runs for every reference of every advisory exported).
+WEB_URL = re.compile(r"^https?://[^/?#\s]", re.IGNORECASE)
+
+
+def _is_web_url(value: str) -> bool:
+    return WEB_URL.match(value) is not None
+
+
+@lru_cache(maxsize=4096)
+def _repository_parts(url: str) -> tuple[str, str]:
+    """(collection URL, package name) of a repository URL; cached like _repository_url (every
+    exporter asks for both, per artifact, per advisory)."""
+    if not url:
+        return "", ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}", parts.path.strip("/")
+
+
 @cache
 def _clean_cvss4(value: str) -> str:
     """clean_vector() puts the metrics in the specification's order and drops "X" (not
@@ -347,4 +363,4 @@ def cvss4_score(vector: str) -> tuple[float, Severity]:
 
 def iso_utc(moment: datetime) -> str:
     """RFC 3339 in UTC with a Z, the form OSV's pattern and CVE's timestamps accept."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -2,9 +2,9 @@
 
 The index lives in two ordinary tables (PayloadSignature, PayloadBand), so it persists with the
 database, is backed up with it, works the same on SQLite and PostgreSQL, and is updated one
-report at a time: indexing a report replaces only that report's rows. A lookup is one query: an
-index search on the band keys, then primary-key lookups of the candidates' signatures; never a
-scan, never a rebuild.
+report at a time: indexing a report replaces only that report's rows. A lookup is an index-only
+count and one query: an index search on the band keys, then primary-key lookups of the
+candidates' signatures; never a scan, never a rebuild.
 """
 
 from __future__ import annotations
@@ -76,6 +76,16 @@ def index_store(*, report_id: int, fingerprint: Fingerprint | None, key_id: str)
         )
 
 
+# Above this many band rows for one lookup, a candidate must share at least two bands with the
+# query. Popular buckets (a common framing, a stock system prompt) grow with the index, and
+# each candidate costs a signature read: without a bound the slowest lookups grow linearly
+# with the number of stored payloads. Sharing two of 40 bands is what a near-duplicate does
+# anyway: at Jaccard 0.5 a pair shares 5 bands on average and fewer than two with probability
+# 0.03 (0.001 at 0.6), while a pair at 0.1-0.3, most of a popular bucket, shares one at most.
+# docs/dedup.md has the measurements; bench/registry_dedup.py checks the recall.
+HOT_LOOKUP_ROWS = 500
+
+
 def index_lookup(
     *,
     fingerprint: Fingerprint,
@@ -85,31 +95,40 @@ def index_lookup(
     floor: float = ESTIMATE_FLOOR,
     limit: int = 50,
 ) -> list[IndexMatch]:
-    """Reports whose signature shares a band with `fingerprint` and whose estimated Jaccard is
-    at least `floor`, best first. `organisation_id` keeps the search inside one coordinator's
-    programs: a proposal never points a triager at another organisation's report."""
-    # One round trip, written out: this runs on every arriving report and the ORM would spend
-    # longer composing it than the database spends answering it. The inner query is an index
-    # search on (bucket, report); the outer ones are primary-key lookups.
+    """Reports whose signature shares a band with `fingerprint` (two bands when the query's
+    buckets are crowded: HOT_LOOKUP_ROWS) and whose estimated Jaccard is at least `floor`,
+    best first. `organisation_id` keeps the search inside one coordinator's programs: a
+    proposal never points a triager at another organisation's report."""
+    # Two round trips, written out: this runs on every arriving report and the ORM would spend
+    # longer composing them than the database spends answering. The first counts the band rows
+    # (an index-only count); the second is an index search on (bucket, report), grouped, then
+    # primary-key lookups of the candidates' signatures.
     band, signature = PayloadBand._meta.db_table, PayloadSignature._meta.db_table
     report, program = Report._meta.db_table, Program._meta.db_table
     marks = ", ".join(["%s"] * len(fingerprint.bands))
-    # Table names come from the models' meta; every value is a parameter.
-    sql = (
-        f"SELECT s.report_id, s.signature FROM {signature} s "  # noqa: S608
-        f"WHERE s.report_id IN (SELECT b.report_id FROM {band} b WHERE b.bucket IN ({marks})) "
-        "AND s.key_id = %s"
-    )
-    params: list[int | str] = [*fingerprint.bands, key_id]
-    if organisation_id is not None:
-        sql = sql.replace(
-            f"FROM {signature} s ",
-            f"FROM {signature} s JOIN {report} r ON r.id = s.report_id "
-            f"JOIN {program} p ON p.id = r.program_id ",
-        )
-        sql += " AND p.organisation_id = %s"
-        params.append(organisation_id)
+    buckets = list(fingerprint.bands)
     with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {band} WHERE bucket IN ({marks})",  # noqa: S608
+            buckets,
+        )
+        (rows,) = cursor.fetchone()
+        # Table names come from the models' meta; every value is a parameter.
+        if rows > HOT_LOOKUP_ROWS:
+            candidates = (
+                f"SELECT b.report_id FROM {band} b WHERE b.bucket IN ({marks}) "  # noqa: S608
+                "GROUP BY b.report_id HAVING COUNT(*) >= 2"
+            )
+        else:
+            candidates = f"SELECT b.report_id FROM {band} b WHERE b.bucket IN ({marks})"  # noqa: S608
+        sql = f"SELECT s.report_id, s.signature FROM {signature} s "  # noqa: S608
+        params: list[int | str] = [*buckets, key_id]
+        if organisation_id is not None:
+            sql += f"JOIN {report} r ON r.id = s.report_id JOIN {program} p ON p.id = r.program_id "
+        sql += f"WHERE s.report_id IN ({candidates}) AND s.key_id = %s"
+        if organisation_id is not None:
+            sql += " AND p.organisation_id = %s"
+            params.append(organisation_id)
         cursor.execute(sql, params)
         excluded = set(exclude_report_ids)
         found = [(rid, bytes(sig)) for rid, sig in cursor.fetchall() if rid not in excluded]

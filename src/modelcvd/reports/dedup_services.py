@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from modelcvd.accounts.models import User
@@ -131,12 +131,14 @@ def dedup_index_report(*, report_id: int) -> IndexOutcome:
 def _propose_artifact_technique(
     *, report: Report, organisation_id: int
 ) -> list[DuplicateCandidate]:
-    """Earlier reports in the same organisation's programs on a shared artifact with the same
-    ATLAS technique and OWASP category."""
+    """Other cases in the same organisation's programs with a report on a shared artifact with
+    the same ATLAS technique and OWASP category: one proposal per case, naming its first such
+    report. On a busy artifact the oldest cases (where the original report usually is) and
+    the newest (the ones still moving) are proposed, MAX_ARTIFACT_MATCHES in all."""
     mine = {a.pk for a in report.artifacts.all()}
     if not mine:
         return []
-    others = (
+    per_case = (
         Report.objects.filter(
             program__organisation_id=organisation_id,
             atlas=report.atlas,
@@ -144,12 +146,15 @@ def _propose_artifact_technique(
             artifacts__in=mine,
         )
         .exclude(case_id=report.case_id)
-        .distinct()
-        .order_by("-created_at", "-id")
-        .prefetch_related("artifacts")[:MAX_ARTIFACT_MATCHES]
+        .values("case_id")
+        .annotate(first=Min("id"))
     )
+    half = MAX_ARTIFACT_MATCHES // 2
+    oldest = list(per_case.order_by("first").values_list("first", flat=True)[:half])
+    newest = list(per_case.order_by("-first").values_list("first", flat=True)[:half])
+    others = Report.objects.filter(pk__in={*oldest, *newest}).prefetch_related("artifacts")
     proposed = []
-    for other in others:
+    for other in sorted(others, key=lambda r: r.pk):
         theirs = {a.pk for a in other.artifacts.all()}
         overlap = len(mine & theirs) / len(mine | theirs)
         made = _propose(
