@@ -38,6 +38,23 @@ LEVEL_OF = {
 }
 
 
+# The coordinators' web form (advisories.forms.AdvisoryForm), filled in: lists one a line.
+FORM: dict[str, str] = {
+    "title": "Quokka role-play jailbreak",
+    "summary": "Role-play framing makes the model comply.",
+    "owasp": "LLM01",
+    "atlas": "AML.T0054",
+    "harm_category": "nonviolent_crimes",
+    "cvss_vector": CVSS,
+    "aliases": "CVE-2026-12345\n\nGHSA-2c3f-4g5h-6j7m",
+    "references": "https://example.org/writeup article The write-up\nhttps://example.org/x",
+    "mitigations": "Update when a later revision is released.",
+    "mitigation_details": "Filter role-play preambles.",
+    "detection_indicators": "role-play preamble\nopening with 'Sure, here is'",
+    "reproduction_level": "vendor",
+}
+
+
 def content(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "title": "Quokka role-play jailbreak in chat-7b",

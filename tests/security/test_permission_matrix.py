@@ -287,6 +287,16 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "advisories/feed.atom"): everyone(200),
     ("GET", "advisories/export.jsonl"): everyone(200),
     ("GET", "advisories/<str:advisory_id>/"): everyone(200),
+    # The coordinators' advisory pages, as the API: parties who see the case (or the published
+    # advisory) are told 403, others 404; {advisory_id} is published, so everyone sees it.
+    ("GET", "advisories/draft/<int:case_id>/"): row(302, 403, 404, 403, 404, 200, 404, 404, 200),
+    ("POST", "advisories/draft/<int:case_id>/"): row(302, 403, 404, 403, 404, 302, 404, 404, 302),
+    ("POST", "advisories/<str:advisory_id>/edit/"): row(
+        302, 403, 403, 403, 403, 302, 403, 403, 302
+    ),
+    ("POST", "advisories/<str:advisory_id>/transition/"): row(
+        302, 403, 403, 403, 403, 302, 403, 403, 302
+    ),
 }
 # Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
 WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
@@ -526,6 +536,12 @@ def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
     for suffix, body in transparency.items():
         if route.endswith(suffix):
             return body
+    if route.startswith("advisories/"):
+        from tests.advisories.helpers import FORM
+
+        if route.endswith("transition/"):
+            return {"to": "withdrawn", "reason": "permission matrix"}
+        return {**FORM, "changelog": "permission matrix"}
     if route.endswith("<int:attachment_id>/") or route.endswith("dismiss/"):
         return {"reason": "permission matrix"}
     if route.endswith("merge/"):

@@ -20,7 +20,8 @@ from modelcvd.accounts.selectors import roles_of
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.selectors import case_access, case_list_visible
+from modelcvd.cases.models import Case
+from modelcvd.cases.selectors import CaseAccess, case_access, case_list_visible
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.policy.disclosure import Level
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
@@ -246,6 +247,13 @@ def registry_page(query: RegistryQuery) -> RegistryPage:
         return RegistryPage(start + len(rows), True, rows)  # the last page: counted already
     count = qs.order_by()[: COUNT_CAP + 1].count()
     return RegistryPage(min(count, COUNT_CAP), count <= COUNT_CAP, rows)
+
+
+def case_advisories(*, case: Case, access: CaseAccess) -> QuerySet[Advisory]:
+    """A case's advisories as its page lists them: every one for its coordinators and
+    notified vendors, the published and withdrawn ones for everyone else who sees the case."""
+    qs = case.advisories.order_by("created_at", "pk")
+    return qs if access.staff or access.vendor else qs.filter(state__in=PUBLIC_STATES)
 
 
 def advisory_drafts_for(*, actor: Actor) -> QuerySet[Advisory]:

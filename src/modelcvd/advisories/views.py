@@ -3,7 +3,7 @@ Atom feed and the JSON Lines mirror. Feed and mirror are public level by constru
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -13,6 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
 
+from modelcvd.advisories.authoring_views import authoring_context
+from modelcvd.advisories.forms import AdvisoryEditForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.render import advisory_render, advisory_url, render_public
@@ -23,7 +25,7 @@ from modelcvd.advisories.selectors import (
     registry_page,
     registry_query_parse,
 )
-from modelcvd.core.errors import InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.interop.jsonio import line_bytes
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
@@ -73,7 +75,15 @@ def registry(request: HttpRequest) -> HttpResponse:
     return render(request, "advisories/list.html", context)
 
 
-def advisory_page(request: HttpRequest, advisory_id: str) -> HttpResponse:
+def advisory_page(
+    request: HttpRequest,
+    advisory_id: str,
+    *,
+    edit_form: AdvisoryEditForm | None = None,
+    errors: Sequence[FieldError] = (),
+) -> HttpResponse:
+    """One advisory at the reader's level; for the case's coordinators also the edit form and
+    the state moves (advisories.authoring_views), re-shown with `errors` after a bad edit."""
     try:
         advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
     except NotFound:
@@ -83,7 +93,14 @@ def advisory_page(request: HttpRequest, advisory_id: str) -> HttpResponse:
     return render(
         request,
         "advisories/detail.html",
-        {"a": view, "revisions": revisions, "formats": ("cve5", "osv", "csaf", "avid")},
+        {
+            "a": view,
+            "revisions": revisions,
+            "formats": ("cve5", "osv", "csaf", "avid"),
+            "errors": errors,
+            **authoring_context(request, advisory, edit_form),
+        },
+        status=422 if errors else 200,
     )
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.models import User
+from modelcvd.advisories.selectors import case_advisories
 from modelcvd.cases.models import Comment
 from modelcvd.cases.selectors import (
     case_access,
@@ -212,6 +213,7 @@ def _case_context(request: HttpRequest, case_id: int, **forms: Any) -> dict[str,
         "visibilities": visibilities,
         **case_policy_context(request, case, access),
         "duplicates": duplicate_rows(actor=web_user(request), case=case) if access.staff else [],
+        "advisories": case_advisories(case=case, access=access),
     }
 
 
