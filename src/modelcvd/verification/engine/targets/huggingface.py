@@ -5,7 +5,11 @@ go through `torch.load`), `trust_remote_code` and unsandboxed chat templates.
 
 Sampling is our own decode loop rather than `model.generate` because every trial needs its own
 seed: `generate` draws from one global RNG, so in a batch trial 3's tokens would depend on trial
-2's. Here each row samples from its own `torch.Generator`. Two modes:
+2's. Here each trial's random numbers come from its own `torch.Generator`, seeded with the
+trial's seed: at the start of a batch each row draws one uniform per step it may take, and each
+step picks every row's token at once by inverting its cumulative distribution at that row's
+uniform (the same distribution as `torch.multinomial`, without a call per row and step). A
+trial's draws depend on its seed alone, never on its neighbours in the batch. Two modes:
 
 * batched (default): rows share forward passes. Seeds are per trial, but padding and batch shape
   change the floating-point sums, so a trial re-run alone may not give the same text. The target
@@ -193,14 +197,20 @@ class TransformersTarget:
         input_ids = torch.tensor([[self._pad] * (width - len(p)) + p for p in prompts])
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         positions = (attention.cumsum(-1) - 1).clamp(min=0)
-        generators = [torch.Generator().manual_seed(request.seed) for request in requests]
         max_new = max(request.sampling.max_tokens for request in requests)
+        # Row r's uniform for step t is uniforms[r, t], from the trial's own seeded generator.
+        uniforms = torch.stack(
+            [
+                torch.rand(max_new, generator=torch.Generator().manual_seed(request.seed))
+                for request in requests
+            ]
+        )
         produced: list[list[int]] = [[] for _ in requests]
         finished = [False] * len(requests)
         reasons = ["length"] * len(requests)
         past: Any = None
         step_ids = input_ids
-        for _ in range(max_new):
+        for step in range(max_new):
             out = self.model(
                 input_ids=step_ids,
                 attention_mask=attention,
@@ -210,7 +220,7 @@ class TransformersTarget:
                 logits_to_keep=1,
             )
             past = out.cache
-            tokens = self._sample(out.logits[:, -1, :].float(), requests, generators, finished)
+            tokens = self._sample(out.logits[:, -1, :].float(), requests, uniforms[:, step])
             next_ids = []
             for row, token in enumerate(tokens):
                 if finished[row]:
@@ -240,26 +250,27 @@ class TransformersTarget:
 
     @staticmethod
     def _sample(
-        logits: torch.Tensor,
-        requests: Sequence[GenerationRequest],
-        generators: Sequence[torch.Generator],
-        finished: Sequence[bool],
+        logits: torch.Tensor, requests: Sequence[GenerationRequest], uniforms: torch.Tensor
     ) -> list[int]:
-        """One next token per row: softmax and nucleus filtering batched, the draw per row.
+        """One next token per row: temperature, nucleus filtering and the draw, all batched.
 
-        Each row draws from its own generator, which is what makes trial seeds independent.
+        A row at temperature 0 takes its most likely token; any other row the first token at
+        which its cumulative probability exceeds its uniform (inverse transform sampling).
+        Finished rows get a token too; the caller ignores it.
         """
-        greedy = torch.argmax(logits, dim=-1).tolist()
+        greedy = torch.argmax(logits, dim=-1)
         temperature = torch.tensor([r.sampling.temperature for r in requests])
-        if bool((temperature == 0.0).all()):
-            return [int(token) for token in greedy]
+        sampled_rows = temperature > 0.0
+        if not bool(sampled_rows.any()):
+            return [int(token) for token in greedy.tolist()]
         top_p = torch.tensor([r.sampling.top_p for r in requests])
         scaled = logits / temperature.clamp(min=1e-6).unsqueeze(-1)
-        probs = torch.softmax(_filter_top_p(scaled, top_p), dim=-1)
-        tokens = []
-        for row, request in enumerate(requests):
-            if finished[row] or request.sampling.temperature == 0.0:
-                tokens.append(int(greedy[row]))
-            else:
-                tokens.append(int(torch.multinomial(probs[row], 1, generator=generators[row])))
-        return tokens
+        if bool((top_p < 1.0).any()):  # the sort costs more than the rest at a real vocabulary
+            scaled = _filter_top_p(scaled, top_p)
+        cumulative = torch.softmax(scaled, dim=-1, dtype=torch.float64).cumsum(dim=-1)
+        # Scaled by each row's total, so rounding in the sum can never leave a row without a
+        # token; clamped for the same reason.
+        targets = (uniforms.to(torch.float64) * cumulative[:, -1]).unsqueeze(-1)
+        drawn = torch.searchsorted(cumulative, targets, right=True).squeeze(-1)
+        drawn = drawn.clamp(max=logits.shape[-1] - 1)
+        return [int(token) for token in torch.where(sampled_rows, drawn, greedy).tolist()]
