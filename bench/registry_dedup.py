@@ -277,6 +277,17 @@ def _insert(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None
             cursor.executemany(insert, rows)
 
 
+def storage_plan(n: int) -> tuple[list[tuple[int, int]], int]:
+    """The (family, member) of each of the first n stored payloads, in storage order, and how
+    many families they start: deterministic, so a later run can recompute what is stored."""
+    plan: list[tuple[int, int]] = []
+    family = 0
+    while len(plan) < n:
+        plan += [(family, m) for m in range(family_size(family))]
+        family += 1
+    return plan[:n], family
+
+
 class Rows:
     """Rows of one model for a bulk insert: the columns the benchmark varies, then every other
     concrete column at its model default (or a fixed value), converted for the database once.
@@ -292,6 +303,8 @@ class Rows:
         for field in model._meta.concrete_fields:
             if field.column in vary:
                 continue
+            if field.primary_key and field.get_internal_type().endswith("AutoField"):
+                continue  # the database numbers it
             if field.column in fixed:
                 value = fixed[field.column]
             elif field.has_default() or field.null or field.blank:
@@ -337,13 +350,7 @@ class Loader:
         )
         _, self.key_id = current_hasher()
         self.now = connection.ops.adapt_datetimefield_value(timezone.now())
-        plan: list[tuple[int, int]] = []
-        family = 0
-        while len(plan) < n:
-            plan += [(family, m) for m in range(family_size(family))]
-            family += 1
-        self.plan = plan[:n]
-        self.families = family
+        self.plan, self.families = storage_plan(n)
         now = timezone.now()
         self.tables = [
             Rows(SealedBlob, ["id", "kek_id", "wrapped_key", "nonce", "ciphertext"],
@@ -658,12 +665,7 @@ class Stored:
         from modelcvd.reports.models import Report
 
         n = Report.objects.count()
-        plan: list[tuple[int, int]] = []
-        family = 0
-        while len(plan) < n:
-            plan += [(family, m) for m in range(family_size(family))]
-            family += 1
-        self.plan = plan[:n]
+        self.plan, _ = storage_plan(n)
         self.stored = n
         self.organisation_id = Organisation.objects.get(slug="bench").pk
         self.seconds: dict[str, float] = {}

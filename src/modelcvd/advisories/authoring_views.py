@@ -4,6 +4,8 @@ but the case's coordinators gets 404 (cannot see the case or draft) or 403 (can 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import forms
@@ -96,6 +98,18 @@ def advisory_draft(request: HttpRequest, case_id: int) -> HttpResponse:
     )
 
 
+@contextmanager
+def _http_errors() -> Iterator[None]:
+    """A service's 404 and 403 as Django's (the advisory can vanish or change hands between
+    the check and the write)."""
+    try:
+        yield
+    except NotFound:
+        raise Http404 from None
+    except Forbidden as exc:
+        raise PermissionDenied(exc.message) from None
+
+
 def _require_author(request: HttpRequest, advisory_id: str) -> None:
     """404 unless the advisory is visible to the user, 403 unless they coordinate its case:
     before the form is read, so a bad form never tells a stranger more than a good one."""
@@ -115,18 +129,15 @@ def advisory_edit(request: HttpRequest, advisory_id: str) -> HttpResponse:
     _require_author(request, advisory_id)
     form = AdvisoryEditForm(request.POST)
     try:
-        if not form.is_valid():
-            return advisory_page(request, advisory_id, edit_form=form, errors=_form_errors(form))
-        advisory_update(
-            actor=_user(request),
-            advisory_id=advisory_id,
-            changes=form.content(),
-            changelog=form.cleaned_data["changelog"],
-        )
-    except NotFound:
-        raise Http404 from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
+        with _http_errors():
+            if not form.is_valid():
+                raise InvalidInput(_form_errors(form))
+            advisory_update(
+                actor=_user(request),
+                advisory_id=advisory_id,
+                changes=form.content(),
+                changelog=form.cleaned_data["changelog"],
+            )
     except InvalidInput as exc:
         return advisory_page(request, advisory_id, edit_form=form, errors=exc.errors)
     messages.success(request, "Advisory saved.")
@@ -139,19 +150,16 @@ def advisory_move(request: HttpRequest, advisory_id: str) -> HttpResponse:
     _require_author(request, advisory_id)
     form = AdvisoryTransitionForm(request.POST)
     try:
-        if not form.is_valid():
-            raise InvalidInput(_form_errors(form))
-        moved = advisory_transition(
-            actor=_user(request),
-            advisory_id=advisory_id,
-            to=form.cleaned_data["to"],
-            reason=form.cleaned_data["reason"],
-        )
+        with _http_errors():
+            if not form.is_valid():
+                raise InvalidInput(_form_errors(form))
+            moved = advisory_transition(
+                actor=_user(request),
+                advisory_id=advisory_id,
+                to=form.cleaned_data["to"],
+                reason=form.cleaned_data["reason"],
+            )
         messages.success(request, f"Advisory {moved.advisory_id} is now {moved.state}.")
-    except NotFound:
-        raise Http404 from None
-    except Forbidden as exc:
-        raise PermissionDenied(exc.message) from None
     except InvalidInput as exc:
         messages.error(request, "; ".join(f"{e.field}: {e.reason}" for e in exc.errors))
     except DomainError as exc:
