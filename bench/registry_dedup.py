@@ -349,7 +349,6 @@ class Loader:
             pseudonym="",
         )
         _, self.key_id = current_hasher()
-        self.now = connection.ops.adapt_datetimefield_value(timezone.now())
         self.plan, self.families = storage_plan(n)
         now = timezone.now()
         self.tables = [
