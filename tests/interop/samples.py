@@ -27,6 +27,7 @@ from modelcvd.interop.advisory import (
     SuccessRate,
 )
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
+from modelcvd.vocabulary import CreditType
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 SCHEMAS = SHARED / "schemas"
@@ -320,7 +321,10 @@ def advisories(draw: st.DrawFn) -> AdvisoryDocument:
         atlas_technique=draw(st.sampled_from(["AML.T0054", "AML.T0051", "AML.T0051.000"])),
         harm_category=draw(st.sampled_from(sorted(HARM_CATEGORIES))),
         cvss_vector=draw(_vectors),
-        credits=tuple(Credit(name=n) for n in draw(st.lists(_name, max_size=2, unique=True))),
+        credits=tuple(
+            Credit(name=n, role=draw(st.sampled_from(list(CreditType))))
+            for n in draw(st.lists(_name, max_size=3, unique=True))
+        ),
         remediations=tuple(
             Remediation(category=category, details="Details.")
             for category in draw(

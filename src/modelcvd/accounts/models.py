@@ -7,6 +7,11 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+from modelcvd.vocabulary import ORGANISATION_ROLES, Role
+
+# Defined in the vocabulary; importable from here as before.
+from modelcvd.vocabulary import TokenScope as TokenScope
+
 
 class User(AbstractUser):
     """A person. `pseudonym` is the only name vendors and the public ever see of a researcher."""
@@ -33,19 +38,6 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class Role(models.TextChoices):
-    RESEARCHER = "researcher", "Researcher"
-    TRIAGER = "triager", "Triager"
-    VENDOR_MEMBER = "vendor_member", "Vendor member"
-    DEFENDER = "defender", "Defender"
-    ASSESSOR = "assessor", "Assessor"
-    ADMIN = "admin", "Administrator"
-
-
-# Roles that act for an organisation need one; the others are platform-wide.
-ORGANISATION_ROLES = (Role.TRIAGER, Role.VENDOR_MEMBER, Role.ASSESSOR)
 
 
 class Membership(models.Model):
@@ -81,13 +73,6 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.role} {self.organisation or ''}".strip()
-
-
-class TokenScope(models.TextChoices):
-    READ = "read", "Read"
-    SUBMIT = "submit", "Submit reports"
-    TRIAGE = "triage", "Triage"
-    ADMIN = "admin", "Administer"
 
 
 class ApiToken(models.Model):

@@ -13,6 +13,7 @@ from django import forms
 
 from modelcvd.interop.advisory import ReferenceKind
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
+from modelcvd.vocabulary import AdvisoryState, DisclosureLevel
 
 REFERENCE_KINDS = get_args(ReferenceKind)
 
@@ -67,8 +68,8 @@ class AdvisoryForm(forms.Form):
     )
     reproduction_level = forms.ChoiceField(
         choices=[
-            ("vendor", "the case's vendors and coordinators"),
-            ("never", "nobody: the payload stays sealed"),
+            (DisclosureLevel.VENDOR.value, "the case's vendors and coordinators"),
+            (DisclosureLevel.NEVER.value, "nobody: the payload stays sealed"),
         ],
         help_text="Who reads the sealed reproduction through the advisory.",
     )
@@ -117,5 +118,5 @@ class AdvisoryEditForm(AdvisoryForm):
 
 
 class AdvisoryTransitionForm(forms.Form):
-    to = forms.ChoiceField(choices=[(s, s) for s in ("draft", "review", "published", "withdrawn")])
+    to = forms.ChoiceField(choices=[(s.value, s.value) for s in AdvisoryState])
     reason = forms.CharField(required=False, max_length=5_000)

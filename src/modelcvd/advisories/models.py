@@ -10,6 +10,7 @@ from django.db import models
 
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
+from modelcvd.vocabulary import AdvisoryState
 
 
 class AdvisorySequence(models.Model):
@@ -29,11 +30,7 @@ class Advisory(models.Model):
     change, and rendered to each reader through `policy.disclosure.redact`. The columns beside
     them are copies of `document` for filtering and search."""
 
-    class State(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        REVIEW = "review", "In review"
-        PUBLISHED = "published", "Published"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+    State = AdvisoryState
 
     advisory_id = models.CharField(max_length=24, unique=True)
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="advisories")

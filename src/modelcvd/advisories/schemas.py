@@ -4,16 +4,16 @@ other field of an advisory is derived from the case (artifacts, measurements, cr
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from modelcvd.interop.advisory import AVID_ID, CVE_ID, GHSA_ID, ReferenceKind
 from modelcvd.interop.advisory import Reference as _Reference
-from modelcvd.reports.document import HarmCategory, OwaspId
 from modelcvd.scoring.cvss4 import InvalidVector, cvss4_score
-from modelcvd.taxonomy import atlas_technique_name, atlas_version
+from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId
+from modelcvd.vocabulary import AdvisoryState, DisclosureLevel, ReproductionLevel
 
 Text = Annotated[str, Field(max_length=5_000)]
 ALIAS_FORMS = "CVE-YYYY-NNNN, GHSA-xxxx-xxxx-xxxx or AVID-YYYY-RNNNN / AVID-YYYY-VNNN"
@@ -53,7 +53,7 @@ class AdvisoryContent(Schema):
     title: Annotated[str, Field(min_length=3, max_length=200)]
     summary: Annotated[str, Field(min_length=1, max_length=5_000)]
     owasp: OwaspId
-    atlas: Annotated[str, Field(pattern=r"^AML\.T\d{4}(\.\d{3})?$")]
+    atlas: AtlasTechniqueId
     harm_category: HarmCategory
     cvss_vector: str | None = None
     aliases: Annotated[list[str], Field(max_length=20)] = []
@@ -63,14 +63,7 @@ class AdvisoryContent(Schema):
     detection_indicators: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=1_000)]], Field(max_length=50)
     ] = []
-    reproduction_level: Literal["vendor", "never"] = "vendor"
-
-    @field_validator("atlas")
-    @classmethod
-    def _atlas(cls, value: str) -> str:
-        if atlas_technique_name(value) is None:
-            raise ValueError(f"unknown MITRE ATLAS technique id (ATLAS {atlas_version()})")
-        return value
+    reproduction_level: ReproductionLevel = DisclosureLevel.VENDOR
 
     @field_validator("cvss_vector")
     @classmethod
@@ -117,7 +110,7 @@ class AdvisoryEdit(Schema):
 class AdvisoryTransitionIn(Schema):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    to: Literal["draft", "review", "published", "withdrawn"]
+    to: AdvisoryState
     reason: Annotated[str, Field(max_length=5_000)] = ""
 
 

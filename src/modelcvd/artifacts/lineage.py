@@ -19,6 +19,7 @@ from typing import Any, Literal
 from django.db.models import QuerySet
 
 from modelcvd.artifacts.models import Artifact
+from modelcvd.vocabulary import DECIDED_VERDICTS, RunVerdict
 
 Status = Literal["affected", "not_affected", "fixed"]
 MAX_DEPTH = 50  # generations; deeper trees (or a cycle in bad data) stop here
@@ -84,7 +85,7 @@ def _run_verdicts(case_id: int | None, artifact_ids: Iterable[int]) -> dict[int,
     verdicts: dict[int, tuple[str, int]] = {}
     for artifact_id, run_id, summary in runs:
         verdict = (summary or {}).get("verdict")
-        if artifact_id not in verdicts and verdict in ("reproduced", "not_reproduced"):
+        if artifact_id not in verdicts and verdict in DECIDED_VERDICTS:
             verdicts[artifact_id] = (verdict, run_id)
     return verdicts
 
@@ -143,7 +144,7 @@ def derivative_statuses(
                 verdict, run_id = verdicts[child.pk]
                 verified = True
                 via = child.pk
-                if verdict == "reproduced":
+                if verdict == RunVerdict.REPRODUCED:
                     status, via = "affected", child.pk
                     reason = f"verification run #{run_id} reproduced the attack"
                 elif child.pk in superseding:

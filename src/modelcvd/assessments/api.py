@@ -4,7 +4,7 @@ scoped as the selectors say."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -12,7 +12,13 @@ from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
-from modelcvd.assessments.models import Assessment
+from modelcvd.assessments.models import (
+    Assessment,
+    ClaimLevel,
+    Remediation,
+    Severity,
+    ThreatModel,
+)
 from modelcvd.assessments.selectors import (
     assessment_get_visible,
     assessment_list_visible,
@@ -29,23 +35,17 @@ router = Router(tags=["assessments"])
 # Anonymous callers get the public view.
 PUBLIC_AUTH = [*API_AUTH, lambda request: request.user]
 
-ThreatModelName = Literal[
-    "weight_exfiltration",
-    "algorithmic_secrets",
-    "model_tampering",
-    "compute_misuse",
-    "persistent_presence",
-    "custom",
-]
-Claim = Literal["not_assessed", "basic", "opportunistic", "well_resourced"]
-SeverityName = Literal["info", "low", "medium", "high", "critical"]
-RemediationName = Literal["open", "in_progress", "remediated", "accepted", "not_applicable"]
+# The model's choices are the schema's types, so the API accepts exactly what can be stored.
+ThreatModelName = ThreatModel
+Claim = ClaimLevel
+SeverityName = Severity
+RemediationName = Remediation
 
 
 class FindingIn(Schema):
     title: str = Field(min_length=1, max_length=200, description="Public once published.")
     severity: SeverityName
-    remediation: RemediationName = "open"
+    remediation: RemediationName = Remediation.OPEN
     detail: str = Field("", max_length=100_000, description="Sealed.")
 
 
@@ -57,7 +57,7 @@ class ThreatModelIn(Schema):
     started_on: date
     ended_on: date
     claim: Claim
-    remediation: RemediationName = "open"
+    remediation: RemediationName = Remediation.OPEN
     detail: str = Field("", max_length=100_000, description="Sealed.")
     findings: list[FindingIn] = Field(default_factory=list, max_length=200)
 

@@ -6,8 +6,9 @@ from django.conf import settings
 from django.db import models
 
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.workflow import CaseState
 from modelcvd.policy.models import Program
+from modelcvd.scoring.tier import Tier
+from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind
 
 
 class Case(models.Model):
@@ -17,7 +18,7 @@ class Case(models.Model):
     title = models.CharField(max_length=200)
     state = models.CharField(
         max_length=32,
-        choices=[(s.value, s.value.replace("_", " ")) for s in CaseState],
+        choices=CaseState.choices,
         default=CaseState.RECEIVED,
     )
     artifacts = models.ManyToManyField(Artifact, related_name="cases")
@@ -27,7 +28,7 @@ class Case(models.Model):
         max_length=10,
         blank=True,
         default="",
-        choices=[("low", "low"), ("medium", "medium"), ("high", "high"), ("critical", "critical")],
+        choices=[(tier.value, tier.value) for tier in Tier],
     )
     # Set once, when the vendor is first told: from then on the vendor's members see the case.
     vendor_notified_at = models.DateTimeField(null=True, blank=True)
@@ -107,10 +108,7 @@ class TimelineEvent(models.Model):
 class Comment(models.Model):
     """A message on a case. Visibility decides who beyond the coordinators reads it."""
 
-    class Visibility(models.TextChoices):
-        INTERNAL = "internal", "Internal (coordinators only)"
-        REPORTER = "reporter", "Shared with the reporter"
-        VENDOR = "vendor", "Shared with the vendor"
+    Visibility = CommentVisibility
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -123,13 +121,6 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment #{self.pk} on case #{self.case_id} ({self.visibility})"
-
-
-class DeadlineKind(models.TextChoices):
-    ACKNOWLEDGE = "acknowledge", "Acknowledge"
-    TRIAGE = "triage", "Triage"
-    REMEDIATE = "remediate", "Remediate"
-    DISCLOSE = "disclose", "Disclose"
 
 
 class CasePause(models.Model):

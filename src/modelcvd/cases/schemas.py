@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
 
-from modelcvd.cases.workflow import CaseState
+from modelcvd.scoring.rubric import Access
+from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind, EmbargoAction
 
 
 class CaseBrief(Schema):
@@ -58,7 +59,7 @@ class TransitionIn(Schema):
 
 class CommentIn(Schema):
     body: str = Field(min_length=1, max_length=20_000)
-    visibility: Literal["internal", "reporter", "vendor"] = Field(
+    visibility: CommentVisibility = Field(
         description="internal (coordinators only), reporter or vendor"
     )
 
@@ -131,7 +132,7 @@ class CaseDetailOut(CaseOut):
 
 
 class RubricIn(Schema):
-    access: Literal["hosted_api", "open_weights", "insider"]
+    access: Access
     harm_category: str | None = Field(None, max_length=40, description="Default: the report's.")
     reproducibility: float | None = Field(
         None,
@@ -166,7 +167,7 @@ class WaitingIn(Schema):
 
 
 class ExtensionIn(Schema):
-    deadline: Literal["acknowledge", "triage", "remediate", "disclose"]
+    deadline: DeadlineKind
     days: int = Field(ge=1, le=180)
     reason: str = Field(min_length=1, max_length=5000)
 
@@ -177,6 +178,6 @@ class ExtensionDecisionIn(Schema):
 
 
 class EmbargoIn(Schema):
-    action: Literal["propose", "agree", "revise", "exit"]
+    action: EmbargoAction
     public_date: datetime | None = Field(None, description="For propose and revise.")
     reason: str = Field("", max_length=5000)

@@ -6,24 +6,8 @@ so every (state, target) pair is either in TRANSITIONS or answered 409.
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-
-class CaseState(StrEnum):
-    RECEIVED = "received"
-    ACKNOWLEDGED = "acknowledged"
-    VALID = "triaged_valid"
-    INVALID = "triaged_invalid"
-    DUPLICATE = "triaged_duplicate"
-    OUT_OF_SCOPE = "triaged_out_of_scope"
-    VENDOR_NOTIFIED = "vendor_notified"
-    REMEDIATING = "remediating"
-    FIX_AVAILABLE = "fix_available"
-    FIX_VERIFIED = "fix_verified"
-    DISCLOSED = "disclosed"
-    WITHHELD = "withheld"
-    CLOSED = "closed"
-
+# The states are the vocabulary's; importable from here as before (migrations name this path).
+from modelcvd.vocabulary import CaseState as CaseState
 
 S = CaseState
 TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {

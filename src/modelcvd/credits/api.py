@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -29,23 +29,16 @@ from modelcvd.credits.services import (
     credit_respond,
 )
 from modelcvd.policy.selectors import program_get
+from modelcvd.vocabulary import CreditType
 
 router = Router(tags=["credits"], auth=API_AUTH)
 
-CreditTypeName = Literal[
-    "finder",
-    "reporter",
-    "analyst",
-    "coordinator",
-    "remediation_developer",
-    "remediation_verifier",
-    "tool",
-    "sponsor",
-]
+# Kept for importers of the old name; the type is the vocabulary's.
+CreditTypeName = CreditType
 
 
 class CreditIn(Schema):
-    credit_type: CreditTypeName
+    credit_type: CreditType
     user: str | None = Field(None, max_length=150, description="Username of the person.")
     name: str = Field("", max_length=120, description="For a tool or a sponsor without account.")
 
@@ -54,7 +47,7 @@ class CreditOut(Schema):
     id: int
     case_id: int
     name: str = Field(description="Public name: the pseudonym when the person has one.")
-    credit_type: str
+    credit_type: CreditType
     status: str
     listed: bool
     created_at: datetime
@@ -97,7 +90,7 @@ class BountyOut(Schema):
 
 
 class BountyStatusIn(Schema):
-    status: Literal["proposed", "approved", "paid", "cancelled"]
+    status: Bounty.Status
 
 
 class DonationIn(Schema):

@@ -7,18 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from modelcvd.cases.models import Case
-
-
-class CreditType(models.TextChoices):
-    FINDER = "finder", "Finder"
-    REPORTER = "reporter", "Reporter"
-    ANALYST = "analyst", "Analyst"
-    COORDINATOR = "coordinator", "Coordinator"
-    REMEDIATION_DEVELOPER = "remediation_developer", "Remediation developer"
-    REMEDIATION_VERIFIER = "remediation_verifier", "Remediation verifier"
-    TOOL = "tool", "Tool"
-    SPONSOR = "sponsor", "Sponsor"
-
+from modelcvd.vocabulary import CreditType
 
 # A tool or a sponsor may be credited by name, with nobody to ask; people are asked.
 NAMED_TYPES = (CreditType.TOOL, CreditType.SPONSOR)

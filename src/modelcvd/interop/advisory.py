@@ -25,8 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from modelcvd.reports.document import HarmCategory, OwaspId
-from modelcvd.taxonomy import atlas_technique_name, atlas_version
+from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
+from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
 
 ADVISORY_ID = re.compile(r"^MCVD-\d{4}-\d{4,}$")
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
@@ -38,18 +38,9 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 GitRevision = Annotated[str, Field(pattern=GIT_COMMIT.pattern, description="Full 40-hex commit.")]
 
-DisclosureLevel = Literal["public", "defender", "vendor"]
 TlpLabel = Literal["WHITE", "GREEN", "AMBER", "RED"]
-CreditRole = Literal[
-    "finder",
-    "reporter",
-    "analyst",
-    "coordinator",
-    "remediation_developer",
-    "remediation_verifier",
-    "tool",
-    "other",
-]
+# Kept for importers of the old name: a credit's role is the vocabulary's credit type.
+CreditRole = CreditType
 ReferenceKind = Literal["advisory", "article", "report", "fix", "evidence", "model", "web"]
 RemediationCategory = Literal[
     "vendor_fix", "mitigation", "workaround", "no_fix_planned", "none_available"
@@ -60,7 +51,11 @@ Severity = Literal["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 # CSAF 2.0 still uses TLP 1.0 labels (WHITE, not CLEAR). The public level is unrestricted;
 # defenders may share within their community (GREEN); vendor-level detail stays with the
 # organisations involved (AMBER). RED is never derived: it names people, not a level.
-TLP_BY_LEVEL: dict[str, TlpLabel] = {"public": "WHITE", "defender": "GREEN", "vendor": "AMBER"}
+TLP_BY_LEVEL: dict[DisclosureLevel, TlpLabel] = {
+    DisclosureLevel.PUBLIC: "WHITE",
+    DisclosureLevel.DEFENDER: "GREEN",
+    DisclosureLevel.VENDOR: "AMBER",
+}
 
 # The CWE each OWASP LLM 2025 risk maps to where MITRE has a precise entry; the others are
 # classified by their OWASP id alone (a loose CWE would mislead more than it helps).
@@ -182,7 +177,7 @@ class AffectedArtifact(_Frozen):
 
 class Credit(_Frozen):
     name: ShortText
-    role: CreditRole = "finder"
+    role: CreditType = CreditType.FINDER
 
 
 class Reference(_Frozen):
@@ -221,13 +216,13 @@ class AdvisoryDocument(_Frozen):
     modified: AwareDatetime
     artifacts: tuple[AffectedArtifact, ...] = Field(min_length=1, max_length=50)
     owasp: OwaspId
-    atlas_technique: str = Field(pattern=r"^AML\.T\d{4}(\.\d{3})?$")
+    atlas_technique: AtlasTechniqueId
     harm_category: HarmCategory
     cvss_vector: str | None = None
     credits: tuple[Credit, ...] = ()
     references: tuple[Reference, ...] = ()
     remediations: tuple[Remediation, ...] = ()
-    disclosure_level: DisclosureLevel = "public"
+    disclosure_level: ExportLevel = DisclosureLevel.PUBLIC
     payload_commitment: str = Field(
         default="", description="sha256 (hex) of the withheld payload, so it can be checked later."
     )
@@ -240,13 +235,6 @@ class AdvisoryDocument(_Frozen):
                 raise ValueError(f"{alias!r} is not a CVE, GHSA or AVID id")
         if len(value) != len(set(value)):
             raise ValueError("duplicate alias")
-        return value
-
-    @field_validator("atlas_technique")
-    @classmethod
-    def _atlas(cls, value: str) -> str:
-        if atlas_technique_name(value) is None:
-            raise ValueError(f"unknown MITRE ATLAS technique id (ATLAS {atlas_version()})")
         return value
 
     @field_validator("cvss_vector")

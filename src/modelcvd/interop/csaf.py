@@ -23,10 +23,23 @@ from modelcvd.interop.advisory import (
     iso_utc,
 )
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
+from modelcvd.vocabulary import CreditType
 
 CSAF_VERSION = "2.0"
 TLP_URL = "https://www.first.org/tlp/"
 HUGGING_FACE = "https://huggingface.co"
+# CSAF has no credit types: an acknowledgment's summary says what the named people did.
+# Total over the vocabulary (tests/interop/test_vocabulary_exports.py keeps it so).
+ACKNOWLEDGMENT: dict[CreditType, str] = {
+    CreditType.FINDER: "found the vulnerability",
+    CreditType.REPORTER: "reported the vulnerability",
+    CreditType.ANALYST: "analysed the vulnerability",
+    CreditType.COORDINATOR: "coordinated the disclosure",
+    CreditType.REMEDIATION_DEVELOPER: "developed the remediation",
+    CreditType.REMEDIATION_VERIFIER: "verified the remediation",
+    CreditType.TOOL: "tool used to find the vulnerability",
+    CreditType.SPONSOR: "sponsored the work",
+}
 
 
 @dataclass
@@ -260,8 +273,17 @@ def _vulnerability(
     if threats := _threats(advisory, versions):
         vulnerability["threats"] = threats
     if advisory.credits:
-        vulnerability["acknowledgments"] = [{"names": [credit.name for credit in advisory.credits]}]
+        vulnerability["acknowledgments"] = _acknowledgments(advisory)
     return vulnerability
+
+
+def _acknowledgments(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
+    """One acknowledgment per credit type, in the vocabulary's order, saying what was done."""
+    return [
+        {"names": names, "summary": ACKNOWLEDGMENT[credit_type]}
+        for credit_type in CreditType
+        if (names := [c.name for c in advisory.credits if c.role == credit_type])
+    ]
 
 
 def csaf_vex(

@@ -16,20 +16,22 @@ from typing import Any
 from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, iso_utc
 from modelcvd.scoring.cvss4 import cvss4_json
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
+from modelcvd.vocabulary import CreditType
 
 DATA_VERSION = "5.1"
 LANG = "en"
 
-# CVE credit types are spelled with spaces; ours with underscores.
-CREDIT_TYPE = {
-    "finder": "finder",
-    "reporter": "reporter",
-    "analyst": "analyst",
-    "coordinator": "coordinator",
-    "remediation_developer": "remediation developer",
-    "remediation_verifier": "remediation verifier",
-    "tool": "tool",
-    "other": "other",
+# CVE credit types are spelled with spaces; ours with underscores. Total over the vocabulary
+# (tests/interop/test_vocabulary_exports.py keeps it so).
+CREDIT_TYPE: dict[CreditType, str] = {
+    CreditType.FINDER: "finder",
+    CreditType.REPORTER: "reporter",
+    CreditType.ANALYST: "analyst",
+    CreditType.COORDINATOR: "coordinator",
+    CreditType.REMEDIATION_DEVELOPER: "remediation developer",
+    CreditType.REMEDIATION_VERIFIER: "remediation verifier",
+    CreditType.TOOL: "tool",
+    CreditType.SPONSOR: "sponsor",
 }
 # Reference tags from the CVE tag list that match each kind of reference; "web" has none.
 REFERENCE_TAGS: dict[str, list[str]] = {

@@ -14,6 +14,7 @@ from typing import Any
 
 from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, iso_utc
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
+from modelcvd.vocabulary import CreditType
 
 SCHEMA_VERSION = "1.7.0"
 
@@ -30,15 +31,16 @@ REFERENCE_TYPE = {
     "model": "PACKAGE",
     "web": "WEB",
 }
-CREDIT_TYPE = {
-    "finder": "FINDER",
-    "reporter": "REPORTER",
-    "analyst": "ANALYST",
-    "coordinator": "COORDINATOR",
-    "remediation_developer": "REMEDIATION_DEVELOPER",
-    "remediation_verifier": "REMEDIATION_VERIFIER",
-    "tool": "TOOL",
-    "other": "OTHER",
+# Total over the vocabulary (tests/interop/test_vocabulary_exports.py keeps it so).
+CREDIT_TYPE: dict[CreditType, str] = {
+    CreditType.FINDER: "FINDER",
+    CreditType.REPORTER: "REPORTER",
+    CreditType.ANALYST: "ANALYST",
+    CreditType.COORDINATOR: "COORDINATOR",
+    CreditType.REMEDIATION_DEVELOPER: "REMEDIATION_DEVELOPER",
+    CreditType.REMEDIATION_VERIFIER: "REMEDIATION_VERIFIER",
+    CreditType.TOOL: "TOOL",
+    CreditType.SPONSOR: "SPONSOR",
 }
 
 
@@ -118,7 +120,7 @@ def osv_document(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[
             },
             "cwe_ids": [advisory.cwe[0]] if advisory.cwe else [],
             "harm_category": advisory.harm_category,
-            "disclosure_level": advisory.disclosure_level,
+            "disclosure_level": advisory.disclosure_level.value,
             "payload_commitment": advisory.payload_commitment or None,
             "artifacts_without_git": without_git,
             # OSV has no remediation field; CVE (workarounds) and CSAF carry these natively.

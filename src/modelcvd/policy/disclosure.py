@@ -26,9 +26,13 @@ from collections.abc import Mapping
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from modelcvd.vocabulary import DisclosureLevel
+
 
 class Level(IntEnum):
-    """Ordered: a reader at a level reads every field at that level or below."""
+    """Ordered: a reader at a level reads every field at that level or below. The names are
+    the vocabulary's `DisclosureLevel` (an import-time check keeps the two in step); this adds
+    the order."""
 
     PUBLIC = 1
     DEFENDER = 2
@@ -36,18 +40,28 @@ class Level(IntEnum):
     NEVER = 99  # above every reader: held-out benchmark items
 
     @property
+    def term(self) -> DisclosureLevel:
+        """The level's name as stored and exported."""
+        return DisclosureLevel[self.name]
+
+    @property
     def label(self) -> str:
-        return self.name.lower()
+        return self.term.value
+
+    @classmethod
+    def of(cls, term: DisclosureLevel) -> Level:
+        return cls[term.name]
 
     @classmethod
     def parse(cls, text: str) -> Level:
         try:
-            return cls[text.strip().upper()]
-        except KeyError:
+            return cls.of(DisclosureLevel(text.strip().lower()))
+        except ValueError:
             raise ValueError(f"unknown disclosure level {text!r}; one of {LEVEL_NAMES}") from None
 
 
-LEVEL_NAMES = [level.label for level in Level]
+assert [level.name for level in Level] == [term.name for term in DisclosureLevel]
+LEVEL_NAMES = DisclosureLevel.values
 
 # The level of each field of the full advisory document. A field missing here is a bug, not
 # a default: `redact` refuses documents with unknown fields rather than guessing.

@@ -12,7 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name, atlas_version
+# OwaspId and HarmCategory are re-exported: they were defined here before the taxonomy held them.
+from modelcvd.taxonomy import AtlasTechniqueId
+from modelcvd.taxonomy import HarmCategory as HarmCategory
+from modelcvd.taxonomy import OwaspId as OwaspId
 
 FORMAT_VERSION = "1.0"
 SCHEMA_ID = "https://modelcvd.org/schemas/report/1.0/report.schema.json"
@@ -20,27 +23,6 @@ SCHEMA_ID = "https://modelcvd.org/schemas/report/1.0/report.schema.json"
 Text = Annotated[str, Field(max_length=20_000)]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
-
-OwaspId = Literal[
-    "LLM01", "LLM02", "LLM03", "LLM04", "LLM05", "LLM06", "LLM07", "LLM08", "LLM09", "LLM10"
-]
-HarmCategory = Literal[
-    "violent_crimes",
-    "sex_related_crimes",
-    "child_sexual_exploitation",
-    "suicide_self_harm",
-    "indiscriminate_weapons",
-    "intellectual_property",
-    "defamation",
-    "nonviolent_crimes",
-    "hate",
-    "privacy",
-    "specialized_advice",
-    "sexual_content",
-    "other",
-]
-assert set(OwaspId.__args__) == set(OWASP_LLM_2025)  # type: ignore[attr-defined]
-assert set(HarmCategory.__args__) == set(HARM_CATEGORIES)  # type: ignore[attr-defined]
 
 
 class _Strict(BaseModel):
@@ -76,17 +58,9 @@ class ArtifactRef(_Strict):
 
 class Technique(_Strict):
     owasp: OwaspId = Field(description="OWASP Top 10 for LLM Applications 2025 id.")
-    atlas: str = Field(
-        pattern=r"^AML\.T\d{4}(\.\d{3})?$",
-        description="MITRE ATLAS technique id, e.g. AML.T0054; must exist in ATLAS.",
+    atlas: AtlasTechniqueId = Field(
+        description="MITRE ATLAS technique id, e.g. AML.T0054; must exist in ATLAS."
     )
-
-    @field_validator("atlas")
-    @classmethod
-    def _atlas(cls, value: str) -> str:
-        if atlas_technique_name(value) is None:
-            raise ValueError(f"unknown MITRE ATLAS technique id (ATLAS {atlas_version()})")
-        return value
 
 
 class _Verbatim(BaseModel):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from modelcvd.verification.engine.identity import ModelIdentity, identity_mismatches
 from modelcvd.verification.engine.judges.base import Judge, JudgeCase, Judgement
@@ -25,8 +25,8 @@ from modelcvd.verification.engine.stats import (
     wilson_interval,
 )
 from modelcvd.verification.engine.targets.base import GenerationRequest, Target
+from modelcvd.vocabulary import RunVerdict
 
-RunVerdict = Literal["reproduced", "not_reproduced", "undecided", "blocked"]
 NOT_REPLAYABLE_NOTES = {
     "transformers": (
         "single trials are not replayable: batched generation gives each trial its own seed, "
@@ -147,7 +147,7 @@ class RunSummary:
             "p0": self.p0,
             "p_value": self.p_value,
             "alpha": self.alpha,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "sequential": self.sequential,
             "elapsed_s": self.elapsed_s,
         }
@@ -174,7 +174,7 @@ class RunSummary:
             p0=float(data.get("p0", 0.0)),
             p_value=float(data.get("p_value", 1.0)),
             alpha=float(data.get("alpha", 0.05)),
-            verdict=data["verdict"],
+            verdict=RunVerdict(data["verdict"]),
             sequential=data.get("sequential"),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
         )
@@ -239,7 +239,7 @@ def run_trials(
     for start in range(0, len(pending), step):
         if sequential is not None:
             decision = _sequential_state(sequential, done.values()).decision
-            if decision != "undecided":
+            if decision != RunVerdict.UNDECIDED:
                 break
         requests = [
             GenerationRequest(
@@ -313,15 +313,15 @@ def summarise(
             "alpha": sequential.alpha,
             "beta": sequential.beta,
             "max_trials": sequential.max_trials,
-            "decision": state.decision,
+            "decision": state.decision.value,
             "decided_at": state.trials,
             "log_likelihood_ratio": state.log_likelihood_ratio,
             "note": "intervals are not adjusted for optional stopping",
         }
     else:
-        verdict = "reproduced" if p_value < alpha else "not_reproduced"
+        verdict = RunVerdict.REPRODUCED if p_value < alpha else RunVerdict.NOT_REPRODUCED
     if mismatches:
-        verdict = "blocked"
+        verdict = RunVerdict.BLOCKED
     replayable = target.replayable
     return RunSummary(
         trials=n,

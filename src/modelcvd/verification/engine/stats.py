@@ -18,7 +18,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-SequentialDecision = Literal["reproduced", "not_reproduced", "undecided"]
+from modelcvd.vocabulary import RunVerdict
+from modelcvd.vocabulary import SequentialDecision as SequentialDecision
+
 FixMethod = Literal["boschloo", "fisher", "auto"]
 # Boschloo's test maximises over a nuisance parameter over all tables; beyond a few hundred
 # trials per side it takes seconds, while Fisher's is instant and only slightly conservative.
@@ -146,11 +148,11 @@ class SequentialTest:
     def state(self, successes: int, trials: int) -> SequentialState:
         """The decision after a given tally (assuming no earlier crossing)."""
         llr = successes * self.step_success + (trials - successes) * self.step_failure
-        decision: SequentialDecision = "undecided"
+        decision: SequentialDecision = RunVerdict.UNDECIDED
         if llr >= self.upper:
-            decision = "reproduced"
+            decision = RunVerdict.REPRODUCED
         elif llr <= self.lower:
-            decision = "not_reproduced"
+            decision = RunVerdict.NOT_REPRODUCED
         return SequentialState(decision, trials, successes, llr)
 
     def run(self, outcomes: Any) -> SequentialState:
@@ -160,7 +162,7 @@ class SequentialTest:
         for trials, outcome in enumerate(outcomes, start=1):
             successes += bool(outcome)
             current = self.state(successes, trials)
-            if current.decision != "undecided" or trials >= self.max_trials:
+            if current.decision != RunVerdict.UNDECIDED or trials >= self.max_trials:
                 break
         return current
 

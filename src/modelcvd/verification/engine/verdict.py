@@ -9,12 +9,11 @@ in place; a fix is a new version).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from modelcvd.verification.engine.runner import RunSummary
 from modelcvd.verification.engine.stats import FixMethod, FixTest, fix_test
-
-FixVerdictLabel = Literal["fixed", "not_fixed", "blocked"]
+from modelcvd.vocabulary import FixVerdictLabel
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,11 @@ class FixVerdict:
     reasons: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"verdict": self.verdict, "test": self.test.to_dict(), "reasons": list(self.reasons)}
+        return {
+            "verdict": self.verdict.value,
+            "test": self.test.to_dict(),
+            "reasons": list(self.reasons),
+        }
 
     def line(self) -> str:
         """One human line: verdict, rates and p-value."""
@@ -69,5 +72,6 @@ def fix_verdict(
     )
     problems = comparability_problems(before, after)
     if problems:
-        return FixVerdict("blocked", test, tuple(problems))
-    return FixVerdict("fixed" if test.fixed else "not_fixed", test)
+        return FixVerdict(FixVerdictLabel.BLOCKED, test, tuple(problems))
+    verdict = FixVerdictLabel.FIXED if test.fixed else FixVerdictLabel.NOT_FIXED
+    return FixVerdict(verdict, test)
