@@ -205,10 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     # Flag breached case deadlines and escalate each breach level once.
-    "check-deadlines": {"task": "modelcvd.notifications.tasks.check_deadlines", "schedule": 300.0},
+    "check-deadlines": {"task": "modelcvd.cases.tasks.check_deadlines", "schedule": 300.0},
     # Embargoes whose public date has come exit.
     "expire-embargoes": {
-        "task": "modelcvd.notifications.tasks.expire_embargoes",
+        "task": "modelcvd.cases.tasks.expire_embargoes",
         "schedule": 300.0,
     },
 }

@@ -21,7 +21,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import load_keyring, seal_unsaved
-from modelcvd.metrics.facts import case_facts_refresh
+from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.services import report_submit
