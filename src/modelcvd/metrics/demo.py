@@ -195,7 +195,7 @@ def seed_demo(
                     )
                 )
                 previous = state
-            # In bulk (no per-event signals): the facts are refreshed once, below.
+            # In bulk, past the services: the facts are refreshed once, below.
             TimelineEvent.objects.bulk_create(events)
             Case.objects.filter(pk=case.pk).update(
                 state=previous,

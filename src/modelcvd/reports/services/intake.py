@@ -1,4 +1,8 @@
-"""Intake: a report document becomes a Report with a sealed payload and an open Case."""
+"""Intake: a report document becomes a Report with a sealed payload and an open Case.
+
+Queues duplicate detection through the tasks module, which imports services.dedup (what the task
+runs): imported as a module and read at call time, so either may be imported first and the
+import graph has no cycle (intake -> tasks -> dedup)."""
 
 from __future__ import annotations
 
@@ -20,10 +24,10 @@ from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
+from modelcvd.reports import tasks
 from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
-from modelcvd.reports.tasks import index_report_payload
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -117,7 +121,7 @@ def _report_create(
             )
         audit_record(actor=actor, action="report.submit", obj=report, data={"case": case.pk})
         # Duplicate detection runs in the worker once the report is committed.
-        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
+        transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
 
 
@@ -251,7 +255,7 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
         audit_record(actor=actor, action="report.payload", obj=report)
         case_facts_refresh(case_ids=[report.case_id])
         # Only now is there a payload to fingerprint for duplicate detection.
-        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
+        transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
 
 
