@@ -215,7 +215,7 @@ def main() -> int:
         from tests.factories import build_world, token_for
         from tests.security.test_schemathesis import CONFIG, error_body_shape
 
-        from modelcvd.reports.attachments import attachment_add
+        from modelcvd.reports.services.attachments import attachment_add
         from modelcvd.wsgi import application
 
         checks = {

@@ -282,9 +282,9 @@ def main() -> int:
     from django.test import Client
 
     from modelcvd.cases.models import Case, TimelineEvent
-    from modelcvd.metrics.facts import metrics_rebuild
     from modelcvd.metrics.models import CaseFact
     from modelcvd.metrics.selectors import metrics_compute
+    from modelcvd.metrics.services import metrics_rebuild
     from modelcvd.verification.models import VerificationTrial
 
     call_command("migrate", "--noinput", verbosity=0)

@@ -219,8 +219,8 @@ def _init_worker(key: bytes, ring: Any) -> None:
 def _process(item: tuple[int, int]) -> tuple[Any, ...]:
     from modelcvd.core.sealing import seal_unsaved
     from modelcvd.reports.dedup import fingerprint_of_shingles
-    from modelcvd.reports.dedup_services import payload_text
     from modelcvd.reports.services import PAYLOAD_PURPOSE
+    from modelcvd.reports.services.dedup import payload_text
 
     payload = variant(*item)
     shingles = _WORKER["hasher"].shingles64(payload_text(payload))
@@ -472,7 +472,7 @@ def shingle_table(samples: int = 2000) -> list[dict[str, Any]]:
     """Jaccard of near-duplicate pairs (two variants of a family) and of unrelated pairs, for
     shingles of k = 1..5 words: the gap is what lets a threshold tell them apart."""
     from modelcvd.reports.dedup import jaccard, shingles
-    from modelcvd.reports.dedup_services import payload_text
+    from modelcvd.reports.services.dedup import payload_text
 
     rows = []
     for k in range(1, 6):
@@ -558,7 +558,7 @@ def time_lookups(queries: list[tuple[str, int]], query_payload: Any, org: int) -
     wall-clock time is waiting for a CPU on a shared machine)."""
     from modelcvd.reports.dedup import fingerprint
     from modelcvd.reports.dedup_index import current_hasher, index_lookup
-    from modelcvd.reports.dedup_services import payload_text
+    from modelcvd.reports.services.dedup import payload_text
 
     hasher, key_id = current_hasher()
     for i, (kind, fam) in enumerate(queries[:50]):  # warm the caches and the connection
@@ -608,7 +608,7 @@ def _time_unbounded(payload: dict[str, Any], hasher: Any, key_id: str, org: int)
     """Milliseconds of the fingerprint and the lookup without the crowded-bucket bound."""
     from modelcvd.reports.dedup import fingerprint
     from modelcvd.reports.dedup_index import index_lookup
-    from modelcvd.reports.dedup_services import payload_text
+    from modelcvd.reports.services.dedup import payload_text
 
     with unbounded_lookups():
         t0 = time.perf_counter()
@@ -647,7 +647,7 @@ def query_payload(kind: str, fam: int, i: int) -> dict[str, Any]:
 
 
 def _shingles_of(item: tuple[int, int]) -> np.ndarray:
-    from modelcvd.reports.dedup_services import payload_text
+    from modelcvd.reports.services.dedup import payload_text
 
     return _WORKER["hasher"].shingles64(payload_text(variant(*item)))
 
@@ -698,7 +698,7 @@ def measure(
         fingerprint,
     )
     from modelcvd.reports.dedup_index import current_hasher, index_lookup
-    from modelcvd.reports.dedup_services import payload_text
+    from modelcvd.reports.services.dedup import payload_text
 
     n = loader.stored
     hasher, key_id = current_hasher()

@@ -19,11 +19,11 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
-from modelcvd.reports.attachments import attachment_add
-from modelcvd.reports.dedup_services import dedup_index_report
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Attachment, DuplicateCandidate, Report
 from modelcvd.reports.services import report_submit
+from modelcvd.reports.services.attachments import attachment_add
+from modelcvd.reports.services.dedup import dedup_index_report
 from modelcvd.verification.models import VerificationRun
 
 PASSWORD = "correct horse battery staple"

@@ -22,10 +22,10 @@ from modelcvd.artifacts import demo as artifacts_demo
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.services import case_transition
 from modelcvd.policy.models import Program
-from modelcvd.reports.dedup_services import dedup_seed_demo
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report
 from modelcvd.reports.services import report_submit
+from modelcvd.reports.services.dedup import dedup_seed_demo
 from modelcvd.verification import smollm2
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.services import run_request

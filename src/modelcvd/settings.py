@@ -205,10 +205,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
     },
     # Flag breached case deadlines and escalate each breach level once.
-    "check-deadlines": {"task": "modelcvd.notifications.tasks.check_deadlines", "schedule": 300.0},
+    "check-deadlines": {"task": "modelcvd.cases.tasks.check_deadlines", "schedule": 300.0},
     # Embargoes whose public date has come exit.
     "expire-embargoes": {
-        "task": "modelcvd.notifications.tasks.expire_embargoes",
+        "task": "modelcvd.cases.tasks.expire_embargoes",
         "schedule": 300.0,
     },
 }
@@ -252,7 +252,7 @@ METRICS_TOKEN = env("MODELCVD_METRICS_TOKEN", "")
 # (prometheus_client's multi-process mode); read by the name the library uses.
 PROMETHEUS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR", "")
 # Deadlines: a breached deadline escalates to the triagers at once, to the vendor after one
-# step, to the coordinators (admins) after two (cases/deadlines.py).
+# step, to the coordinators (admins) after two (cases/services/deadlines.py).
 ESCALATION_STEP_HOURS = int(env("MODELCVD_ESCALATION_STEP_HOURS", "48"))
 # Signed webhooks: attempts per delivery, and the first retry delay (doubled each time).
 WEBHOOK_MAX_ATTEMPTS = int(env("MODELCVD_WEBHOOK_MAX_ATTEMPTS", "6"))

@@ -15,8 +15,8 @@ from safetensors.torch import load_file, save_file
 
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cli import main
-from modelcvd.reports.attachments import attachment_open
 from modelcvd.reports.models import Report
+from modelcvd.reports.services.attachments import attachment_open
 from tests.factories import World, sign_in
 from tests.verification import tiny_models
 

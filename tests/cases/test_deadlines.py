@@ -9,8 +9,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from modelcvd.cases.deadlines import case_deadlines_refresh, deadline_breaches_escalate
 from modelcvd.cases.models import Case, CasePause, Escalation, TimelineEvent
+from modelcvd.cases.services import case_deadlines_refresh, deadline_breaches_escalate
 from modelcvd.core.models import AuditEvent
 from modelcvd.policy.deadlines import BusinessDays, due_at
 from tests.factories import World

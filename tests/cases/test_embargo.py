@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from modelcvd.cases.models import Case, Embargo, TimelineEvent
 from modelcvd.cases.services import case_transition
+from modelcvd.cases.tasks import expire_embargoes
 from modelcvd.core.models import AuditEvent
-from modelcvd.notifications.tasks import expire_embargoes
 from modelcvd.reports.services import report_submit
 from tests.factories import World, document, sign_in
 

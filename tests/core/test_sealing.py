@@ -16,9 +16,9 @@ from cryptography.exceptions import InvalidTag
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from modelcvd.core.keys import keys_rotate
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import keyring_retire, load_keyring, open_blob, seal
+from modelcvd.core.services import keys_rotate
 from tests.factories import document
 
 pytestmark = pytest.mark.django_db

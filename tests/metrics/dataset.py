@@ -28,6 +28,7 @@ from modelcvd.accounts.models import Organisation, User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.core.sealing import seal
+from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports.models import Report
 from modelcvd.verification.models import VerificationRun, VerificationTrial
@@ -183,4 +184,7 @@ def build_dataset() -> Dataset:
     _run(c["c2"], reporter, v1, 8, 10)
     _run(c["c5"], reporter, v1, 10, 20)
     _run(c["c5"], reporter, v2, 0, 20)
+    # Rows written directly, as a bulk load does: their facts are refreshed explicitly, as
+    # every service that writes a case's timeline or runs does.
+    case_facts_refresh(case_ids=[case.pk for case in c.values()])
     return Dataset(alpha=alpha, beta=beta, cases=c, reporter=reporter)

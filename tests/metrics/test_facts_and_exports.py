@@ -15,9 +15,10 @@ from django.db import connection
 from django.test import Client
 
 from modelcvd.cli import main
-from modelcvd.metrics.facts import allowed_seconds_sql, metrics_rebuild
+from modelcvd.metrics.facts import allowed_seconds_sql
 from modelcvd.metrics.models import CaseFact
 from modelcvd.metrics.selectors import metrics_compute
+from modelcvd.metrics.services import metrics_rebuild
 from modelcvd.policy.deadlines import BusinessDays, CalendarDays, due_at
 from tests.factories import World
 from tests.metrics.dataset import AS_OF, build_dataset

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.utils import timezone
 
-from modelcvd.cases.deadlines import case_deadlines_refresh
 from modelcvd.cases.models import Case, Escalation
+from modelcvd.cases.services import case_deadlines_refresh
+from modelcvd.cases.tasks import check_deadlines
 from modelcvd.celery import app
-from modelcvd.notifications.tasks import check_deadlines
 from tests.factories import World
 from tests.notifications.conftest import Inbox
 
@@ -18,8 +18,8 @@ from tests.notifications.conftest import Inbox
 def test_beat_schedule_runs_the_deadline_and_embargo_tasks() -> None:
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert tasks >= {
-        "modelcvd.notifications.tasks.check_deadlines",
-        "modelcvd.notifications.tasks.expire_embargoes",
+        "modelcvd.cases.tasks.check_deadlines",
+        "modelcvd.cases.tasks.expire_embargoes",
     }
 
 

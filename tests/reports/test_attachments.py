@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from modelcvd.core.models import AuditEvent
-from modelcvd.reports.attachments import safe_filename
 from modelcvd.reports.models import Attachment
+from modelcvd.reports.services.attachments import safe_filename
 from tests.factories import World
 
 

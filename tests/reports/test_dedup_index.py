@@ -13,12 +13,13 @@ from django.test.utils import CaptureQueriesContext
 from modelcvd.accounts.models import Organisation
 from modelcvd.core.models import AuditEvent
 from modelcvd.policy.models import Program
-from modelcvd.reports import dedup_index, dedup_services
+from modelcvd.reports import dedup_index
 from modelcvd.reports.dedup import BANDS, Fingerprint, fingerprint
 from modelcvd.reports.dedup_index import current_hasher, index_lookup, index_store
-from modelcvd.reports.dedup_services import dedup_index_report, dedup_reindex_stale
 from modelcvd.reports.models import DuplicateCandidate, PayloadBand, PayloadSignature, Report
+from modelcvd.reports.services import dedup as dedup_services
 from modelcvd.reports.services import report_submit
+from modelcvd.reports.services.dedup import dedup_index_report, dedup_reindex_stale
 from tests.factories import World, document, report_data
 
 PROMPT = (

@@ -18,14 +18,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from modelcvd.cases.deadlines import deadline_breaches_escalate
 from modelcvd.cases.models import TimelineEvent
-from modelcvd.cases.scoring import case_score
-from modelcvd.cases.services import case_transition
+from modelcvd.cases.services import case_score, case_transition, deadline_breaches_escalate
 from modelcvd.notifications.models import WebhookDelivery
-from modelcvd.notifications.webhooks import webhook_create
-from modelcvd.reports.attachments import attachment_add
+from modelcvd.notifications.services import webhook_create
 from modelcvd.reports.services import report_payload_open, report_submit
+from modelcvd.reports.services.attachments import attachment_add
 from modelcvd.verification.models import VerificationRun
 from tests.factories import World, document, sign_in, token_for
 from tests.security.test_permission_matrix import API, WEB, _api_body, _fill, _web_body

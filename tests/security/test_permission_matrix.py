@@ -378,7 +378,7 @@ def _fill(path: str, world: World) -> str:
 
 def _extension_id(world: World) -> int:
     """A pending extension request on case A (made here: only these rows need one)."""
-    from modelcvd.cases.deadlines import extension_request
+    from modelcvd.cases.services import extension_request
 
     return extension_request(
         case_id=world.cases["a"].pk,
@@ -390,7 +390,7 @@ def _extension_id(world: World) -> int:
 
 
 def _webhook_id(world: World) -> int:
-    from modelcvd.notifications.webhooks import webhook_create
+    from modelcvd.notifications.services import webhook_create
 
     endpoint, _ = webhook_create(
         actor=world.users["admin"], url="http://127.0.0.1:9/hook", program_slug="open-models"

@@ -139,7 +139,7 @@ def headers_for(world: World) -> dict[str, dict[str, str]]:
 @pytest.fixture
 def real_ids(world: World) -> dict[str, list[Any]]:
     """Existing objects per path parameter: the world's, plus one attachment on report A."""
-    from modelcvd.reports.attachments import attachment_add
+    from modelcvd.reports.services.attachments import attachment_add
 
     attachment = attachment_add(
         report=world.reports["a"],

@@ -9,9 +9,10 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
-from modelcvd.accounts.identity import identity_open, identity_set
+from modelcvd.accounts.identity import identity_open
 from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.services import identity_set
 
 router = Router(tags=["account"], auth=API_AUTH)
 

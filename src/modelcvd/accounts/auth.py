@@ -18,9 +18,8 @@ from ninja.security import HttpBearer, SessionAuth
 
 from modelcvd.accounts.models import TokenScope, User
 from modelcvd.accounts.selectors import token_for_secret
-from modelcvd.accounts.services import token_digest
+from modelcvd.accounts.services import token_digest, token_use_audit
 from modelcvd.accounts.twofactor import two_factor_pending
-from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import Forbidden
 
 ALL_SCOPES = frozenset(s.value for s in TokenScope)
@@ -37,12 +36,7 @@ class BearerToken(HttpBearer):
             type(found).objects.filter(pk=found.pk).update(last_used_at=now)
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             # Writes by script are on the audit chain even when the write itself is refused.
-            audit_record(
-                actor=found.user,
-                action="token.use",
-                obj=found,
-                data={"method": request.method, "path": request.path[:200]},
-            )
+            token_use_audit(token=found, method=request.method, path=request.path)
         request.scopes = frozenset(found.scopes)  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
         return found.user

@@ -17,7 +17,7 @@ from modelcvd.accounts.lockout import (
     signin_failures_clear,
     signin_refused,
 )
-from modelcvd.core.audit import audit_record
+from modelcvd.accounts.services import sign_in_refused_audit
 
 
 class SignInForm(AuthenticationForm):
@@ -37,11 +37,7 @@ class SignInForm(AuthenticationForm):
         now = timezone.now()
         if signin_refused(username=username, ip=ip, now=now):
             make_password(password)
-            audit_record(
-                actor=None,
-                action="auth.sign_in_refused",
-                data={"username": username[:150], "ip": ip},
-            )
+            sign_in_refused_audit(username=username, ip=ip)
             raise self.get_invalid_login_error()
         try:
             cleaned = super().clean()

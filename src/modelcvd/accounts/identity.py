@@ -1,48 +1,18 @@
-"""Sealing and opening a researcher's real identity. Writes and reads are audited."""
+"""Opening a researcher's real identity (audited); sealing it is accounts.services.identity_set."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from django.db import transaction
-
 from modelcvd.accounts.models import ResearcherIdentity, Role, User
 from modelcvd.accounts.selectors import roles_of
-from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.core.sealing import seal
+from modelcvd.accounts.services import IDENTITY_PURPOSE as PURPOSE
+from modelcvd.accounts.services import identity_set
+from modelcvd.core.errors import NotFound
 from modelcvd.core.services import sealed_open
 
-PURPOSE = "researcher.identity"
-FIELDS = ("legal_name", "email", "affiliation")
-
-
-def identity_set(*, user: User, actor: User, values: dict[str, str]) -> ResearcherIdentity:
-    """Replace the sealed identity. Only the researcher sets their own."""
-    if actor.pk != user.pk:
-        raise NotFound()
-    unknown = sorted(set(values) - set(FIELDS))
-    if unknown:
-        raise InvalidInput([FieldError(name, "unknown field") for name in unknown])
-    if not values.get("legal_name", "").strip():
-        raise InvalidInput([FieldError("legal_name", "required")])
-    too_long = [name for name, value in values.items() if len(value) > 300]
-    if too_long:
-        raise InvalidInput([FieldError(name, "at most 300 characters") for name in too_long])
-    with transaction.atomic():
-        blob = seal(json.dumps({k: values.get(k, "") for k in FIELDS}).encode(), purpose=PURPOSE)
-        old = ResearcherIdentity.objects.filter(user=user).first()
-        if old is not None:
-            old_blob = old.sealed
-            old.sealed = blob
-            old.save(update_fields=["sealed", "updated_at"])
-            old_blob.delete()
-            identity = old
-        else:
-            identity = ResearcherIdentity.objects.create(user=user, sealed=blob)
-        audit_record(actor=actor, action="identity.set", obj=identity)
-    return identity
+__all__ = ["PURPOSE", "identity_open", "identity_set"]
 
 
 def identity_open(*, user: User, actor: User, reason: str) -> dict[str, Any]:

@@ -1,27 +1,39 @@
-"""Writes on accounts: users, memberships, API tokens. Each writes its audit event."""
+"""Writes on accounts: users, memberships, API tokens, the sealed researcher identity, the
+second factor, and the audit events of signing in. Each writes its audit event."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
+import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp import user_has_device, verify_token
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from modelcvd.accounts.models import (
     ORGANISATION_ROLES,
     ApiToken,
     Membership,
     Organisation,
+    ResearcherIdentity,
     Role,
     TokenScope,
     User,
 )
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.core.sealing import seal
 
 TOKEN_PREFIX = "mcvd_"  # noqa: S105 - a public prefix, not a secret
+IDENTITY_PURPOSE = "researcher.identity"
+IDENTITY_FIELDS = ("legal_name", "email", "affiliation")
+TOTP_DEVICE_NAME = "authenticator"
 
 
 def token_digest(token: str) -> str:
@@ -125,3 +137,96 @@ def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         audit_record(actor=actor, action="token.revoke", obj=token)
     return token
+
+
+def identity_set(*, user: User, actor: User, values: dict[str, str]) -> ResearcherIdentity:
+    """Replace the sealed identity. Only the researcher sets their own."""
+    if actor.pk != user.pk:
+        raise NotFound()
+    unknown = sorted(set(values) - set(IDENTITY_FIELDS))
+    if unknown:
+        raise InvalidInput([FieldError(name, "unknown field") for name in unknown])
+    if not values.get("legal_name", "").strip():
+        raise InvalidInput([FieldError("legal_name", "required")])
+    too_long = [name for name, value in values.items() if len(value) > 300]
+    if too_long:
+        raise InvalidInput([FieldError(name, "at most 300 characters") for name in too_long])
+    with transaction.atomic():
+        blob = seal(
+            json.dumps({k: values.get(k, "") for k in IDENTITY_FIELDS}).encode(),
+            purpose=IDENTITY_PURPOSE,
+        )
+        old = ResearcherIdentity.objects.filter(user=user).first()
+        if old is not None:
+            old_blob = old.sealed
+            old.sealed = blob
+            old.save(update_fields=["sealed", "updated_at"])
+            old_blob.delete()
+            identity = old
+        else:
+            identity = ResearcherIdentity.objects.create(user=user, sealed=blob)
+        audit_record(actor=actor, action="identity.set", obj=identity)
+    return identity
+
+
+def totp_device_confirm(*, user: User, key: str, token: str) -> TOTPDevice | None:
+    """Enrol the key once a code from it is right; None (and an audit event) when it is not."""
+    device = TOTPDevice(user=user, name=TOTP_DEVICE_NAME, key=key, confirmed=True)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    with transaction.atomic():
+        if not token.isdigit() or not totp.verify(int(token), device.tolerance):
+            audit_record(actor=user, action="auth.totp_failed", obj=user, data={"stage": "setup"})
+            return None
+        if user_has_device(user):  # a second tab enrolled meanwhile: keep the first device
+            return None
+        device.last_t = totp.t()  # the code just used cannot be replayed
+        device.drift = totp.drift
+        device.save()
+        audit_record(actor=user, action="auth.totp_device_confirmed", obj=device)
+    return device
+
+
+def totp_check(*, user: User, token: str) -> TOTPDevice | None:
+    """The user's device if `token` is a valid code for it; failures are audited.
+
+    django-otp throttles the device after failures (exponential back-off) and refuses a code
+    already used.
+    """
+    device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
+    if device is None:
+        return None
+    with transaction.atomic():
+        verified = verify_token(user, device.persistent_id, token)
+        if verified is None:
+            audit_record(
+                actor=user, action="auth.totp_failed", obj=device, data={"stage": "sign_in"}
+            )
+        else:
+            audit_record(actor=user, action="auth.totp_verified", obj=device)
+    return verified
+
+
+def sign_in_audit(*, user: Any) -> None:
+    """A successful sign-in (Django's user_logged_in, see accounts.signals)."""
+    audit_record(actor=user, action="auth.sign_in", obj=user)
+
+
+def sign_in_failed_audit(*, username: str) -> None:
+    """A failed sign-in. The attempted username is kept (it may not exist); the password never
+    is."""
+    audit_record(actor=None, action="auth.sign_in_failed", data={"username": username[:150]})
+
+
+def sign_in_refused_audit(*, username: str, ip: str) -> None:
+    """A sign-in refused by the lockout, before the password was checked."""
+    audit_record(
+        actor=None, action="auth.sign_in_refused", data={"username": username[:150], "ip": ip}
+    )
+
+
+def token_use_audit(*, token: ApiToken, method: str | None, path: str) -> None:
+    """A write by script: on the audit chain even when the write itself is then refused."""
+    audit_record(
+        actor=token.user, action="token.use", obj=token, data={"method": method, "path": path[:200]}
+    )

@@ -13,23 +13,35 @@ password) cannot swap or learn the secret being enrolled.
 
 from __future__ import annotations
 
-import time
 from base64 import b32encode
 from binascii import unhexlify
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
-from django_otp import user_has_device, verify_token
-from django_otp.oath import TOTP
+from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
 from modelcvd.accounts.models import Membership, Role, User
-from modelcvd.core.audit import audit_record
+
+# Enrolment and code checks are audited writes, in accounts.services; named here too because
+# this module is where the second factor is described.
+from modelcvd.accounts.services import totp_check, totp_device_confirm
+
+__all__ = [
+    "STAFF_ROLES",
+    "totp_check",
+    "totp_config_url",
+    "totp_device_confirm",
+    "totp_device_for",
+    "totp_new_key",
+    "totp_secret_text",
+    "totp_wait_seconds",
+    "two_factor_pending",
+    "two_factor_required",
+]
 
 STAFF_ROLES = (Role.TRIAGER, Role.ADMIN)
-DEVICE_NAME = "authenticator"
 
 
 def two_factor_required(user: Any) -> bool:
@@ -71,44 +83,6 @@ def totp_secret_text(key: str) -> str:
 def totp_config_url(*, user: User, key: str) -> str:
     """The otpauth:// URI for the key (what a QR code would carry)."""
     return str(TOTPDevice(user=user, key=key).config_url)
-
-
-def totp_device_confirm(*, user: User, key: str, token: str) -> TOTPDevice | None:
-    """Enrol the key once a code from it is right; None (and an audit event) when it is not."""
-    device = TOTPDevice(user=user, name=DEVICE_NAME, key=key, confirmed=True)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
-    with transaction.atomic():
-        if not token.isdigit() or not totp.verify(int(token), device.tolerance):
-            audit_record(actor=user, action="auth.totp_failed", obj=user, data={"stage": "setup"})
-            return None
-        if user_has_device(user):  # a second tab enrolled meanwhile: keep the first device
-            return None
-        device.last_t = totp.t()  # the code just used cannot be replayed
-        device.drift = totp.drift
-        device.save()
-        audit_record(actor=user, action="auth.totp_device_confirmed", obj=device)
-    return device
-
-
-def totp_check(*, user: User, token: str) -> TOTPDevice | None:
-    """The user's device if `token` is a valid code for it; failures are audited.
-
-    django-otp throttles the device after failures (exponential back-off) and refuses a code
-    already used.
-    """
-    device = totp_device_for(user)
-    if device is None:
-        return None
-    with transaction.atomic():
-        verified = verify_token(user, device.persistent_id, token)
-        if verified is None:
-            audit_record(
-                actor=user, action="auth.totp_failed", obj=device, data={"stage": "sign_in"}
-            )
-        else:
-            audit_record(actor=user, action="auth.totp_verified", obj=device)
-    return verified
 
 
 def totp_wait_seconds(device: TOTPDevice) -> int:

@@ -15,9 +15,8 @@ from typing import Any
 from django.db import transaction
 
 from modelcvd.accounts.models import User
-from modelcvd.advisories.models import Advisory, ImportedCve
-from modelcvd.advisories.services import advisory_update
-from modelcvd.core.audit import audit_record
+from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.services import advisory_update, imported_cve_store
 from modelcvd.core.errors import DomainError, InvalidInput
 from modelcvd.interop.avid_import import import_avid_file
 from modelcvd.interop.cve_import import CveReference, import_cve_file
@@ -118,16 +117,7 @@ def cves_import(*, paths: Iterable[Path], actor: User) -> ImportOutcome:
             continue
         outcome.skipped += result.skipped
         for record in result.records:
-            with transaction.atomic():
-                row, created = ImportedCve.objects.update_or_create(
-                    cve_id=record.cve_id, defaults={"data": _cve_data(record)}
-                )
-                audit_record(
-                    actor=actor,
-                    action="cve.import",
-                    obj=row,
-                    data={"cve": record.cve_id, "created": created},
-                )
+            imported_cve_store(actor=actor, cve_id=record.cve_id, data=_cve_data(record))
             linked = _link(record, actor=actor, outcome=outcome)
             what = f"kept for aliasing{'; linked to ' + ', '.join(linked) if linked else ''}"
             outcome.imported.append((record.cve_id, what))

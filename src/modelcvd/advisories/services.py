@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from modelcvd.accounts.models import User
 from modelcvd.advisories.affected import advisory_credits, affected_artifacts
-from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence
+from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence, ImportedCve
 from modelcvd.advisories.schemas import AdvisoryContent
 from modelcvd.advisories.selectors import advisory_get_visible
 from modelcvd.artifacts.models import Artifact
@@ -424,3 +424,16 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
             pk = advisory.pk
             transaction.on_commit(lambda: notify_advisory_published.delay(pk))
     return advisory
+
+
+def imported_cve_store(*, actor: User, cve_id: str, data: dict[str, Any]) -> ImportedCve:
+    """Keep (or refresh) an imported CVE record for aliasing; audited."""
+    with transaction.atomic():
+        row, created = ImportedCve.objects.update_or_create(cve_id=cve_id, defaults={"data": data})
+        audit_record(
+            actor=actor,
+            action="cve.import",
+            obj=row,
+            data={"cve": cve_id, "created": created},
+        )
+    return row

@@ -19,14 +19,14 @@ from django.db import transaction
 from modelcvd.accounts.models import Role, User
 from modelcvd.accounts.selectors import roles_of
 from modelcvd.artifacts.models import Artifact
-from modelcvd.core.audit import audit_record
+from modelcvd.artifacts.services import artifact_forensics_link, artifact_forensics_request_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.forensics.behaviour import PROBES, BehaviourComparison
 from modelcvd.forensics.weights import Comparison
-from modelcvd.reports.attachments import attachment_add
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report
 from modelcvd.reports.services import report_submit
+from modelcvd.reports.services.attachments import attachment_add
 
 
 def _short(text: str, limit: int) -> str:
@@ -130,20 +130,8 @@ def forensic_report_file(
             filename="forensics.json",
             content=json.dumps(evidence, indent=1).encode("utf-8"),
         )
-        if derived.parent_id is None and derived.pk != base.pk:
-            derived.parent = base
-            derived.relation = (
-                Artifact.Relation.ABLITERATION
-                if comparison.verdict == "abliterated"
-                else Artifact.Relation.FINE_TUNE
-            )
-            derived.lineage_source = Artifact.LineageSource.FORENSICS
-            derived.save(update_fields=["parent", "relation", "lineage_source"])
-        audit_record(
-            actor=actor,
-            action="artifact.forensic_report",
-            obj=derived,
-            data={"base": base.pk, "report": report.pk, "verdict": comparison.verdict},
+        artifact_forensics_link(
+            actor=actor, base=base, derived=derived, report=report, verdict=comparison.verdict
         )
     return report
 
@@ -176,12 +164,7 @@ def forensic_report_request(
 
     if not Program.objects.filter(slug=program, accepts_reports=True).exists():
         raise InvalidInput([FieldError("program", "no program with this slug accepts reports")])
-    audit_record(
-        actor=actor,
-        action="artifact.forensic_request",
-        obj=derived,
-        data={"base": base.pk, "program": program},
-    )
+    artifact_forensics_request_record(actor=actor, base=base, derived=derived, program=program)
     transaction.on_commit(
         lambda: forensic_report_task.delay(actor.pk, program, base.pk, derived.pk)
     )

@@ -14,6 +14,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.reports.document import ArtifactRef
+from modelcvd.reports.models import Report
 
 
 def artifact_create(
@@ -229,3 +230,39 @@ def _is_ancestor(candidate: Artifact, of: Artifact) -> bool:
             return True
         current = current.parent
     return True
+
+
+def artifact_forensics_link(
+    *, actor: User, base: Artifact, derived: Artifact, report: Report, verdict: str
+) -> Artifact:
+    """A forensic report was filed: link `derived` to `base` (unless it has a parent already),
+    as an abliteration or a fine-tune by the weights' verdict; audited either way."""
+    with transaction.atomic():
+        if derived.parent_id is None and derived.pk != base.pk:
+            derived.parent = base
+            derived.relation = (
+                Artifact.Relation.ABLITERATION
+                if verdict == "abliterated"
+                else Artifact.Relation.FINE_TUNE
+            )
+            derived.lineage_source = Artifact.LineageSource.FORENSICS
+            derived.save(update_fields=["parent", "relation", "lineage_source"])
+        audit_record(
+            actor=actor,
+            action="artifact.forensic_report",
+            obj=derived,
+            data={"base": base.pk, "report": report.pk, "verdict": verdict},
+        )
+    return derived
+
+
+def artifact_forensics_request_record(
+    *, actor: User, base: Artifact, derived: Artifact, program: str
+) -> None:
+    """A coordinator asked for a forensic comparison of stored weights (queued by the caller)."""
+    audit_record(
+        actor=actor,
+        action="artifact.forensic_request",
+        obj=derived,
+        data={"base": base.pk, "program": program},
+    )

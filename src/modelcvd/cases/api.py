@@ -9,13 +9,6 @@ from ninja import Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
 from modelcvd.accounts.models import TokenScope, User
-from modelcvd.cases.deadlines import (
-    case_waiting_set,
-    deadlines_out,
-    extension_decide,
-    extension_request,
-)
-from modelcvd.cases.embargo import embargo_apply, embargo_out
 from modelcvd.cases.models import Case
 from modelcvd.cases.schemas import (
     CaseBrief,
@@ -30,7 +23,6 @@ from modelcvd.cases.schemas import (
     TransitionIn,
     WaitingIn,
 )
-from modelcvd.cases.scoring import case_score, severity_out
 from modelcvd.cases.selectors import (
     case_access,
     case_get_visible,
@@ -38,7 +30,18 @@ from modelcvd.cases.selectors import (
     comments_visible,
     triage_queue,
 )
-from modelcvd.cases.services import case_transition, comment_add
+from modelcvd.cases.services import (
+    case_score,
+    case_transition,
+    case_waiting_set,
+    comment_add,
+    deadlines_out,
+    embargo_apply,
+    embargo_out,
+    extension_decide,
+    extension_request,
+    severity_out,
+)
 from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.policy.holdout import benchmark_aggregate, timeline_visible
 

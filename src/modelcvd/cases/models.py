@@ -32,15 +32,15 @@ class Case(models.Model):
     )
     # Set once, when the vendor is first told: from then on the vendor's members see the case.
     vendor_notified_at = models.DateTimeField(null=True, blank=True)
-    # Set when this case was merged into another (cases.merge): its reports moved there, its
-    # own timeline stays and is shown under the target's.
+    # Set when this case was merged into another (cases.services.merge): its reports moved
+    # there, its own timeline stays and is shown under the target's.
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # Severity (cases/scoring.py): CVSS 4.0, the AI rubric and SSVC, set by a coordinator.
+    # Severity (cases/services/scoring.py): CVSS 4.0, the AI rubric and SSVC, set by a coordinator.
     cvss_vector = models.CharField(max_length=300, blank=True)
     cvss_score = models.FloatField(null=True, blank=True)
     cvss_severity = models.CharField(max_length=20, blank=True)
@@ -49,7 +49,7 @@ class Case(models.Model):
     ssvc = models.JSONField(default=dict, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 
-    # Deadlines (cases/deadlines.py), recomputed on every change that moves them.
+    # Deadlines (cases/services/deadlines.py), recomputed on every change that moves them.
     waiting_on_reporter_since = models.DateTimeField(null=True, blank=True)
     acknowledge_due = models.DateTimeField(null=True, blank=True)
     triage_due = models.DateTimeField(null=True, blank=True)

@@ -15,8 +15,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     django.setup()
     from modelcvd.core.errors import NotFound
     from modelcvd.metrics.export import metrics_csv, metrics_json
-    from modelcvd.metrics.facts import metrics_rebuild
     from modelcvd.metrics.selectors import metrics_compute
+    from modelcvd.metrics.services import metrics_rebuild
 
     if args.rebuild:
         print(f"rebuilt the facts of {metrics_rebuild()} cases", file=sys.stderr)

@@ -21,7 +21,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import load_keyring, seal_unsaved
-from modelcvd.metrics.facts import case_facts_refresh
+from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.services import report_submit
@@ -195,7 +195,7 @@ def seed_demo(
                     )
                 )
                 previous = state
-            # In bulk (no per-event signals): the facts are refreshed once, below.
+            # In bulk, past the services: the facts are refreshed once, below.
             TimelineEvent.objects.bulk_create(events)
             Case.objects.filter(pk=case.pk).update(
                 state=previous,

@@ -1,5 +1,6 @@
-"""Building metrics.CaseFact from the timeline, in SQL: for a few cases (on every timeline
-write) or for all of them (`metrics_rebuild`, after a bulk load or a change of targets).
+"""The SQL that builds metrics.CaseFact from the timeline; metrics.services runs it for a few
+cases (called by every service that changes a case's timeline, tier, state or runs) or for all
+of them (`metrics_rebuild`, after a bulk load or a change of targets).
 
 Milestones are the FIRST transition into a state; receipt is the `opened` event. Deadlines:
 acknowledge and triage run from receipt, remediation (to fix available) and disclosure from
@@ -16,14 +17,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection
 
-from modelcvd.cases.deadlines import program_policy as cases_program_policy
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.workflow import CaseState
 from modelcvd.metrics.models import CaseFact
 from modelcvd.policy.deadlines import BusinessDays, CalendarDays, DeadlinePolicy, Duration, due_at
 from modelcvd.policy.models import Program
+from modelcvd.policy.selectors import program_policy
 from modelcvd.scoring.tier import Tier
 from modelcvd.verification.models import VerificationRun, VerificationTrial
 
@@ -38,13 +39,6 @@ NOT_OPEN = (
 )
 # A Monday well in the past: the reference week for business-day offsets.
 _REFERENCE_MONDAY = datetime(2001, 1, 1, tzinfo=UTC)
-
-
-def program_policy(program: Program) -> DeadlinePolicy:
-    """The deadline targets of a program, as the cases' own due dates use them (a program's
-    response targets and per-tier deadlines). When a program changes them,
-    policy.services.program_policy_update queues `refresh_program_facts`."""
-    return cases_program_policy(program)
 
 
 def _epoch(expr: str) -> str:
@@ -226,39 +220,7 @@ LEFT JOIN (
 """  # noqa: S608 - only this module's constants and table names; values are parameters
 
 
-def _policies() -> dict[int, DeadlinePolicy]:
+def program_policies() -> dict[int, DeadlinePolicy]:
+    """Every program's deadline targets, as the cases' own due dates use them. When a program
+    changes them, policy.services.program_policy_update queues `refresh_program_facts`."""
     return {p.pk: program_policy(p) for p in Program.objects.all()}
-
-
-def case_facts_refresh(*, case_ids: list[int]) -> None:
-    """Rebuild the facts of these cases (in the caller's transaction)."""
-    if not case_ids:
-        return
-    marks = ", ".join(["%s"] * len(case_ids))
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {CaseFact._meta.db_table} WHERE case_id IN ({marks})",  # noqa: S608
-            case_ids,
-        )
-        cursor.execute(
-            facts_insert_sql(
-                _policies(), f"WHERE c.id IN ({marks})", f"AND r.case_id IN ({marks})"
-            ),
-            [*case_ids, *case_ids],
-        )
-
-
-def metrics_rebuild() -> int:
-    """Rebuild every case's facts in one statement; returns the number of cases."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {CaseFact._meta.db_table}")  # noqa: S608
-        cursor.execute(facts_insert_sql(_policies(), "", ""), [])
-        count = cursor.rowcount
-    if connection.vendor == "postgresql":
-        # Fresh statistics and visibility map: the percentile reads are index-only scans.
-        with connection.cursor() as cursor:
-            if connection.get_autocommit():
-                cursor.execute(f"VACUUM ANALYZE {CaseFact._meta.db_table}")
-            else:
-                cursor.execute(f"ANALYZE {CaseFact._meta.db_table}")
-    return int(count)

@@ -13,8 +13,9 @@ class CaseFact(models.Model):
 
     Times are whole epoch seconds (UTC); durations run from receipt. `*_due` are the deadline
     instants under the program's targets (None where a deadline does not apply). Rebuilt for
-    one case whenever its timeline or tier changes (metrics.signals) and for all cases by
-    `metrics_rebuild` (after bulk loads); never edited by hand.
+    one case by every service that changes its timeline, tier, state or runs (they call
+    metrics.services.case_facts_refresh) and for all cases by `metrics_rebuild` (after bulk
+    loads); never edited by hand.
     """
 
     class State(models.IntegerChoices):

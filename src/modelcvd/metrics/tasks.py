@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from modelcvd.cases.models import Case
-from modelcvd.metrics.facts import case_facts_refresh
+from modelcvd.metrics.services import case_facts_refresh
 
 CHUNK = 1000
 

@@ -12,11 +12,8 @@ from pydantic import Field
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.notifications.models import WebhookEndpoint
-from modelcvd.notifications.webhooks import (
-    webhook_create,
-    webhook_get_visible,
-    webhooks_visible,
-)
+from modelcvd.notifications.services import webhook_create
+from modelcvd.notifications.webhooks import webhook_get_visible, webhooks_visible
 
 router = Router(tags=["webhooks"], auth=API_AUTH)
 

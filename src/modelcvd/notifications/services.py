@@ -1,55 +1,109 @@
-"""E-mail about case events. Plain text only: report text is hostile, and plain text cannot
-carry script or markup into a mail client."""
+"""Writes of notifications: register a webhook endpoint, queue case events for the endpoints,
+queue the e-mails about case events. Sending happens in tasks after commit (notifications.tasks
+-> notifications.mail, notifications.webhooks); this module only queues, so the tasks never
+import it back."""
 
 from __future__ import annotations
 
+import json
+import secrets
+from typing import Any
+
 from django.conf import settings
-from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
 
-from modelcvd.cases.models import TimelineEvent
+from modelcvd.accounts.models import Organisation, User
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
+from modelcvd.core.sealing import seal
+from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
+from modelcvd.notifications.tasks import deliver_webhook, notify_escalation, notify_timeline_event
+from modelcvd.notifications.webhooks import SECRET_PURPOSE, _check_url, _may_manage
+from modelcvd.policy.models import Program
 
 
-def timeline_event_notify(*, event_id: int) -> int:
-    """Tell the case's reporters that their case moved. Returns the number of mails sent."""
-    event = TimelineEvent.objects.select_related("case").filter(pk=event_id).first()
-    if event is None or event.kind != TimelineEvent.Kind.TRANSITION:
-        return 0
-    case = event.case
-    recipients = sorted(
-        {r.reporter.email for r in case.reports.select_related("reporter") if r.reporter.email}
+def webhook_create(
+    *,
+    actor: User,
+    url: str,
+    program_slug: str = "",
+    organisation_slug: str = "",
+) -> tuple[WebhookEndpoint, str]:
+    """Register an endpoint for a program (its triagers, or an admin) or an organisation (its
+    vendor members, or an admin). Returns the endpoint and its secret, shown only now."""
+    if bool(program_slug) == bool(organisation_slug):
+        raise InvalidInput([FieldError("program", "give exactly one of program and organisation")])
+    program = organisation = None
+    if program_slug:
+        program = Program.objects.filter(slug=program_slug).first()
+        if program is None:
+            raise InvalidInput([FieldError("program", "no program with this slug")])
+    else:
+        organisation = Organisation.objects.filter(slug=organisation_slug).first()
+        if organisation is None:
+            raise InvalidInput([FieldError("organisation", "no organisation with this slug")])
+    if not _may_manage(actor, program=program, organisation=organisation):
+        raise Forbidden("only the program's triagers, the organisation's members or an admin")
+    _check_url(url)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.create(
+            program=program,
+            organisation=organisation,
+            url=url,
+            secret=seal(secret.encode(), purpose=SECRET_PURPOSE),
+        )
+        audit_record(actor=actor, action="webhook.create", obj=endpoint, data={"url": url})
+    return endpoint, secret
+
+
+def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -> list[int]:
+    """Queue `event` about `case` for the program's endpoints and, once the vendor has been
+    told, the affected vendors' endpoints. Call inside the change's transaction: the
+    deliveries are written with it and sent after commit. The body never carries payloads."""
+    vendor_orgs = (
+        list(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
+        if case.vendor_notified_at
+        else []
     )
-    if not recipients:
-        return 0
-    body = (
-        f"Case #{case.pk} moved from {event.from_state} to {event.to_state}.\n\n"
-        f"Reason: {event.reason}\n\n{settings.BASE_URL}/cases/{case.pk}/\n"
-    )
-    return send_mail(
-        subject=f"[modelcvd] Case #{case.pk}: {event.to_state.replace('_', ' ')}",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipients,
-    )
+    endpoints = WebhookEndpoint.objects.filter(active=True).filter(
+        program_id=case.program_id
+    ) | WebhookEndpoint.objects.filter(active=True, organisation_id__in=vendor_orgs)
+    ids = []
+    for endpoint in endpoints.distinct():
+        body = json.dumps(
+            {
+                "event": event,
+                "case": {
+                    "id": case.pk,
+                    "title": case.title,
+                    "state": case.state,
+                    "program": case.program.slug,
+                    "url": f"{settings.BASE_URL}/cases/{case.pk}/",
+                },
+                "data": data or {},
+                "sent_at": timezone.now().isoformat(),
+            },
+            sort_keys=True,
+        )
+        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, body=body)
+        ids.append(delivery.pk)
+
+    def send() -> None:
+        for delivery_id in ids:
+            deliver_webhook.delay(delivery_id)
+
+    if ids:
+        transaction.on_commit(send)
+    return ids
 
 
-def escalation_notify(*, escalation_id: int) -> int:
-    """Mail one escalation to its recipients. Plain text; no report content beyond the title."""
-    from modelcvd.cases.models import Escalation
+def timeline_event_mail(*, event_id: int) -> None:
+    """Mail the case's reporters about this timeline event once the transaction commits."""
+    transaction.on_commit(lambda: notify_timeline_event.delay(event_id))
 
-    escalation = Escalation.objects.select_related("case").filter(pk=escalation_id).first()
-    if escalation is None or not escalation.recipients:
-        return 0
-    case = escalation.case
-    level = Escalation.Level(escalation.level).label.lower()
-    body = (
-        f"The {escalation.deadline} deadline of case #{case.pk} ({case.title}) was due "
-        f"{escalation.due_at:%Y-%m-%d %H:%M} UTC and has not been met.\n\n"
-        f"This is escalation level {escalation.level} ({level}).\n\n"
-        f"{settings.BASE_URL}/cases/{case.pk}/\n"
-    )
-    return send_mail(
-        subject=f"[modelcvd] Case #{case.pk}: {escalation.deadline} deadline breached",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=list(escalation.recipients),
-    )
+
+def escalation_mail(*, escalation_id: int) -> None:
+    """Mail this escalation to its recipients once the transaction commits."""
+    transaction.on_commit(lambda: notify_escalation.delay(escalation_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from modelcvd.notifications.services import timeline_event_notify
+from modelcvd.notifications.mail import escalation_notify, timeline_event_notify
 from modelcvd.notifications.webhooks import webhook_attempt
 
 
@@ -23,22 +23,4 @@ def deliver_webhook(delivery_id: int) -> None:
 
 @shared_task(acks_late=True)
 def notify_escalation(escalation_id: int) -> int:
-    from modelcvd.notifications.services import escalation_notify
-
     return escalation_notify(escalation_id=escalation_id)
-
-
-@shared_task
-def check_deadlines() -> int:
-    """Beat: flag breached deadlines and escalate each breach level once."""
-    from modelcvd.cases.deadlines import deadline_breaches_escalate
-
-    return len(deadline_breaches_escalate())
-
-
-@shared_task
-def expire_embargoes() -> int:
-    """Beat: embargoes whose public date has passed exit."""
-    from modelcvd.cases.embargo import embargoes_expire
-
-    return len(embargoes_expire())

@@ -1,4 +1,6 @@
-"""Signed webhooks: register an endpoint, emit case events, deliver with retries and backoff.
+"""Signed webhooks: signatures, address checks, who manages an endpoint, and delivery with
+retries and backoff. Registering an endpoint and emitting events are writes:
+notifications.services.
 
 Signature (docs/webhooks.md): HMAC-SHA256 with the endpoint's secret over
 `f"{timestamp}.{body}"`, sent as `X-Modelcvd-Signature: t=<unix seconds>,v1=<hex digest>`.
@@ -15,24 +17,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
-import secrets
 import socket
 import time
 import urllib.error
 import urllib.request
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import organisations_where, roles_of
-from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from modelcvd.core.sealing import open_blob, seal
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.core.sealing import open_blob
 from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
 from modelcvd.policy.models import Program
 
@@ -105,41 +102,6 @@ def _may_manage(actor: User, *, program: Program | None, organisation: Organisat
     return organisation.pk in organisations_where(actor, Role.VENDOR_MEMBER)
 
 
-def webhook_create(
-    *,
-    actor: User,
-    url: str,
-    program_slug: str = "",
-    organisation_slug: str = "",
-) -> tuple[WebhookEndpoint, str]:
-    """Register an endpoint for a program (its triagers, or an admin) or an organisation (its
-    vendor members, or an admin). Returns the endpoint and its secret, shown only now."""
-    if bool(program_slug) == bool(organisation_slug):
-        raise InvalidInput([FieldError("program", "give exactly one of program and organisation")])
-    program = organisation = None
-    if program_slug:
-        program = Program.objects.filter(slug=program_slug).first()
-        if program is None:
-            raise InvalidInput([FieldError("program", "no program with this slug")])
-    else:
-        organisation = Organisation.objects.filter(slug=organisation_slug).first()
-        if organisation is None:
-            raise InvalidInput([FieldError("organisation", "no organisation with this slug")])
-    if not _may_manage(actor, program=program, organisation=organisation):
-        raise Forbidden("only the program's triagers, the organisation's members or an admin")
-    _check_url(url)
-    secret = "whsec_" + secrets.token_urlsafe(32)
-    with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.create(
-            program=program,
-            organisation=organisation,
-            url=url,
-            secret=seal(secret.encode(), purpose=SECRET_PURPOSE),
-        )
-        audit_record(actor=actor, action="webhook.create", obj=endpoint, data={"url": url})
-    return endpoint, secret
-
-
 def webhooks_visible(*, actor: User) -> list[WebhookEndpoint]:
     endpoints = WebhookEndpoint.objects.select_related("program", "organisation")
     return [
@@ -152,49 +114,6 @@ def webhook_get_visible(*, actor: User, endpoint_id: int) -> WebhookEndpoint:
         if endpoint.pk == endpoint_id:
             return endpoint
     raise NotFound()
-
-
-def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -> list[int]:
-    """Queue `event` about `case` for the program's endpoints and, once the vendor has been
-    told, the affected vendors' endpoints. Call inside the change's transaction: the
-    deliveries are written with it and sent after commit. The body never carries payloads."""
-    from modelcvd.notifications.tasks import deliver_webhook
-
-    vendor_orgs = (
-        list(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
-        if case.vendor_notified_at
-        else []
-    )
-    endpoints = WebhookEndpoint.objects.filter(active=True).filter(
-        program_id=case.program_id
-    ) | WebhookEndpoint.objects.filter(active=True, organisation_id__in=vendor_orgs)
-    ids = []
-    for endpoint in endpoints.distinct():
-        body = json.dumps(
-            {
-                "event": event,
-                "case": {
-                    "id": case.pk,
-                    "title": case.title,
-                    "state": case.state,
-                    "program": case.program.slug,
-                    "url": f"{settings.BASE_URL}/cases/{case.pk}/",
-                },
-                "data": data or {},
-                "sent_at": timezone.now().isoformat(),
-            },
-            sort_keys=True,
-        )
-        delivery = WebhookDelivery.objects.create(endpoint=endpoint, event=event, body=body)
-        ids.append(delivery.pk)
-
-    def send() -> None:
-        for delivery_id in ids:
-            deliver_webhook.delay(delivery_id)
-
-    if ids:
-        transaction.on_commit(send)
-    return ids
 
 
 def webhook_attempt(*, delivery_id: int) -> int | None:

@@ -9,9 +9,8 @@ from datetime import timedelta
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, User
-from modelcvd.cases.embargo import embargo_agree, embargo_propose
 from modelcvd.cases.models import Case, Embargo
-from modelcvd.cases.scoring import case_score
+from modelcvd.cases.services import case_score, embargo_agree, embargo_propose
 from modelcvd.policy.models import Program
 
 SAFE_HARBOR = (

@@ -14,7 +14,8 @@ from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import organisations_where, roles_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.metrics.tasks import refresh_program_facts
 from modelcvd.policy.models import Program
 from modelcvd.policy.securitytxt import SecurityTxt, render_security_txt
 from modelcvd.scoring.tier import Tier
@@ -121,8 +122,6 @@ def program_policy_update(*, actor: User, slug: str, changes: dict[str, Any]) ->
     with transaction.atomic():
         program = Program.objects.select_for_update().filter(slug=slug).first()
         if program is None:
-            from modelcvd.core.errors import NotFound
-
             raise NotFound()
         allowed = Role.ADMIN in roles_of(actor) or program.organisation_id in organisations_where(
             actor, Role.TRIAGER
@@ -139,8 +138,6 @@ def program_policy_update(*, actor: User, slug: str, changes: dict[str, Any]) ->
             data={"fields": sorted(changes)},
         )
         if set(changes) & DEADLINE_FIELDS:
-            from modelcvd.metrics.tasks import refresh_program_facts
-
             program_id = program.pk
             transaction.on_commit(lambda: refresh_program_facts.delay(program_id))
     return program

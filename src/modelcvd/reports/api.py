@@ -12,7 +12,6 @@ from ninja.files import UploadedFile
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.policy.holdout import WITHHELD, report_withheld
-from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Attachment, Report
 from modelcvd.reports.schemas import (
@@ -31,6 +30,11 @@ from modelcvd.reports.services import (
     report_scope_decide,
     report_submit,
     report_submit_abstract,
+)
+from modelcvd.reports.services.attachments import (
+    attachment_add,
+    attachment_open,
+    attachment_response,
 )
 
 router = Router(tags=["reports"], auth=API_AUTH)

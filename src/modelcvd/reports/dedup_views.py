@@ -16,13 +16,13 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.models import User
-from modelcvd.cases.merge import case_merge
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_visible
+from modelcvd.cases.services import case_merge
 from modelcvd.core.errors import DomainError, NotFound
 from modelcvd.reports.dedup_selectors import case_for_staff, duplicates_for_case
-from modelcvd.reports.dedup_services import duplicate_dismiss
 from modelcvd.reports.models import DuplicateCandidate, Report
+from modelcvd.reports.services.dedup import duplicate_dismiss
 
 
 class DismissForm(forms.Form):

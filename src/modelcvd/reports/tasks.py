@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from modelcvd.reports.dedup_services import dedup_index_report, dedup_reindex_stale
+from modelcvd.reports.services.dedup import dedup_index_report, dedup_reindex_stale
 
 
 @shared_task(acks_late=True)

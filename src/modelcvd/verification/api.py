@@ -12,14 +12,18 @@ from pydantic import Field
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.verification.models import VerificationRun
-from modelcvd.verification.reverify import fix_opinion_record, reverification_request
 from modelcvd.verification.selectors import (
     run_get_visible,
     run_progress,
     runs_visible_for_case,
     version_matrix,
 )
-from modelcvd.verification.services import run_cancel, run_request
+from modelcvd.verification.services import (
+    fix_opinion_record,
+    reverification_request,
+    run_cancel,
+    run_request,
+)
 
 router = Router(tags=["verification"], auth=API_AUTH)
 

@@ -11,10 +11,11 @@ import logging
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from modelcvd.verification.models import VerificationRun
-from modelcvd.verification.services import (
+from modelcvd.verification.services.execution import (
     run_chunks,
     run_execute,
     run_execute_chunk,
@@ -64,8 +65,6 @@ def run_verification_chunk(self: Any, run_id: int, start: int, stop: int) -> str
 @shared_task
 def resume_stalled_runs() -> list[int]:
     """Celery beat, every minute: queue again the runs that stopped making progress."""
-    from django.conf import settings
-
     stalled = runs_stalled(idle_seconds=settings.VERIFICATION_STALL_SECONDS)
     for run_id in stalled:
         run = VerificationRun.objects.get(pk=run_id)

@@ -15,7 +15,7 @@ from modelcvd.accounts.models import User
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess
 from modelcvd.core.errors import DomainError, InvalidInput, NotFound
-from modelcvd.verification.reverify import (
+from modelcvd.verification.services import (
     AFTER_FIX,
     fix_opinion_record,
     fixed_versions,

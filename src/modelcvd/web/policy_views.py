@@ -16,14 +16,16 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.cases.deadlines import (
+from modelcvd.cases.services import (
+    case_score,
     case_waiting_set,
     deadlines_out,
+    embargo_apply,
+    embargo_out,
     extension_decide,
     extension_request,
+    severity_out,
 )
-from modelcvd.cases.embargo import embargo_apply, embargo_out
-from modelcvd.cases.scoring import case_score, severity_out
 from modelcvd.core.errors import DomainError, InvalidInput, NotFound
 from modelcvd.core.validation import parse_model
 from modelcvd.policy.holdout import benchmark_aggregate

@@ -25,10 +25,14 @@ from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput, NotFound
 from modelcvd.policy.holdout import report_withheld, timeline_visible, withheld_report_ids
 from modelcvd.policy.selectors import program_get, program_list
-from modelcvd.reports.attachments import attachment_add, attachment_open, attachment_response
 from modelcvd.reports.dedup_views import duplicate_rows
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
 from modelcvd.reports.services import report_payload_open, report_submit
+from modelcvd.reports.services.attachments import (
+    attachment_add,
+    attachment_open,
+    attachment_response,
+)
 from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
 from modelcvd.verification.views import reverify_context
 from modelcvd.web.forms import AttachmentForm, CommentForm, ReportForm, TransitionForm, UnsealForm

@@ -1,4 +1,8 @@
-"""Intake: a report document becomes a Report with a sealed payload and an open Case."""
+"""Intake: a report document becomes a Report with a sealed payload and an open Case.
+
+Queues duplicate detection through the tasks module, which imports services.dedup (what the task
+runs): imported as a module and read at call time, so either may be imported first and the
+import graph has no cycle (intake -> tasks -> dedup)."""
 
 from __future__ import annotations
 
@@ -11,17 +15,19 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.artifacts.services import artifacts_resolve
+from modelcvd.cases.models import TimelineEvent
 from modelcvd.cases.selectors import case_access
 from modelcvd.cases.services import case_open
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
+from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
+from modelcvd.reports import tasks
 from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
-from modelcvd.reports.tasks import index_report_payload
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -115,7 +121,7 @@ def _report_create(
             )
         audit_record(actor=actor, action="report.submit", obj=report, data={"case": case.pk})
         # Duplicate detection runs in the worker once the report is committed.
-        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
+        transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
 
 
@@ -184,8 +190,6 @@ def report_submit_abstract(*, actor: User, document: AbstractDocument) -> Report
 
 def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: str) -> Report:
     """Abstract-first intake, step 2: a coordinator confirms (or refuses) scope."""
-    from modelcvd.cases.models import TimelineEvent
-
     reason = reason.strip()
     if not reason:
         raise InvalidInput([FieldError("reason", "a reason is required")])
@@ -213,13 +217,12 @@ def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: 
             reason=reason,
             data={"in_scope": in_scope},
         )
+        case_facts_refresh(case_ids=[report.case_id])
     return report
 
 
 def report_payload_add(*, report_id: int, actor: User, reproduction: Reproduction) -> Report:
     """Abstract-first intake, step 3: the reporter uploads the payload, sealed at once."""
-    from modelcvd.cases.models import TimelineEvent
-
     with transaction.atomic():
         report = _report_locked(actor, report_id)
         if report.reporter_id != actor.pk:
@@ -250,8 +253,9 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
             reason=f"sealed payload received for report #{report.pk}",
         )
         audit_record(actor=actor, action="report.payload", obj=report)
+        case_facts_refresh(case_ids=[report.case_id])
         # Only now is there a payload to fingerprint for duplicate detection.
-        transaction.on_commit(lambda: index_report_payload.delay(report.pk))
+        transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
 
 

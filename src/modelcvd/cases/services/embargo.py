@@ -15,13 +15,15 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from modelcvd.accounts.models import Role, User
+from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import organisations_where
 from modelcvd.cases.models import Case, Embargo, EmbargoAgreement
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.notifications.services import webhook_emit
 
 IN_FORCE = (Embargo.State.ACTIVE, Embargo.State.REVISED)
 LIVE = (Embargo.State.PROPOSED, *IN_FORCE)
@@ -52,8 +54,7 @@ def _log(case: Case, actor: User | None, embargo: Embargo, what: str, reason: st
             "public_date": embargo.public_date.isoformat(),
         },
     )
-    from modelcvd.notifications.webhooks import webhook_emit
-
+    case_facts_refresh(case_ids=[case.pk])
     webhook_emit(
         case=case,
         event=f"embargo.{what}",
@@ -224,8 +225,6 @@ def embargo_out(case: Case) -> dict[str, Any] | None:
             "organisation__slug", flat=True
         )
     )
-    from modelcvd.accounts.models import Organisation
-
     return {
         "state": embargo.state,
         "public_date": embargo.public_date,

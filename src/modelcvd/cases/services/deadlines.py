@@ -21,15 +21,15 @@ from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.notifications.services import escalation_mail, webhook_emit
 from modelcvd.policy.deadlines import (
-    BusinessDays,
     CalendarDays,
-    DeadlinePolicy,
     Pause,
     case_deadlines,
     due_at,
 )
-from modelcvd.policy.models import Program
+from modelcvd.policy.selectors import program_policy
 from modelcvd.scoring.tier import Tier
 
 DUE_FIELD = {
@@ -49,15 +49,6 @@ NOT_TAKEN_UP = frozenset(
     {CaseState.INVALID, CaseState.DUPLICATE, CaseState.OUT_OF_SCOPE, CaseState.CLOSED}
 )
 MAX_EXTENSION_DAYS = 180
-
-
-def program_policy(program: Program) -> DeadlinePolicy:
-    return DeadlinePolicy(
-        acknowledge=BusinessDays(program.acknowledge_business_days),
-        triage=BusinessDays(program.triage_business_days),
-        remediation={Tier(k): CalendarDays(int(v)) for k, v in program.remediation_days.items()},
-        disclosure={Tier(k): CalendarDays(int(v)) for k, v in program.disclosure_days.items()},
-    )
 
 
 def case_pauses(case: Case, *, now: datetime | None = None) -> list[Pause]:
@@ -153,6 +144,7 @@ def case_waiting_set(*, case_id: int, actor: User, waiting: bool, reason: str) -
         audit_record(
             actor=actor, action="case.waiting", obj=case, reason=reason, data={"waiting": waiting}
         )
+        case_facts_refresh(case_ids=[case.pk])
     return case
 
 
@@ -199,6 +191,7 @@ def extension_request(
             reason=reason,
             data={"case": case.pk, "deadline": deadline, "days": days},
         )
+        case_facts_refresh(case_ids=[case.pk])
     return extension
 
 
@@ -239,8 +232,7 @@ def extension_decide(
             reason=reason,
             data={"case": case.pk, "state": extension.state},
         )
-        from modelcvd.notifications.webhooks import webhook_emit
-
+        case_facts_refresh(case_ids=[case.pk])
         webhook_emit(
             case=case,
             event=f"extension.{extension.state}",
@@ -309,9 +301,6 @@ def _escalate(
 ) -> Escalation | None:
     if Escalation.objects.filter(case=case, deadline=kind, due_at=due, level=level).exists():
         return None
-    from modelcvd.notifications.tasks import notify_escalation
-    from modelcvd.notifications.webhooks import webhook_emit
-
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(
@@ -336,12 +325,13 @@ def _escalate(
                 obj=case,
                 data={"deadline": kind.value, "level": level, "due": due.isoformat()},
             )
+            case_facts_refresh(case_ids=[case.pk])
             webhook_emit(
                 case=case,
                 event="deadline.breached",
                 data={"deadline": kind.value, "level": level, "due": due.isoformat()},
             )
-            transaction.on_commit(lambda: notify_escalation.delay(escalation.pk))
+            escalation_mail(escalation_id=escalation.pk)
     except IntegrityError:
         return None  # another worker escalated this level first
     return escalation

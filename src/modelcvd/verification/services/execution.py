@@ -1,52 +1,35 @@
-"""Verification runs: request, execute (in a worker), cancel. The engine does the replay; this
-layer pins the run to a case and an artifact, stores each trial as it finishes, and resumes."""
+"""Verification runs in a worker: execute (whole or in chunks), resume, finish. The engine
+does the replay; this layer pins the run to its case and artifact, stores each trial as it
+finishes, resumes from the stored trials, and on finishing writes the case's timeline and
+refreshes its metrics facts. Called by verification.tasks; never queues a task itself."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.db.models import Max
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from modelcvd.accounts.models import User
-from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.models import TimelineEvent
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.observability import TRIALS
 from modelcvd.core.sealing import open_blob, seal
 from modelcvd.core.services import sealed_open
-from modelcvd.reports.models import Report
+from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.verification.engine.identity import ModelIdentity
+from modelcvd.verification.engine.judges import RefusalJudge
+from modelcvd.verification.engine.runner import Trial, run_trials, summarise
+from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
+from modelcvd.verification.engine.stats import SequentialTest
+from modelcvd.verification.engine.targets import target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
 
 TRIAL_PURPOSE = "verification.trial"
-JUDGES = ("refusal",)
-MAX_TRIALS = 10_000
-
-
-class RunCancelled(Exception):
-    """Raised from the trial callback to stop a run whose cancellation was requested."""
-
-
-def check_target(uri: str) -> str:
-    scheme, _, rest = uri.partition(":")
-    if scheme == "hf":
-        # Local model directories only from the configured roots: a path in a request must not
-        # reach arbitrary files on the worker.
-        path = Path(rest).resolve()
-        roots = [Path(root).resolve() for root in settings.MODEL_DIRS]
-        if not any(path == root or root in path.parents for root in roots):
-            raise InvalidInput(
-                [FieldError("target", "hf: directories must lie under MODELCVD_MODEL_DIRS")]
-            )
-        return f"hf:{path}"
-    if scheme == "openai" and rest.startswith(("http://", "https://")) and "#" in rest:
-        return uri
-    raise InvalidInput([FieldError("target", "use hf:DIR or openai:URL#MODEL")])
 
 
 def verification_queue(target_uri: str) -> str:
@@ -70,8 +53,6 @@ def runs_stalled(*, idle_seconds: int) -> list[int]:
     """Runs queued or running that stored no trial for `idle_seconds`: their task was lost
     (a broker failure between delivery and acknowledgement) or is stuck. Re-queuing one is
     safe: chunks skip stored trials, and a trial index is stored once."""
-    from django.db.models import Max
-    from django.db.models.functions import Coalesce, Greatest
 
     cutoff = timezone.now() - timedelta(seconds=idle_seconds)
     return list(
@@ -90,106 +71,11 @@ def runs_stalled(*, idle_seconds: int) -> list[int]:
     )
 
 
-def run_request(
-    *,
-    case_id: int,
-    actor: User,
-    artifact_id: int,
-    target: str,
-    trials: int,
-    judge: str = "refusal",
-    sequential: bool = False,
-    base_seed: int | None = None,
-) -> VerificationRun:
-    """Queue a run of the case's first report on `artifact`. Coordinators only."""
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators start verification runs")
-    if not 1 <= trials <= MAX_TRIALS:
-        raise InvalidInput([FieldError("trials", f"between 1 and {MAX_TRIALS}")])
-    if judge not in JUDGES:
-        raise InvalidInput([FieldError("judge", f"one of {list(JUDGES)}")])
-    artifact = Artifact.objects.filter(pk=artifact_id).first()
-    if artifact is None:
-        raise InvalidInput([FieldError("artifact_id", "no artifact with this id")])
-    report = case.reports.exclude(payload=None).order_by("created_at", "id").first()
-    if report is None:
-        raise InvalidInput(
-            [FieldError("case_id", "the case has no report with a payload to replay")]
-        )
-    return run_create(
-        case=case,
-        report=report,
-        actor=actor,
-        artifact=artifact,
-        target=check_target(target),
-        trials=trials,
-        judge=judge,
-        sequential=sequential,
-        base_seed=base_seed,
-    )
-
-
-def run_create(
-    *,
-    case: Case,
-    report: Report,
-    actor: User,
-    artifact: Artifact,
-    target: str,
-    trials: int,
-    judge: str = "refusal",
-    sequential: bool = False,
-    base_seed: int | None = None,
-    action: str = "verification.request",
-) -> VerificationRun:
-    """Store and queue a run whose inputs the caller has checked (who may, which target)."""
-    seed = base_seed if base_seed is not None else (report.sampling.get("seed") or 0)
-    with transaction.atomic():
-        run = VerificationRun.objects.create(
-            case=case,
-            report=report,
-            artifact=artifact,
-            requested_by=actor,
-            target_uri=target,
-            judge=judge,
-            trials=trials,
-            base_seed=seed,
-            sequential=sequential,
-        )
-        audit_record(
-            actor=actor,
-            action=action,
-            obj=run,
-            data={"case": case.pk, "artifact": artifact.pk, "trials": trials},
-        )
-        from modelcvd.verification.tasks import run_verification
-
-        queue = verification_queue(run.target_uri)
-        transaction.on_commit(lambda: run_verification.apply_async((run.pk,), queue=queue))
-    return run
-
-
-def run_cancel(*, run_id: int, actor: User) -> VerificationRun:
-    run = VerificationRun.objects.select_related("case").filter(pk=run_id).first()
-    if run is None:
-        raise NotFound()
-    case = case_get_visible(actor=actor, case_id=run.case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators cancel runs")
-    with transaction.atomic():
-        if run.state == VerificationRun.State.QUEUED:
-            run.state = VerificationRun.State.CANCELLED
-            run.finished_at = timezone.now()
-        run.cancel_requested = True
-        run.save(update_fields=["state", "finished_at", "cancel_requested"])
-        audit_record(actor=actor, action="verification.cancel", obj=run)
-    return run
+class RunCancelled(Exception):
+    """Raised from the trial callback to stop a run whose cancellation was requested."""
 
 
 def _spec(run: VerificationRun) -> Any:
-    from modelcvd.verification.engine.identity import ModelIdentity
-    from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
 
     assert run.report.payload is not None  # run_request only picks reports with a payload
     payload = json.loads(
@@ -219,7 +105,6 @@ def _spec(run: VerificationRun) -> Any:
 
 
 def _stored_trials(run: VerificationRun) -> list[Any]:
-    from modelcvd.verification.engine.runner import Trial
 
     rows = list(run.trial_rows.select_related("sealed"))
     if rows:
@@ -247,7 +132,6 @@ def _store_trial(run_id: int, trial: Any) -> None:
     except IntegrityError:
         # Another worker stored this index first (a redelivered task): it counts once.
         return
-    from modelcvd.core.observability import TRIALS
 
     TRIALS.inc()
 
@@ -282,9 +166,6 @@ def _run_start(run_id: int) -> VerificationRun | None:
 def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
     """Run (or resume) trials start..stop-1 of a run; the chunk that stores the run's last trial
     finishes the run. Called by workers, several at once for one run; safe to call again."""
-    from modelcvd.verification.engine.judges import RefusalJudge
-    from modelcvd.verification.engine.runner import run_trials
-    from modelcvd.verification.engine.targets import target_from_uri
 
     run = _run_start(run_id)
     if run is None:
@@ -306,8 +187,6 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
         )
         if run.trial_rows.count() < run.trials:
             return run
-        from modelcvd.verification.engine.runner import summarise
-
         trials = [_trial_of(row) for row in run.trial_rows.select_related("sealed")]
         started = run.started_at or timezone.now()
         summary = summarise(
@@ -332,17 +211,12 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
 
 
 def _trial_of(row: VerificationTrial) -> Any:
-    from modelcvd.verification.engine.runner import Trial
 
     return Trial.from_dict(json.loads(open_blob(row.sealed)))
 
 
 def run_execute(*, run_id: int) -> VerificationRun:
     """Run (or resume) the trials of a run. Called by the worker; safe to call again."""
-    from modelcvd.verification.engine.judges import RefusalJudge
-    from modelcvd.verification.engine.runner import run_trials
-    from modelcvd.verification.engine.stats import SequentialTest
-    from modelcvd.verification.engine.targets import target_from_uri
 
     run = VerificationRun.objects.select_related("report", "artifact", "case").get(pk=run_id)
     if run.state in (VerificationRun.State.FINISHED, VerificationRun.State.CANCELLED):
@@ -400,6 +274,7 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
                 f"successes, 95% CI [{low:.2f}, {high:.2f}], verdict {summary['verdict']}"
             ),
         )
+        case_facts_refresh(case_ids=[run.case_id])
         audit_record(
             actor=None,
             action="verification.finish",

@@ -26,8 +26,9 @@ from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
+from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.verification.models import VerificationRun
-from modelcvd.verification.services import JUDGES, MAX_TRIALS, check_target, run_create
+from modelcvd.verification.services.runs import JUDGES, MAX_TRIALS, check_target, run_create
 
 AFTER_FIX = frozenset(
     {
@@ -150,6 +151,7 @@ def reverification_request(
             kind=TimelineEvent.Kind.REVERIFICATION,
             reason=f"the reporter asked for re-verification run #{run.pk} on {artifact}",
         )
+        case_facts_refresh(case_ids=[case.pk])
     return run
 
 
@@ -191,4 +193,5 @@ def fix_opinion_record(
             obj=case,
             data={"agrees": agrees, "run": run.pk if run else None},
         )
+        case_facts_refresh(case_ids=[case.pk])
     return event

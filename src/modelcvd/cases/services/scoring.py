@@ -17,12 +17,14 @@ from django.utils import timezone
 
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.deadlines import case_deadlines_refresh
 from modelcvd.cases.models import Case
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.services.deadlines import case_deadlines_refresh
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
+from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.notifications.services import webhook_emit
 from modelcvd.scoring.cvss4 import InvalidVector, cvss4_score
 from modelcvd.scoring.rubric import RubricInput, RubricInputError, rubric_score
 from modelcvd.scoring.ssvc import (
@@ -33,6 +35,7 @@ from modelcvd.scoring.ssvc import (
     coordinator_triage_table,
 )
 from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.models import VerificationRun
 
 TRIAGE_POINTS = (
     "report_public",
@@ -48,8 +51,6 @@ PUBLISH_POINTS = ("supplier_involvement", "exploitation", "public_value_added")
 
 def measured_reproducibility(case: Case) -> tuple[float, str] | None:
     """(lower bound, source) from the latest finished verification run, if any."""
-    from modelcvd.verification.models import VerificationRun
-
     run = (
         VerificationRun.objects.filter(case=case, state=VerificationRun.State.FINISHED)
         .exclude(summary=None)
@@ -218,8 +219,7 @@ def case_score(
             obj=case,
             data={"tier": case.tier, "cvss": case.cvss_vector, "ssvc": decisions},
         )
-        from modelcvd.notifications.webhooks import webhook_emit
-
+        case_facts_refresh(case_ids=[case.pk])
         webhook_emit(case=case, event="case.scored", data={"tier": case.tier})
     return case
 

@@ -11,9 +11,12 @@ from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, Comment, TimelineEvent
 from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput
+from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.notifications.services import timeline_event_mail, webhook_emit
 from modelcvd.policy.models import Program
 
 
@@ -30,9 +33,8 @@ def case_open(*, program: Program, title: str, artifacts: Iterable[Artifact], ac
             reason="report received",
         )
         audit_record(actor=actor, action="case.open", obj=case)
-        from modelcvd.cases.deadlines import case_deadlines_refresh
-
         case_deadlines_refresh(case=case)
+        case_facts_refresh(case_ids=[case.pk])
     return case
 
 
@@ -71,8 +73,6 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
         if target == CaseState.VENDOR_NOTIFIED and case.vendor_notified_at is None:
             case.vendor_notified_at = timezone.now()
             fields.append("vendor_notified_at")
-        from modelcvd.cases.deadlines import case_deadlines_refresh, mark_milestones
-
         fields += mark_milestones(case, target, timezone.now())
         case.save(update_fields=fields)
         if "vendor_notified_at" in fields:
@@ -93,14 +93,11 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             reason=reason,
             data={"from": current.value, "to": target.value},
         )
-        from modelcvd.notifications.tasks import notify_timeline_event
-        from modelcvd.notifications.webhooks import webhook_emit
-
+        case_facts_refresh(case_ids=[case.pk])
         webhook_emit(
             case=case, event="case.transition", data={"from": current.value, "to": target.value}
         )
-
-        transaction.on_commit(lambda: notify_timeline_event.delay(event.pk))
+        timeline_event_mail(event_id=event.pk)
     return case
 
 

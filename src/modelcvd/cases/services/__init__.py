@@ -1,0 +1,54 @@
+"""Every write on a case, each in one transaction with its timeline entry, its audit event and
+the refresh of the case's metrics facts; side effects (webhooks, mail) are queued on commit.
+
+One module per concern: transitions (open, move, comment), deadlines (due dates, waiting,
+extensions, escalation), embargo, merge, scoring. Import from this package; the modules are
+an implementation detail. The `*_out` functions are reads that shape a case's deadlines,
+embargo and severity for pages and the API.
+"""
+
+from modelcvd.cases.services.deadlines import (
+    case_deadlines_refresh,
+    case_waiting_set,
+    deadline_breaches_escalate,
+    deadlines_out,
+    extension_decide,
+    extension_request,
+    open_deadlines,
+)
+from modelcvd.cases.services.embargo import (
+    embargo_agree,
+    embargo_apply,
+    embargo_exit,
+    embargo_out,
+    embargo_propose,
+    embargo_revise,
+    embargoes_expire,
+)
+from modelcvd.cases.services.merge import MergeConflict, case_merge
+from modelcvd.cases.services.scoring import case_score, severity_out
+from modelcvd.cases.services.transitions import case_open, case_transition, comment_add
+
+__all__ = [
+    "MergeConflict",
+    "case_deadlines_refresh",
+    "case_merge",
+    "case_open",
+    "case_score",
+    "case_transition",
+    "case_waiting_set",
+    "comment_add",
+    "deadline_breaches_escalate",
+    "deadlines_out",
+    "embargo_agree",
+    "embargo_apply",
+    "embargo_exit",
+    "embargo_out",
+    "embargo_propose",
+    "embargo_revise",
+    "embargoes_expire",
+    "extension_decide",
+    "extension_request",
+    "open_deadlines",
+    "severity_out",
+]

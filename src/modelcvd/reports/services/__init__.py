@@ -1,0 +1,34 @@
+"""Writes on reports, each with its audit event: intake (submit, abstract-first scope and
+payload), attachments, and duplicate detection. Import the services from this package.
+"""
+
+from modelcvd.reports.services.attachments import attachment_add, attachment_open
+from modelcvd.reports.services.dedup import (
+    dedup_index_report,
+    dedup_reindex_stale,
+    dedup_seed_demo,
+    duplicate_dismiss,
+)
+from modelcvd.reports.services.intake import (
+    PAYLOAD_PURPOSE,
+    report_payload_add,
+    report_payload_open,
+    report_scope_decide,
+    report_submit,
+    report_submit_abstract,
+)
+
+__all__ = [
+    "PAYLOAD_PURPOSE",
+    "attachment_add",
+    "attachment_open",
+    "dedup_index_report",
+    "dedup_reindex_stale",
+    "dedup_seed_demo",
+    "duplicate_dismiss",
+    "report_payload_add",
+    "report_payload_open",
+    "report_scope_decide",
+    "report_submit",
+    "report_submit_abstract",
+]
