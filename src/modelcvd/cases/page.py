@@ -6,7 +6,6 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from modelcvd.advisories.selectors import case_advisories
 from modelcvd.cases.deadlines import deadlines_out
 from modelcvd.cases.embargo import embargo_out
 from modelcvd.cases.forms import (
@@ -87,5 +86,4 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         "visibilities": visibilities,
         **case_policy_context(case, access),
         "duplicates": duplicate_rows(actor=user, case=case) if access.staff else [],
-        "advisories": case_advisories(case=case, access=access),
     }
