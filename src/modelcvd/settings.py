@@ -129,9 +129,9 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:home"
-LOGOUT_REDIRECT_URL = "web:home"
+LOGIN_URL = "accounts:signin"
+LOGIN_REDIRECT_URL = "policy:programs"
+LOGOUT_REDIRECT_URL = "policy:programs"
 
 # Password sign-in: after this many failures for one username (existing or not), or from one
 # client address, within the window, further attempts are refused like a wrong password until

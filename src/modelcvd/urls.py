@@ -1,4 +1,4 @@
-"""Root URLconf: the JSON API under /api/, the web UI everywhere else."""
+"""Root URLconf: the JSON API under /api/, probes, and each app's pages (its own urls.py)."""
 
 from django.urls import include, path
 
@@ -11,5 +11,13 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
     path("advisories/", include("modelcvd.advisories.urls")),
-    path("", include("modelcvd.web.urls")),
+    path("", include("modelcvd.policy.urls")),
+    path("", include("modelcvd.accounts.urls")),
+    path("", include("modelcvd.reports.urls")),
+    path("", include("modelcvd.cases.urls")),
+    path("", include("modelcvd.verification.urls")),
+    path("", include("modelcvd.artifacts.urls")),
+    path("", include("modelcvd.metrics.urls")),
+    path("", include("modelcvd.credits.urls")),
+    path("", include("modelcvd.assessments.urls")),
 ]

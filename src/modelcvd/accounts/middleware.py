@@ -22,7 +22,9 @@ from django_otp import user_has_device
 
 from modelcvd.accounts.twofactor import two_factor_pending
 
-OPEN_VIEWS = frozenset({"web:login", "web:logout", "web:totp_verify", "web:totp_setup"})
+OPEN_VIEWS = frozenset(
+    {"accounts:signin", "accounts:signout", "accounts:totp_verify", "accounts:totp_setup"}
+)
 API_APP = "ninja"  # the URL app name NinjaAPI mounts itself under
 
 
@@ -41,6 +43,6 @@ class TwoFactorRequiredMiddleware:
             return None
         if not two_factor_pending(request.user):
             return None
-        route = "web:totp_verify" if user_has_device(request.user) else "web:totp_setup"
+        route = "accounts:totp_verify" if user_has_device(request.user) else "accounts:totp_setup"
         query = urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(f"{reverse(route)}?{query}")

@@ -21,7 +21,6 @@ from django_otp import user_has_device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from modelcvd.accounts.forms import TotpCodeForm
-from modelcvd.accounts.models import User
 from modelcvd.accounts.twofactor import (
     totp_check,
     totp_config_url,
@@ -32,15 +31,11 @@ from modelcvd.accounts.twofactor import (
     totp_wait_seconds,
     two_factor_pending,
 )
+from modelcvd.web.helpers import request_user
 
 # The secret being enrolled lives in the session until a code confirms it.
 SETUP_KEY_SESSION = "modelcvd.totp_setup_key"
 WRONG_CODE = "That code is not right. Enter the newest code your app shows."
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -68,10 +63,10 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
     if not two_factor_pending(request.user):
         return redirect(next_url)
-    user = _user(request)
+    user = request_user(request)
     device = totp_device_for(user)
     if device is None:
-        return redirect(_with_next("web:totp_setup", next_url))
+        return redirect(_with_next("accounts:totp_setup", next_url))
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         wait = totp_wait_seconds(device)
@@ -92,18 +87,18 @@ def totp_verify(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def totp_setup(request: HttpRequest) -> HttpResponse:
     next_url = _next_url(request)
-    user = _user(request)
+    user = request_user(request)
     if user_has_device(user):
         # Enrolled already: replacing a device is an administrator's job, not this page's.
         if two_factor_pending(request.user):
-            return redirect(_with_next("web:totp_verify", next_url))
+            return redirect(_with_next("accounts:totp_verify", next_url))
         return redirect(next_url)
     form = TotpCodeForm(request.POST or None)
     if request.method == "POST":
         key = request.session.get(SETUP_KEY_SESSION)
         if not key:
             messages.error(request, "The setup had expired. Add this new key to your app.")
-            return redirect(_with_next("web:totp_setup", next_url))
+            return redirect(_with_next("accounts:totp_setup", next_url))
         if form.is_valid():
             device = totp_device_confirm(user=user, key=key, token=form.cleaned_data["code"])
             if device is not None:

@@ -9,12 +9,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
 
-from modelcvd.advisories.authoring_views import authoring_context
-from modelcvd.advisories.forms import AdvisoryEditForm
+from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.render import advisory_render, advisory_url, render_public
@@ -25,10 +24,13 @@ from modelcvd.advisories.selectors import (
     registry_page,
     registry_query_parse,
 )
-from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.advisories.services import TRANSITIONS
+from modelcvd.cases.selectors import case_access
+from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.interop.jsonio import line_bytes
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.web.errors import domain_errors_as_pages
 
 FILTERS = (
     "q",
@@ -75,6 +77,26 @@ def registry(request: HttpRequest) -> HttpResponse:
     return render(request, "advisories/list.html", context)
 
 
+def authoring_context(
+    request: HttpRequest, advisory: Advisory, edit_form: AdvisoryEditForm | None = None
+) -> dict[str, Any]:
+    """What the advisory page adds for the case's coordinators: the edit form and the moves
+    the advisory's state allows. Empty for everyone else."""
+    if not case_access(actor=request.user, case=advisory.case).staff:
+        return {}
+    editable = advisory.state != Advisory.State.WITHDRAWN
+    return {
+        "can_author": True,
+        "edit_form": (
+            edit_form or AdvisoryEditForm(initial=AdvisoryForm.initial_from(advisory.content))
+        )
+        if editable
+        else None,
+        "moves": TRANSITIONS[advisory.state],
+    }
+
+
+@domain_errors_as_pages
 def advisory_page(
     request: HttpRequest,
     advisory_id: str,
@@ -83,11 +105,8 @@ def advisory_page(
     errors: Sequence[FieldError] = (),
 ) -> HttpResponse:
     """One advisory at the reader's level; for the case's coordinators also the edit form and
-    the state moves (advisories.authoring_views), re-shown with `errors` after a bad edit."""
-    try:
-        advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
-    except NotFound:
-        raise Http404 from None
+    the state moves (authoring_context), re-shown with `errors` after a bad edit."""
+    advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
     view = advisory_render(advisory=advisory, actor=request.user, channel=Channel.PAGE)
     revisions = advisory.revisions.order_by("number") if advisory.is_public else []
     return render(

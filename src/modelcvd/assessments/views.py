@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.accounts.models import Organisation, Role, User
+from modelcvd.accounts.models import Role
 from modelcvd.accounts.selectors import organisations_where
-from modelcvd.assessments.models import ClaimLevel, Remediation, Severity, ThreatModel
+from modelcvd.assessments.forms import AssessmentForm, UnsealDetailForm
+from modelcvd.assessments.models import ClaimLevel
 from modelcvd.assessments.selectors import (
     assessment_get_visible,
     assessment_is_author,
@@ -29,15 +29,11 @@ from modelcvd.assessments.services import (
     assessment_detail_open,
     assessment_publish,
 )
-from modelcvd.core.errors import DomainError, InvalidInput, NotFound
-from modelcvd.web.forms import _choice_field
+from modelcvd.core.errors import InvalidInput
+from modelcvd.web.errors import domain_errors_as_pages
+from modelcvd.web.helpers import request_user
 
 CLAIM_RANK = {c.value: i for i, c in enumerate(ClaimLevel)}
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 def assessment_list(request: HttpRequest) -> HttpResponse:
@@ -67,16 +63,10 @@ def compare(request: HttpRequest) -> HttpResponse:
     )
 
 
-class UnsealDetailForm(forms.Form):
-    reason = forms.CharField(label="Reason for opening the sealed detail", max_length=500)
-
-
 @require_http_methods(["GET", "POST"])
+@domain_errors_as_pages
 def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
-    try:
-        assessment = assessment_get_visible(actor=request.user, assessment_id=assessment_id)
-    except NotFound:
-        raise Http404 from None
+    assessment = assessment_get_visible(actor=request.user, assessment_id=assessment_id)
     may_read = request.user.is_authenticated and assessment_may_read_detail(
         actor=request.user, assessment=assessment
     )
@@ -86,7 +76,9 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     detail = None
     if request.method == "POST" and form.is_valid():
         detail = assessment_detail_open(
-            actor=_user(request), assessment_id=assessment.pk, reason=form.cleaned_data["reason"]
+            actor=request_user(request),
+            assessment_id=assessment.pk,
+            reason=form.cleaned_data["reason"],
         )
     context: dict[str, Any] = {
         "a": assessment,
@@ -99,43 +91,12 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
     return render(request, "assessments/detail.html", context)
 
 
-class AssessmentForm(forms.Form):
-    """A draft with one threat model and up to one finding; more through the API."""
-
-    subject = forms.ChoiceField(label="Assessed organisation")
-    title = forms.CharField(max_length=200)
-    summary = forms.CharField(widget=forms.Textarea, required=False, max_length=10_000)
-    threat_model = forms.ChoiceField(choices=ThreatModel.choices)
-    custom_name = forms.CharField(label="Custom threat model name", required=False, max_length=120)
-    scope = forms.CharField(widget=forms.Textarea, max_length=5000)
-    method = forms.CharField(widget=forms.Textarea, max_length=5000)
-    started_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    ended_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    claim = forms.ChoiceField(label="Robustness claim", choices=ClaimLevel.choices)
-    remediation = forms.ChoiceField(choices=Remediation.choices)
-    detail = forms.CharField(
-        label="Detailed notes (sealed)", widget=forms.Textarea, required=False, max_length=100_000
-    )
-    finding_title = forms.CharField(label="Finding title", required=False, max_length=200)
-    finding_severity = forms.ChoiceField(
-        label="Finding severity", choices=Severity.choices, required=False
-    )
-    finding_detail = forms.CharField(
-        label="Finding detail (sealed)", widget=forms.Textarea, required=False, max_length=100_000
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _choice_field(self, "subject").choices = [
-            (o.slug, o.name) for o in Organisation.objects.filter(kind="vendor").order_by("name")
-        ]
-
-
 FORM_FIELD = {"subject": "subject", "title": "title", "summary": "summary"}
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@domain_errors_as_pages
 def assessment_new(request: HttpRequest) -> HttpResponse:
     if not organisations_where(request.user, Role.ASSESSOR):
         raise Http404
@@ -153,7 +114,7 @@ def assessment_new(request: HttpRequest) -> HttpResponse:
         )
         try:
             assessment = assessment_create(
-                actor=_user(request),
+                actor=request_user(request),
                 subject_slug=d["subject"],
                 title=d["title"],
                 summary=d["summary"],
@@ -180,19 +141,15 @@ def assessment_new(request: HttpRequest) -> HttpResponse:
                 )
         else:
             messages.success(request, "Draft saved. Publish it when it is ready.")
-            return redirect("web:assessment", assessment_id=assessment.pk)
+            return redirect("assessments:detail", assessment_id=assessment.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "assessments/new.html", {"form": form}, status=status)
 
 
 @login_required
 @require_http_methods(["POST"])
+@domain_errors_as_pages(back="assessments:detail", back_kwargs=("assessment_id",))
 def assessment_publish_view(request: HttpRequest, assessment_id: int) -> HttpResponse:
-    try:
-        assessment_publish(actor=_user(request), assessment_id=assessment_id)
-        messages.success(request, "Assessment published.")
-    except NotFound:
-        raise Http404 from None
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("web:assessment", assessment_id=assessment_id)
+    assessment_publish(actor=request_user(request), assessment_id=assessment_id)
+    messages.success(request, "Assessment published.")
+    return redirect("assessments:detail", assessment_id=assessment_id)

@@ -16,8 +16,11 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from modelcvd import __version__
+from modelcvd.core.observability import metrics_exposition, queue_depths
+from modelcvd.core.sealing import load_keyring
 
 
 @never_cache
@@ -33,14 +36,10 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from modelcvd.core.observability import queue_depths
-
     queue_depths(timeout=2)
 
 
 def _check_keys() -> None:
-    from modelcvd.core.sealing import load_keyring
-
     ring = load_keyring(create=False)
     ring.key(ring.active)
 
@@ -84,8 +83,4 @@ def metrics(request: HttpRequest) -> HttpResponse:
     if not _metrics_allowed(request):
         # Like every refusal here: indistinguishable from a route that does not exist.
         raise Http404()
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    from modelcvd.core.observability import metrics_exposition
-
     return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
-from modelcvd.core.errors import NotFound
 from modelcvd.metrics.charts import bar_chart
 from modelcvd.metrics.selectors import (
     DEADLINES,
@@ -18,6 +17,7 @@ from modelcvd.metrics.selectors import (
     metrics_compute,
 )
 from modelcvd.policy.selectors import program_list
+from modelcvd.web.errors import domain_errors_as_pages
 
 
 def _charts(m: Metrics, pm: ProgramMetrics) -> dict[str, str]:
@@ -89,12 +89,10 @@ def _charts(m: Metrics, pm: ProgramMetrics) -> dict[str, str]:
     return {k: mark_safe(v) for k, v in charts.items()}  # noqa: S308
 
 
+@domain_errors_as_pages
 def dashboard(request: HttpRequest) -> HttpResponse:
     slug = request.GET.get("program") or None
-    try:
-        m = metrics_compute(program_slug=slug)
-    except NotFound:
-        raise Http404 from None
+    m = metrics_compute(program_slug=slug)
     pm = m.overall
     context: dict[str, Any] = {
         "m": m,

@@ -1,37 +1,27 @@
-"""Web pages of duplicate handling: dismiss a proposal, merge a case, on the case page.
+"""Duplicate proposals on the case page: the rows it shows, and dismissing one.
 
-Only a case's coordinators may use them; for anyone else they answer 404, like the proposals
-they cannot see.
+Only a case's coordinators may dismiss; for anyone else the page answers 404, like the
+proposals they cannot see. Merging the cases is the case's own page (cases.views).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.models import User
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_get_visible
-from modelcvd.cases.services import case_merge
-from modelcvd.core.errors import DomainError, NotFound
 from modelcvd.reports.dedup_selectors import case_for_staff, duplicates_for_case
+from modelcvd.reports.forms import DismissForm
 from modelcvd.reports.models import DuplicateCandidate, Report
-from modelcvd.reports.services.dedup import duplicate_dismiss
-
-
-class DismissForm(forms.Form):
-    reason = forms.CharField(max_length=5000)
-
-
-class MergeForm(forms.Form):
-    source = forms.IntegerField(min_value=1, label="Case to merge into this one")
-    reason = forms.CharField(max_length=5000)
+from modelcvd.reports.services import duplicate_dismiss
+from modelcvd.web.errors import domain_errors_as_pages
+from modelcvd.web.helpers import request_user
 
 
 @dataclass(frozen=True)
@@ -53,54 +43,20 @@ def duplicate_rows(*, actor: User, case: Case) -> list[DuplicateRow]:
     return rows
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 @login_required
 @require_http_methods(["POST"])
+@domain_errors_as_pages(back="cases:detail", back_kwargs=("case_id",))
 def duplicate_dismiss_view(request: HttpRequest, case_id: int, duplicate_id: int) -> HttpResponse:
-    try:
-        case_for_staff(actor=_user(request), case_id=case_id)
-        form = DismissForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Say why this is not a duplicate.")
-            return redirect("web:case", case_id=case_id)
-        duplicate_dismiss(
-            case_id=case_id,
-            duplicate_id=duplicate_id,
-            actor=_user(request),
-            reason=form.cleaned_data["reason"],
-        )
-        messages.success(request, "Proposal dismissed.")
-    except NotFound:
-        raise Http404 from None
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("web:case", case_id=case_id)
-
-
-@login_required
-@require_http_methods(["POST"])
-def case_merge_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    try:
-        target = case_for_staff(actor=_user(request), case_id=case_id)
-        form = MergeForm(request.POST)
-        if not form.is_valid():
-            messages.error(request, "Name the case to merge and give a reason.")
-            return redirect("web:case", case_id=case_id)
-        try:
-            source = case_get_visible(actor=_user(request), case_id=form.cleaned_data["source"])
-        except NotFound:
-            messages.error(request, f"No case #{form.cleaned_data['source']} that you coordinate.")
-            return redirect("web:case", case_id=case_id)
-        case_merge(
-            source=source, target=target, actor=_user(request), reason=form.cleaned_data["reason"]
-        )
-        messages.success(request, f"Case #{source.pk} merged into this case.")
-    except NotFound:
-        raise Http404 from None
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("web:case", case_id=case_id)
+    case_for_staff(actor=request_user(request), case_id=case_id)
+    form = DismissForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Say why this is not a duplicate.")
+        return redirect("cases:detail", case_id=case_id)
+    duplicate_dismiss(
+        case_id=case_id,
+        duplicate_id=duplicate_id,
+        actor=request_user(request),
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, "Proposal dismissed.")
+    return redirect("cases:detail", case_id=case_id)

@@ -1,4 +1,5 @@
-"""Web forms for researcher re-verification, shown on the case page to the reporter."""
+"""Researcher re-verification on the case page: the forms it shows the reporter, a new run on a
+fixed version, and the reporter's view of the fix."""
 
 from __future__ import annotations
 
@@ -7,57 +8,19 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.accounts.models import User
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.selectors import CaseAccess
-from modelcvd.core.errors import DomainError, InvalidInput, NotFound
-from modelcvd.verification.services import (
-    AFTER_FIX,
-    fix_opinion_record,
-    fixed_versions,
-    reverification_request,
-)
-from modelcvd.web.forms import _choice_field
+from modelcvd.cases.selectors import CaseAccess, case_get_visible
+from modelcvd.verification.forms import FixOpinionForm, ReverifyForm
+from modelcvd.verification.services import AFTER_FIX, fix_opinion_record, reverification_request
+from modelcvd.web.errors import domain_errors_as_pages
+from modelcvd.web.helpers import form_errors, request_user
 
-
-class ReverifyForm(forms.Form):
-    artifact_id = forms.TypedChoiceField(label="Fixed version", coerce=int)
-    trials = forms.IntegerField(label="Trials", min_value=1, max_value=10_000, initial=20)
-    target = forms.CharField(
-        label="Target (optional)",
-        required=False,
-        max_length=500,
-        help_text="hf:DIR under the server's model directories; empty: the coordinators' target",
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _choice_field(self, "artifact_id").choices = [
-            (a.pk, str(a)) for a in fixed_versions(case=case)
-        ]
-
-
-class FixOpinionForm(forms.Form):
-    agrees = forms.TypedChoiceField(
-        label="Does the fix work?",
-        choices=[("yes", "Yes, I agree it is fixed"), ("no", "No, I disagree")],
-        coerce=lambda v: v == "yes",
-        widget=forms.RadioSelect,
-    )
-    statement = forms.CharField(label="Your statement", max_length=5000, widget=forms.Textarea)
-    run_id = forms.TypedChoiceField(
-        label="Evidence run", coerce=int, required=False, empty_value=None
-    )
-
-    def __init__(self, *args: Any, case: Case, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _choice_field(self, "run_id").choices = [("", "none")] + [
-            (r.pk, f"#{r.pk} on {r.artifact}") for r in case.verification_runs.all()
-        ]
+# The forms live on the case page: refusals are told there.
+on_case_page = domain_errors_as_pages(back="cases:detail", back_kwargs=("case_id",))
 
 
 def reverify_context(*, case: Case, access: CaseAccess) -> dict[str, Any] | None:
@@ -70,67 +33,46 @@ def reverify_context(*, case: Case, access: CaseAccess) -> dict[str, Any] | None
     return {"form": ReverifyForm(case=case), "opinion_form": FixOpinionForm(case=case)}
 
 
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
-
-
 def _errors(request: HttpRequest, form: forms.Form) -> None:
-    for name, errors in form.errors.items():
-        messages.error(request, f"{name}: {' '.join(str(e) for e in errors)}")
+    for error in form_errors(form):
+        messages.error(request, f"{error.field}: {error.reason}")
 
 
 @login_required
 @require_http_methods(["POST"])
+@on_case_page
 def reverify_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    from modelcvd.cases.selectors import case_get_visible
-
-    try:
-        case = case_get_visible(actor=_user(request), case_id=case_id)
-        form = ReverifyForm(request.POST, case=case)
-        if form.is_valid():
-            run = reverification_request(
-                case_id=case_id,
-                actor=_user(request),
-                artifact_id=form.cleaned_data["artifact_id"],
-                trials=form.cleaned_data["trials"],
-                target=form.cleaned_data["target"] or None,
-            )
-            messages.success(request, f"Re-verification run #{run.pk} queued.")
-        else:
-            _errors(request, form)
-    except NotFound:
-        raise Http404 from None
-    except InvalidInput as exc:
-        messages.error(request, "; ".join(f"{e.field}: {e.reason}" for e in exc.errors))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("web:case", case_id=case_id)
+    case = case_get_visible(actor=request_user(request), case_id=case_id)
+    form = ReverifyForm(request.POST, case=case)
+    if form.is_valid():
+        run = reverification_request(
+            case_id=case_id,
+            actor=request_user(request),
+            artifact_id=form.cleaned_data["artifact_id"],
+            trials=form.cleaned_data["trials"],
+            target=form.cleaned_data["target"] or None,
+        )
+        messages.success(request, f"Re-verification run #{run.pk} queued.")
+    else:
+        _errors(request, form)
+    return redirect("cases:detail", case_id=case_id)
 
 
 @login_required
 @require_http_methods(["POST"])
+@on_case_page
 def fix_opinion_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    from modelcvd.cases.selectors import case_get_visible
-
-    try:
-        case = case_get_visible(actor=_user(request), case_id=case_id)
-        form = FixOpinionForm(request.POST, case=case)
-        if form.is_valid():
-            fix_opinion_record(
-                case_id=case_id,
-                actor=_user(request),
-                agrees=form.cleaned_data["agrees"],
-                statement=form.cleaned_data["statement"],
-                run_id=form.cleaned_data["run_id"],
-            )
-            messages.success(request, "Your view of the fix is on the timeline.")
-        else:
-            _errors(request, form)
-    except NotFound:
-        raise Http404 from None
-    except InvalidInput as exc:
-        messages.error(request, "; ".join(f"{e.field}: {e.reason}" for e in exc.errors))
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    return redirect("web:case", case_id=case_id)
+    case = case_get_visible(actor=request_user(request), case_id=case_id)
+    form = FixOpinionForm(request.POST, case=case)
+    if form.is_valid():
+        fix_opinion_record(
+            case_id=case_id,
+            actor=request_user(request),
+            agrees=form.cleaned_data["agrees"],
+            statement=form.cleaned_data["statement"],
+            run_id=form.cleaned_data["run_id"],
+        )
+        messages.success(request, "Your view of the fix is on the timeline.")
+    else:
+        _errors(request, form)
+    return redirect("cases:detail", case_id=case_id)

@@ -1,4 +1,4 @@
-"""Forms for scoring, deadlines, extensions, embargo and abstract-first intake."""
+"""Case forms: moving a case, commenting, scoring, deadlines, extensions, embargo, merging."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any
 
 from django import forms
 
-from modelcvd.cases.models import DeadlineKind
+from modelcvd.cases.models import Comment, DeadlineKind
 from modelcvd.scoring.rubric import Access
-from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
+from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.web.helpers import choice_field
 
 SHORT = forms.Textarea(attrs={"rows": 2})
 TRIAGE_POINTS = {
@@ -25,6 +26,28 @@ PUBLISH_POINTS = {
     "exploitation": ("Exploitation", ["N", "P", "A"]),
     "public_value_added": ("Public value added", ["L", "A", "P"]),
 }
+
+
+class TransitionForm(forms.Form):
+    to = forms.ChoiceField(label="Move to", choices=[])
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+    def __init__(self, *args: Any, targets: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice_field(self, "to").choices = [(t, t.replace("_", " ")) for t in targets]
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000
+    )
+    visibility = forms.ChoiceField(choices=Comment.Visibility.choices)
+
+    def __init__(self, *args: Any, visibilities: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice_field(self, "visibility").choices = [
+            c for c in Comment.Visibility.choices if c[0] in visibilities
+        ]
 
 
 class ScoreForm(forms.Form):
@@ -115,70 +138,6 @@ class EmbargoForm(forms.Form):
     reason = forms.CharField(widget=SHORT, max_length=5000, required=False)
 
 
-class ScopeForm(forms.Form):
-    in_scope = forms.TypedChoiceField(
-        choices=[("yes", "in scope: ask for the payload"), ("no", "out of scope")],
-        coerce=lambda v: v == "yes",
-    )
-    reason = forms.CharField(widget=SHORT, max_length=5000)
-
-
-class AbstractForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    abstract = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), max_length=5000)
-    program = forms.ChoiceField(choices=[])
-    artifact_provider = forms.CharField(label="Model provider", max_length=200)
-    artifact_name = forms.CharField(label="Model name", max_length=200)
-    artifact_revision = forms.CharField(label="Revision", max_length=200, required=False)
-    owasp = forms.ChoiceField(
-        label="OWASP LLM Top 10 (2025)",
-        choices=[(k, f"{k} {v}") for k, v in OWASP_LLM_2025.items()],
-    )
-    atlas = forms.CharField(label="MITRE ATLAS technique", max_length=20, initial="AML.T0054")
-    harm_category = forms.ChoiceField(choices=list(HARM_CATEGORIES.items()))
-    impact = forms.CharField(widget=SHORT, max_length=20_000, required=False)
-
-    def __init__(self, *args: Any, programs: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        field = self.fields["program"]
-        assert isinstance(field, forms.ChoiceField)
-        field.choices = programs
-
-    def document(self) -> dict[str, Any]:
-        d = self.cleaned_data
-        return {
-            "title": d["title"],
-            "abstract": d["abstract"],
-            "program": d["program"],
-            "artifacts": [
-                {
-                    "provider": d["artifact_provider"],
-                    "name": d["artifact_name"],
-                    "revision": d["artifact_revision"],
-                }
-            ],
-            "technique": {"owasp": d["owasp"], "atlas": d["atlas"]},
-            "harm_category": d["harm_category"],
-            "impact": d["impact"],
-        }
-
-
-class PayloadForm(forms.Form):
-    system_prompt = forms.CharField(widget=SHORT, required=False, max_length=100_000)
-    turn_1 = forms.CharField(label="User turn", widget=SHORT, max_length=100_000)
-    turn_2 = forms.CharField(
-        label="Assistant turn", widget=SHORT, max_length=100_000, required=False
-    )
-    turn_3 = forms.CharField(label="User turn", widget=SHORT, max_length=100_000, required=False)
-    successes = forms.IntegerField(min_value=0)
-    trials = forms.IntegerField(min_value=1)
-
-    def reproduction(self) -> dict[str, Any]:
-        d = self.cleaned_data
-        roles = {"turn_1": "user", "turn_2": "assistant", "turn_3": "user"}
-        return {
-            "system_prompt": d["system_prompt"],
-            "turns": [{"role": r, "content": d[n]} for n, r in roles.items() if d.get(n)],
-            "successes": d["successes"],
-            "trials": d["trials"],
-        }
+class MergeForm(forms.Form):
+    source = forms.IntegerField(min_value=1, label="Case to merge into this one")
+    reason = forms.CharField(max_length=5000)

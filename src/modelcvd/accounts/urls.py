@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from modelcvd.accounts import views
+from modelcvd.accounts.forms import SignInForm
+
+app_name = "accounts"
+urlpatterns = [
+    path(
+        "signin/",
+        auth_views.LoginView.as_view(
+            template_name="accounts/signin.html", authentication_form=SignInForm
+        ),
+        name="signin",
+    ),
+    path("signin/two-factor/", views.totp_verify, name="totp_verify"),
+    path("signin/two-factor/setup/", views.totp_setup, name="totp_setup"),
+    path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+]

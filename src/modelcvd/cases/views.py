@@ -1,0 +1,233 @@
+"""Case pages: the triage queue, one case, and the forms on the case page (move, comment,
+score, wait on the reporter, extensions, embargo, merge). Each form view parses the form, calls
+the service and goes back to the case; invalid input re-renders the page with 422 and each
+field's reason, and a service's refusal comes back as a message (web.errors)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from modelcvd.cases.forms import (
+    CommentForm,
+    EmbargoForm,
+    ExtensionDecisionForm,
+    ExtensionForm,
+    MergeForm,
+    ScoreForm,
+    TransitionForm,
+    WaitingForm,
+)
+from modelcvd.cases.page import case_page_context
+from modelcvd.cases.selectors import case_get_visible, triage_queue
+from modelcvd.cases.services import (
+    case_merge,
+    case_score,
+    case_transition,
+    case_waiting_set,
+    comment_add,
+    embargo_apply,
+    extension_decide,
+    extension_request,
+)
+from modelcvd.core.errors import InvalidInput, NotFound
+from modelcvd.reports.dedup_selectors import case_for_staff
+from modelcvd.web.errors import domain_errors_as_pages
+from modelcvd.web.helpers import form_errors, request_user
+
+# A case form's refusals are told on the case page.
+on_case_page = domain_errors_as_pages(back="cases:detail", back_kwargs=("case_id",))
+
+
+@login_required
+def queue(request: HttpRequest) -> HttpResponse:
+    return render(request, "cases/queue.html", {"cases": triage_queue(actor=request_user(request))})
+
+
+@login_required
+@domain_errors_as_pages
+def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
+    return render(request, "cases/detail.html", case_page_context(request, case_id))
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_transition_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    context = case_page_context(request, case_id)
+    form = TransitionForm(request.POST, targets=context["targets"])
+    if not form.is_valid():
+        return render(
+            request, "cases/detail.html", {**context, "transition_form": form}, status=422
+        )
+    case_transition(
+        case_id=case_id,
+        actor=request_user(request),
+        to=form.cleaned_data["to"],
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, f"Case moved to {form.cleaned_data['to'].replace('_', ' ')}.")
+    return redirect("cases:detail", case_id=case_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_comment_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    context = case_page_context(request, case_id)
+    form = CommentForm(request.POST, visibilities=context["visibilities"])
+    if not form.is_valid():
+        return render(request, "cases/detail.html", {**context, "comment_form": form}, status=422)
+    comment_add(
+        case_id=case_id,
+        actor=request_user(request),
+        body=form.cleaned_data["body"],
+        visibility=form.cleaned_data["visibility"],
+    )
+    return redirect("cases:detail", case_id=case_id)
+
+
+def _case_action(
+    request: HttpRequest,
+    case_id: int,
+    form_class: type[forms.Form],
+    act: Callable[[forms.Form], str],
+) -> HttpResponse:
+    """Act on a valid form and go back to the case; re-render the case page with 422 and each
+    field's reason when the form or the service finds the input invalid."""
+    form = form_class(request.POST)
+    try:
+        if not form.is_valid():
+            raise InvalidInput(form_errors(form))
+        messages.success(request, act(form))
+        return redirect("cases:detail", case_id=case_id)
+    except InvalidInput as exc:
+        errors = [f"{e.field}: {e.reason}" for e in exc.errors]
+    context = case_page_context(request, case_id)
+    return render(request, "cases/detail.html", {**context, "action_errors": errors}, status=422)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        assert isinstance(form, ScoreForm)
+        case = case_score(
+            case_id=case_id,
+            actor=request_user(request),
+            cvss_vector=form.cleaned_data["cvss_vector"],
+            rubric=form.rubric(),
+            ssvc_triage=form.ssvc("triage"),
+            ssvc_publish=form.ssvc("publish"),
+        )
+        return f"Scored: tier {case.tier}."
+
+    return _case_action(request, case_id, ScoreForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_waiting_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        case_waiting_set(
+            case_id=case_id, actor=request_user(request), waiting=d["waiting"], reason=d["reason"]
+        )
+        return "Waiting on the reporter." if d["waiting"] else "Deadline clocks running again."
+
+    return _case_action(request, case_id, WaitingForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_extension_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        extension_request(
+            case_id=case_id,
+            actor=request_user(request),
+            deadline=d["deadline"],
+            days=d["days"],
+            reason=d["reason"],
+        )
+        return "Extension requested."
+
+    return _case_action(request, case_id, ExtensionForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_extension_decision_view(
+    request: HttpRequest, case_id: int, extension_id: int
+) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        ext = extension_decide(
+            case_id=case_id,
+            extension_id=extension_id,
+            actor=request_user(request),
+            approve=d["approve"],
+            reason=d["reason"],
+        )
+        return f"Extension {ext.state}."
+
+    return _case_action(request, case_id, ExtensionDecisionForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_embargo_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        date = d.get("public_date")
+        if date is not None and timezone.is_naive(date):
+            date = timezone.make_aware(date, UTC)
+        embargo_apply(
+            case_id=case_id,
+            actor=request_user(request),
+            action=d["action"],
+            public_date=date,
+            reason=d.get("reason") or "",
+        )
+        return f"Embargo: {d['action']} done."
+
+    return _case_action(request, case_id, EmbargoForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_merge_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    """Merge another case into this one; only coordinators of both (404 for anyone else)."""
+    target = case_for_staff(actor=request_user(request), case_id=case_id)
+    form = MergeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Name the case to merge and give a reason.")
+        return redirect("cases:detail", case_id=case_id)
+    try:
+        source = case_get_visible(actor=request_user(request), case_id=form.cleaned_data["source"])
+    except NotFound:
+        # The case named in the form, not this page: this page stays.
+        messages.error(request, f"No case #{form.cleaned_data['source']} that you coordinate.")
+        return redirect("cases:detail", case_id=case_id)
+    case_merge(
+        source=source,
+        target=target,
+        actor=request_user(request),
+        reason=form.cleaned_data["reason"],
+    )
+    messages.success(request, f"Case #{source.pk} merged into this case.")
+    return redirect("cases:detail", case_id=case_id)

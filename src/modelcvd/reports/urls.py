@@ -1,0 +1,24 @@
+from django.urls import path
+
+from modelcvd.reports import dedup_views, views
+
+app_name = "reports"
+urlpatterns = [
+    path("reports/new/", views.report_new, name="new"),
+    path("reports/abstract/", views.report_abstract_new, name="abstract"),
+    path("reports/", views.reports_mine, name="mine"),
+    path("reports/<int:report_id>/", views.report_detail, name="detail"),
+    path("reports/<int:report_id>/scope/", views.report_scope_view, name="scope"),
+    path("reports/<int:report_id>/payload/", views.report_payload_view, name="payload"),
+    path("reports/<int:report_id>/attachments/", views.report_attach, name="attach"),
+    path(
+        "reports/<int:report_id>/attachments/<int:attachment_id>/",
+        views.report_attachment_download,
+        name="attachment",
+    ),
+    path(
+        "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/",
+        dedup_views.duplicate_dismiss_view,
+        name="duplicate_dismiss",
+    ),
+]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from modelcvd.verification import views
+
+app_name = "verification"
+urlpatterns = [
+    path("cases/<int:case_id>/reverify/", views.reverify_view, name="reverify"),
+    path("cases/<int:case_id>/fix-opinion/", views.fix_opinion_view, name="fix_opinion"),
+]
