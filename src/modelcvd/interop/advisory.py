@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from modelcvd.reports.document import HarmCategory, OwaspId
+from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import atlas_technique_name, atlas_version
 
 ADVISORY_ID = re.compile(r"^MCVD-\d{4}-\d{4,}$")
@@ -353,9 +354,7 @@ def _clean_cvss4(value: str) -> str:
 @cache
 def cvss4_score(vector: str) -> tuple[float, Severity]:
     """(score, severity) of a CVSS 4.0 vector, as FIRST's calculator gives them."""
-    from modelcvd.scoring.cvss4 import cvss4_score as score_vector
-
-    scored = score_vector(vector)
+    scored = cvss4.cvss4_score(vector)
     severity = scored.severity.upper()
     assert severity in {"NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
     return scored.base_score, severity  # type: ignore[return-value]
