@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PORT   ?= 8000
 
-.PHONY: demo test check lint typecheck migrations-check pytest pytest-postgres schema install install-dev clean
+.PHONY: demo test check lint layers typecheck migrations-check pytest pytest-postgres schema install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: install-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
+# The import contracts in pyproject.toml: pure engines, the kernel, the app layers.
+layers: install-dev
+	$(BIN)/lint-imports
+
 typecheck: install-dev
 	$(BIN)/mypy
 
@@ -64,7 +68,7 @@ pytest-postgres: install-dev
 	DATABASE_URL=$(PG_URL) MODELCVD_DATA_DIR=$(CURDIR)/data-postgres \
 		$(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS))
 
-check: lint typecheck migrations-check
+check: lint layers typecheck migrations-check
 
 # With CI=true the two legs run side by side (one per core); the PostgreSQL leg's output is
 # printed after the SQLite leg's, and either failing fails the run.

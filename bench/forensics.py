@@ -145,7 +145,7 @@ def compare_child(base: str, derived: str) -> None:
     """Run one comparison and print seconds, peak RSS and the verdict as JSON."""
     import torch
 
-    from modelcvd.forensics import compare_dirs
+    from modelcvd.forensics.weights import compare_dirs
 
     # One thread: measured on the 2-core machine of these results, a second intra-op thread
     # made the SVDs several times slower (threads waiting for each other).

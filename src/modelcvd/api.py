@@ -23,6 +23,7 @@ from modelcvd.core.errors import DomainError, IllegalTransition, InvalidInput
 from modelcvd.credits.api import router as credits_router
 from modelcvd.metrics.api import router as metrics_router
 from modelcvd.notifications.api import router as webhooks_router
+from modelcvd.optional import ExtraMissing
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.reports.dedup_api import router as duplicates_router
@@ -138,6 +139,11 @@ def _invalid(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
 
 @api.exception_handler(DomainError)
 def _domain(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api.create_response(request, {"detail": exc.message}, status=exc.status)
+
+
+@api.exception_handler(ExtraMissing)
+def _extra_missing(request: HttpRequest, exc: ExtraMissing) -> HttpResponse:
     return api.create_response(request, {"detail": exc.message}, status=exc.status)
 
 

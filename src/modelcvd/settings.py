@@ -77,6 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "modelcvd.core.middleware.SecurityHeadersMiddleware",
+    "modelcvd.core.middleware.ExtraMissingMiddleware",
 ]
 
 ROOT_URLCONF = "modelcvd.urls"

@@ -17,8 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelcvd.cli import main
-from modelcvd.forensics import compare_dirs
-from modelcvd.forensics.weights import Comparison, on_grid, tool_traces
+from modelcvd.forensics.weights import Comparison, compare_dirs, on_grid, tool_traces
 
 from . import derivatives as dv
 

@@ -16,8 +16,8 @@ import pytest
 import torch
 from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
 
-from modelcvd.forensics import compare_dirs
 from modelcvd.forensics.behaviour import PROBES, compare_behaviour_dirs
+from modelcvd.forensics.weights import compare_dirs
 from modelcvd.verification.engine.spec import SamplingSpec
 
 from . import tiny_models

@@ -1,4 +1,5 @@
-"""Request-level guards: body size before any parsing, and security headers on every answer."""
+"""Request-level guards: body size before any parsing, and security headers on every answer;
+a page whose feature needs an uninstalled extra answers 503."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.html import escape
+
+from modelcvd.optional import ExtraMissing
 
 # No inline script or style anywhere in the UI, so the policy can forbid both.
 CSP = (
@@ -90,3 +94,23 @@ class NulCharacterMiddleware:
                 error = {"field": field or "body", "reason": "must not contain NUL characters"}
                 return JsonResponse({"detail": "invalid input", "errors": [error]}, status=422)
         return self.get_response(request)
+
+
+class ExtraMissingMiddleware:
+    """A page whose feature needs an uninstalled extra answers 503 naming the extra to install
+    (the API maps the same error in api.py; the CLI prints it)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, ExtraMissing):
+            return None
+        body = (
+            "<!doctype html><title>Not available on this server</title>"
+            f"<h1>Not available on this server</h1><p>{escape(exception.message)}</p>"
+        )
+        return HttpResponse(body, status=exception.status)

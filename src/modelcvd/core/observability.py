@@ -14,16 +14,28 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from celery.signals import before_task_publish, task_postrun, task_prerun
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import Counter, Histogram
+from kombu.exceptions import ChannelError
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from modelcvd.celery import app as celery_app
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -126,25 +138,26 @@ def _task_postrun(task_id: str = "", **_: Any) -> None:
 
 
 def connect_celery_signals() -> None:
-    from celery.signals import before_task_publish, task_postrun, task_prerun
-
     before_task_publish.connect(_before_publish, weak=False)
     task_prerun.connect(_task_prerun, weak=False)
     task_postrun.connect(_task_postrun, weak=False)
 
 
-# Read at scrape time: queue depths from the broker, the recent trial rate from the database
-# (so it covers workers on other machines too).
+# Read at scrape time: queue depths from the broker, and the gauges the apps register (e.g. the
+# recent trial rate, read from the database so it covers workers on other machines too).
+_SCRAPE_GAUGES: dict[str, tuple[str, Callable[[], float]]] = {}
+
+
+def scrape_gauge_register(name: str, documentation: str, read: Callable[[], float]) -> None:
+    """Add a gauge read at each scrape of /metrics; an app calls this from AppConfig.ready().
+    A gauge whose read fails (no database yet) is left out of that scrape."""
+    _SCRAPE_GAUGES[name] = (documentation, read)
 
 
 def queue_depths(timeout: int = 2) -> dict[str, int]:
     """Messages waiting in each queue; raises when the broker is unreachable."""
-    from kombu.exceptions import ChannelError
-
-    from modelcvd.celery import app
-
     depths: dict[str, int] = {}
-    with app.connection_for_read() as conn:
+    with celery_app.connection_for_read() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
         channel: Any = conn.channel()
         try:
@@ -161,10 +174,6 @@ def queue_depths(timeout: int = 2) -> dict[str, int]:
 
 class ScrapeTimeCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         up = GaugeMetricFamily("modelcvd_broker_up", "1 when the Celery broker answered.")
         depth = GaugeMetricFamily(
             "modelcvd_queue_depth", "Tasks waiting in a Celery queue.", labels=["queue"]
@@ -177,29 +186,18 @@ class ScrapeTimeCollector(Collector):
             up.add_metric([], 0)
         yield up
         yield depth
-        rate = GaugeMetricFamily(
-            "modelcvd_verification_trials_per_second",
-            "Verification trials stored per second over the last minute (all workers).",
-        )
-        try:
-            from modelcvd.verification.models import VerificationTrial
-
-            since = timezone.now() - timedelta(seconds=60)
-            rate.add_metric(
-                [], VerificationTrial.objects.filter(created_at__gte=since).count() / 60
-            )
-        except Exception:
-            return
-        yield rate
+        for name, (documentation, read) in _SCRAPE_GAUGES.items():
+            gauge = GaugeMetricFamily(name, documentation)
+            try:
+                gauge.add_metric([], read())
+            except Exception:  # noqa: S112 - an unreadable gauge is left out, not a failed scrape
+                continue
+            yield gauge
 
 
 def metrics_exposition() -> bytes:
     """The text exposition of every metric: this process's (or all processes' in multi-process
     mode) counters and histograms, then the values read at scrape time."""
-    import os
-
-    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
-
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

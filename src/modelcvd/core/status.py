@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from modelcvd import __version__
+from modelcvd.celery import app as celery_app
+from modelcvd.version import __version__
+
+# What each app counts in the status ("reports": 12), filled by the apps' AppConfig.ready(), so
+# the kernel reports on the domain without importing it. (This module is imported by apps.py
+# files, before models may be: models are looked up through the app registry.)
+_COUNTS: dict[str, Callable[[], int]] = {}
+
+
+def status_count_register(name: str, count: Callable[[], int]) -> None:
+    """Add a count to `modelcvd status`; an app calls this from its AppConfig.ready()."""
+    _COUNTS[name] = count
 
 
 def platform_status() -> dict[str, Any]:
@@ -26,19 +39,13 @@ def platform_status() -> dict[str, Any]:
         status["database"] = f"unreachable: {exc}"
         return status
     if not pending:
-        from modelcvd.cases.models import Case
-        from modelcvd.core.models import AuditEvent
-        from modelcvd.reports.models import Report
-
-        status["reports"] = Report.objects.count()
-        status["cases"] = Case.objects.count()
-        status["audit_events"] = AuditEvent.objects.count()
+        for name, count in _COUNTS.items():
+            status[name] = count()
+        status["audit_events"] = apps.get_model("core", "AuditEvent").objects.count()
     broker = settings.CELERY_BROKER_URL
     status["broker"] = broker.split("@")[-1] if "@" in broker else broker
     try:
-        from modelcvd.celery import app
-
-        with app.connection_for_write() as conn:
+        with celery_app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
         status["broker_reachable"] = "ok"
     except Exception as exc:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from modelcvd.optional import require_ml
 from modelcvd.verification.engine.judges.base import JudgeCase
 from modelcvd.verification.engine.judges.refusal import RefusalJudge
 from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
@@ -211,6 +212,8 @@ def compare_behaviour_dirs(
     base_dir: Path, derived_dir: Path, **options: Any
 ) -> BehaviourComparison:
     """`compare_behaviour` on two local model directories (safetensors, no remote code)."""
+    require_ml("the behaviour probe")
+    # torch and transformers (the ml extra) load only when local models are probed.
     from modelcvd.verification.engine.targets.huggingface import TransformersTarget
 
     base = TransformersTarget(Path(base_dir))

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
 from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
 
@@ -341,9 +342,7 @@ def _clean_cvss4(value: str) -> str:
 @cache
 def cvss4_score(vector: str) -> tuple[float, Severity]:
     """(score, severity) of a CVSS 4.0 vector, as FIRST's calculator gives them."""
-    from modelcvd.scoring.cvss4 import cvss4_score as score_vector
-
-    scored = score_vector(vector)
+    scored = cvss4.cvss4_score(vector)
     severity = scored.severity.upper()
     assert severity in {"NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
     return scored.base_score, severity  # type: ignore[return-value]

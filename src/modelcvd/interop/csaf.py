@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from modelcvd import __version__
 from modelcvd.interop.advisory import (
     AVID_ID,
     GHSA_ID,
@@ -23,6 +22,7 @@ from modelcvd.interop.advisory import (
     iso_utc,
 )
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
+from modelcvd.version import __version__
 from modelcvd.vocabulary import CreditType
 
 CSAF_VERSION = "2.0"

@@ -75,6 +75,7 @@ def _read_marker(model_dir: Path) -> dict[str, str] | None:
 
 def _convert(source: Path, out: Path) -> None:
     """Dequantise the GGUF into a plain float32 model saved as safetensors in `out`."""
+    # torch and transformers (the ml extra): smollm2_prepare checks they are installed first.
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -1,18 +1,20 @@
 """Targets: the models under test. `target_from_uri` parses the CLI's `hf:DIR` / `openai:URL#MODEL`.
 
-The transformers target is imported lazily so the HTTP target works without torch installed.
+The transformers target is imported lazily so the HTTP target works without the ml extra.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from modelcvd.optional import require_ml
 from modelcvd.verification.engine.targets.base import (
     Generation,
     GenerationRequest,
     Target,
     TargetError,
 )
+from modelcvd.verification.engine.targets.openai_compat import OpenAICompatibleTarget
 
 __all__ = ["Generation", "GenerationRequest", "Target", "TargetError", "target_from_uri"]
 
@@ -23,6 +25,8 @@ def target_from_uri(
     """`hf:DIR` (local transformers model) or `openai:URL#MODEL` (chat-completions endpoint)."""
     scheme, _, rest = uri.partition(":")
     if scheme == "hf" and rest:
+        require_ml("a local Hugging Face target (hf:DIR)")
+        # torch and transformers (the ml extra) load only for local models.
         from modelcvd.verification.engine.targets.huggingface import TransformersTarget
 
         return TransformersTarget(Path(rest), replayable=replayable, batch_size=batch_size)
@@ -32,7 +36,5 @@ def target_from_uri(
             raise TargetError("an openai target needs a model: openai:URL#MODEL")
         if replayable:
             raise TargetError("--replayable needs a local target: HTTP endpoints cannot pin RNG")
-        from modelcvd.verification.engine.targets.openai_compat import OpenAICompatibleTarget
-
         return OpenAICompatibleTarget(url, model, concurrency=concurrency)
     raise TargetError(f"unknown target {uri!r}: use hf:DIR or openai:URL#MODEL")
