@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
+from modelcvd.advisories.access import AdvisoryQuerySet
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.vocabulary import AdvisoryState
@@ -63,6 +64,8 @@ class Advisory(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AdvisoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published_at", "-id"]

@@ -13,21 +13,20 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 
-from modelcvd.accounts.models import Organisation, Role
-from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.models import Organisation
+from modelcvd.advisories.access import PUBLIC_STATES
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import CaseAccess, case_access, case_list_visible
+from modelcvd.cases.selectors import CaseAccess
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.policy.disclosure import Level
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
 
 Actor = AbstractBaseUser | AnonymousUser
-PUBLIC_STATES = (Advisory.State.PUBLISHED, Advisory.State.WITHDRAWN)
 SEARCH_CONFIG = "english"
 MAX_PAGE_SIZE = 100
 # Counting every match of a very common word costs a scan of the whole registry; past this
@@ -41,36 +40,38 @@ def disclosure_level_for(*, actor: Actor, advisory: Advisory) -> Level:
     notified vendors, defender for vetted defenders, public for everyone else."""
     if not actor.is_authenticated:
         return Level.PUBLIC
-    access = case_access(actor=actor, case=advisory.case)
-    if access.staff or access.vendor:
+    got = Advisory.objects.standing(actor, advisory, ("vendor_level", "defender_level"))
+    if got["vendor_level"]:
         return Level.VENDOR
-    if Role.DEFENDER in roles_of(actor):
+    if got["defender_level"]:
         return Level.DEFENDER
     return Level.PUBLIC
 
 
 def advisory_list_visible(*, actor: Actor) -> QuerySet[Advisory]:
     """Public advisories, plus the drafts of cases the actor coordinates or is a vendor in."""
-    shown = Q(state__in=PUBLIC_STATES)
-    if actor.is_authenticated:
-        party_cases = case_list_visible(actor=actor, as_reporter=False).values("pk")
-        shown |= Q(case__in=party_cases)
-    return Advisory.objects.filter(shown).select_related("case__program")
+    return Advisory.objects.restrict(actor, "view").select_related("case__program")
 
 
 def advisory_get_visible(*, actor: Actor, advisory_id: str) -> Advisory:
     """A public advisory for anyone; a draft for the case's coordinators and notified vendors
     (a reporter sees their case, but is not a party to its unpublished advisory)."""
-    advisory = (
-        Advisory.objects.select_related("case__program").filter(advisory_id=advisory_id).first()
+    return advisory_get_for(actor=actor, advisory_id=advisory_id)
+
+
+def advisory_get_for(
+    *,
+    actor: Actor,
+    advisory_id: str,
+    action: str = "view",
+    lock: bool = False,
+    forbidden: str = "",
+) -> Advisory:
+    """The advisory if `actor` may do `action` to it; NotFound when missing or not allowed
+    (or, with `forbidden`, Forbidden for an actor who may see it but not do `action`)."""
+    return Advisory.objects.select_related("case__program").get_for(
+        actor=actor, action=action, lock=lock, forbidden=forbidden, advisory_id=advisory_id
     )
-    if advisory is None:
-        raise NotFound()
-    if not advisory.is_public:
-        access = case_access(actor=actor, case=advisory.case)
-        if not (access.staff or access.vendor):
-            raise NotFound()
-    return advisory
 
 
 def advisory_get_public(*, advisory_id: str) -> Advisory:
@@ -198,7 +199,9 @@ def _utc_midnight(day: dt.date) -> dt.datetime:
 
 def advisory_search(query: RegistryQuery) -> QuerySet[Advisory]:
     """Public advisories matching the query, newest first (or best match first: `sort`)."""
-    qs = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("-published_at", "-id")
+    qs: QuerySet[Advisory] = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by(
+        "-published_at", "-id"
+    )
     if query.artifact:
         provider, name = query.artifact
         qs = qs.filter(
@@ -258,9 +261,8 @@ def case_advisories(*, case: Case, access: CaseAccess) -> QuerySet[Advisory]:
 
 def advisory_drafts_for(*, actor: Actor) -> QuerySet[Advisory]:
     """Unpublished advisories the actor may read (coordinators and the cases' vendors)."""
-    if not actor.is_authenticated:
-        return Advisory.objects.none()
-    party_cases = case_list_visible(actor=actor, as_reporter=False).values("pk")
-    return Advisory.objects.filter(
-        case__in=party_cases, state__in=[Advisory.State.DRAFT, Advisory.State.REVIEW]
-    ).order_by("-modified_at")
+    return (
+        Advisory.objects.restrict(actor, "view")
+        .filter(state__in=[Advisory.State.DRAFT, Advisory.State.REVIEW])
+        .order_by("-modified_at")
+    )

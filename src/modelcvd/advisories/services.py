@@ -19,12 +19,12 @@ from modelcvd.accounts.models import User
 from modelcvd.advisories.affected import advisory_credits, affected_artifacts
 from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence, ImportedCve
 from modelcvd.advisories.schemas import AdvisoryContent
-from modelcvd.advisories.selectors import advisory_get_visible
+from modelcvd.advisories.selectors import advisory_get_for
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, IllegalTransition, InvalidInput
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.interop.advisory import GIT_COMMIT
@@ -76,30 +76,16 @@ def advisory_id_allocate(*, year: int) -> str:
     return f"MCVD-{year}-{number:04d}"
 
 
-def _staff_case(*, actor: User, case_id: int) -> Case:
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators may write its advisory")
-    return case
-
-
 def _staff_advisory(*, actor: User, advisory_id: str) -> Advisory:
     """The advisory, locked, for its case's coordinators: 403 for another party who can see
     it, 404 for everyone else."""
-    advisory = (
-        Advisory.objects.select_for_update()
-        .select_related("case__program")
-        .filter(advisory_id=advisory_id)
-        .first()
+    return advisory_get_for(
+        actor=actor,
+        advisory_id=advisory_id,
+        action="coordinate",
+        lock=True,
+        forbidden="only the case's coordinators may change this advisory",
     )
-    if advisory is None:
-        raise NotFound()
-    access = case_access(actor=actor, case=advisory.case)
-    if access.staff:
-        return advisory
-    if advisory.is_public or access.vendor:
-        raise Forbidden("only the case's coordinators may change this advisory")
-    raise NotFound()
 
 
 def _repository_url(artifact: Artifact) -> str:
@@ -269,9 +255,12 @@ def commitment_reveal(
     if not reason.strip():
         raise InvalidInput([FieldError("reason", "a reason is required to reveal")])
     with transaction.atomic():
-        visible = advisory_get_visible(actor=actor, advisory_id=advisory_id)
-        if not case_access(actor=actor, case=visible.case).staff:
-            raise Forbidden("only the case's coordinators may reveal a commitment")
+        visible = advisory_get_for(
+            actor=actor,
+            advisory_id=advisory_id,
+            action="coordinate",
+            forbidden="only the case's coordinators may reveal a commitment",
+        )
         advisory = Advisory.objects.select_related("commitment_salt").get(pk=visible.pk)
         if advisory.commitment_salt is None:
             raise InvalidInput([FieldError("advisory", "this advisory has no commitment")])
@@ -326,7 +315,12 @@ def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Ad
     """A draft advisory for a case, with its id allocated and its payload committed to."""
     data = content_validate(content)
     with transaction.atomic():
-        case = _staff_case(actor=actor, case_id=case_id)
+        case = case_get_for(
+            actor=actor,
+            case_id=case_id,
+            action="coordinate",
+            forbidden="only the case's coordinators may write its advisory",
+        )
         now = timezone.now()
         advisory = Advisory(
             advisory_id=advisory_id_allocate(year=now.year),

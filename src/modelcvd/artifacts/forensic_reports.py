@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from modelcvd.accounts.models import Role, User
-from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.models import User
 from modelcvd.artifacts.forensic_filing import (
     forensic_document,
     forensic_report_file,
@@ -31,7 +30,7 @@ def forensic_report_request(
     *, actor: User, program: str, base: Artifact, derived: Artifact
 ) -> None:
     """Check a request from the web or the API, then queue the comparison and the filing."""
-    if not roles_of(actor) & {Role.ADMIN, Role.TRIAGER}:
+    if not Artifact.objects.allows(actor, derived, "coordinate"):
         raise Forbidden("only coordinators run forensics on stored weights")
     if base.pk == derived.pk:
         raise InvalidInput([FieldError("base_id", "the base must be another artifact")])

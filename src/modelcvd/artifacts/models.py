@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from modelcvd.accounts.models import Organisation
+from modelcvd.artifacts.access import ArtifactQuerySet
 
 
 class Artifact(models.Model):
@@ -57,6 +58,8 @@ class Artifact(models.Model):
         max_length=1000, blank=True, help_text="local copy of the weights, for forensics"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ArtifactQuerySet.as_manager()
 
     class Meta:
         constraints = [

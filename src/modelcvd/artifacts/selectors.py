@@ -1,27 +1,35 @@
-"""Reads on artifacts. In-scope artifacts are public; the rest only to coordinators."""
+"""Reads on artifacts (artifacts/access.py): in-scope artifacts are public, the rest only to
+their coordinators."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from modelcvd.accounts.models import Role
-from modelcvd.accounts.selectors import roles_of
 from modelcvd.artifacts.models import Artifact
-from modelcvd.core.errors import NotFound
+
+Actor = AbstractBaseUser | AnonymousUser
 
 
-def artifact_list_visible(*, actor: AbstractBaseUser | AnonymousUser) -> QuerySet[Artifact]:
+def artifact_list_visible(*, actor: Actor) -> QuerySet[Artifact]:
     # Artifacts first named by a report are unvetted and hint at what was reported: only
     # coordinators see them until a program puts them in scope.
-    qs = Artifact.objects.select_related("vendor", "parent")
-    if roles_of(actor) & {Role.ADMIN, Role.TRIAGER}:
-        return qs.all()
-    return qs.filter(pk__in=Artifact.objects.filter(programs__isnull=False).values("pk"))
+    return Artifact.objects.select_related("vendor", "parent").restrict(actor, "view")
 
 
-def artifact_get_visible(*, actor: AbstractBaseUser | AnonymousUser, artifact_id: int) -> Artifact:
-    artifact = artifact_list_visible(actor=actor).filter(pk=artifact_id).first()
-    if artifact is None:
-        raise NotFound()
-    return artifact
+def artifact_get_for(
+    *, actor: Actor, artifact_id: int, action: str = "view", forbidden: str = ""
+) -> Artifact:
+    """The artifact if `actor` may do `action` to it; NotFound when missing or not allowed (or,
+    with `forbidden`, Forbidden for an actor who may see it but not do `action`)."""
+    return Artifact.objects.select_related("vendor", "parent").get_for(
+        actor=actor, action=action, forbidden=forbidden, pk=artifact_id
+    )
+
+
+def artifact_get_visible(*, actor: Actor, artifact_id: int) -> Artifact:
+    return artifact_get_for(actor=actor, artifact_id=artifact_id)
+
+
+def artifact_allows(*, actor: Actor, artifact: Artifact, action: str) -> bool:
+    return Artifact.objects.allows(actor, artifact, action)

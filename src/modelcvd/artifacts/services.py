@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from modelcvd.accounts.models import Organisation, Role, User
-from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.models import Organisation, User
+from modelcvd.artifacts.access import may_register
 from modelcvd.artifacts.cards import Card
 from modelcvd.artifacts.digest import ModelManifest, huggingface_purl
 from modelcvd.artifacts.models import Artifact
@@ -30,7 +30,7 @@ def artifact_create(
     parent: Artifact | None = None,
     relation: str = "",
 ) -> Artifact:
-    if actor is not None and not roles_of(actor) & {Role.ADMIN, Role.TRIAGER}:
+    if not may_register(actor):
         raise Forbidden("only coordinators register artifacts")
     if Artifact.objects.filter(provider=provider, name=name, revision=revision).exists():
         raise InvalidInput(
@@ -97,8 +97,16 @@ def artifacts_resolve(
     return resolved
 
 
-def _coordinator(actor: User | None, what: str) -> None:
-    if actor is not None and not roles_of(actor) & {Role.ADMIN, Role.TRIAGER}:
+def _coordinator(actor: User | None, what: str, artifact: Artifact | None = None) -> None:
+    """None is the system (the CLI); an artifact, when given, must be one they coordinate."""
+    if actor is None:
+        return
+    allowed = (
+        Artifact.objects.allows(actor, artifact, "coordinate")
+        if artifact is not None
+        else may_register(actor)
+    )
+    if not allowed:
         raise Forbidden(f"only coordinators {what}")
 
 
@@ -112,7 +120,7 @@ def artifact_record_manifest(
 ) -> Artifact:
     """Pin an artifact to the files measured on disk: manifest, combined digest, purl and the
     local copy forensics may read. A weights digest already on record must match."""
-    _coordinator(actor, "record digests")
+    _coordinator(actor, "record digests", artifact)
     if artifact.weights_digest and artifact.weights_digest != manifest.weights_digest:
         raise InvalidInput(
             [FieldError("weights_digest", "the files on disk do not match the digest on record")]
@@ -139,7 +147,7 @@ def artifact_record_manifest(
 
 def artifact_supersede(*, actor: User | None, artifact: Artifact, by: Artifact) -> Artifact:
     """Record that `by` is the version that replaces `artifact` (the fix for open weights)."""
-    _coordinator(actor, "record new versions")
+    _coordinator(actor, "record new versions", artifact)
     if by.pk == artifact.pk:
         raise InvalidInput([FieldError("superseded_by", "an artifact cannot supersede itself")])
     with transaction.atomic():

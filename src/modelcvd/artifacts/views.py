@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.accounts.models import Role, User
-from modelcvd.accounts.selectors import roles_of
+from modelcvd.accounts.models import User
 from modelcvd.artifacts.forensic_reports import forensic_report_request
 from modelcvd.artifacts.forms import ForensicReportForm
 from modelcvd.artifacts.lineage import lineage_of
+from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_get_visible, artifact_list_visible
 from modelcvd.core.errors import NotFound
 from modelcvd.policy.selectors import program_list
@@ -24,7 +24,10 @@ def _forensic_form(
     request: HttpRequest, artifact_id: int, data: object = None
 ) -> ForensicReportForm | None:
     user = request.user
-    if not isinstance(user, User) or not roles_of(user) & {Role.ADMIN, Role.TRIAGER}:
+    # The same rule the forensics service enforces: coordinators of this artifact only.
+    if not isinstance(user, User) or not (
+        Artifact.objects.restrict(user, "coordinate").filter(pk=artifact_id).exists()
+    ):
         return None
     bases = [
         (a.pk, str(a))

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 
 from modelcvd.accounts.models import Organisation
+from modelcvd.assessments.access import AssessmentQuerySet
 from modelcvd.core.models import SealedBlob
 
 
@@ -72,6 +73,8 @@ class Assessment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AssessmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published_at", "-created_at", "-id"]

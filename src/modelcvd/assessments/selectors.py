@@ -5,12 +5,12 @@ by the assessed organisation's members and the assessing organisation's assessor
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from modelcvd.accounts.models import Organisation, Role
-from modelcvd.accounts.selectors import organisations_where
+from modelcvd.accounts.models import Organisation
 from modelcvd.assessments.models import (
     Assessment,
     ClaimLevel,
@@ -18,12 +18,12 @@ from modelcvd.assessments.models import (
     ThreatModel,
     ThreatModelResult,
 )
-from modelcvd.core.errors import NotFound
 
 Actor = AbstractBaseUser | AnonymousUser
+Rows = TypeVar("Rows", bound=QuerySet[Assessment])
 
 
-def _with_parts(qs: QuerySet[Assessment]) -> QuerySet[Assessment]:
+def _with_parts(qs: Rows) -> Rows:
     return qs.select_related("assessor_org", "subject").prefetch_related(
         "assessors",
         Prefetch(
@@ -36,32 +36,31 @@ def _with_parts(qs: QuerySet[Assessment]) -> QuerySet[Assessment]:
 
 
 def assessment_list_visible(*, actor: Actor) -> QuerySet[Assessment]:
-    condition = Q(state=Assessment.State.PUBLISHED)
-    assessor_orgs = organisations_where(actor, Role.ASSESSOR)
-    if assessor_orgs:
-        condition |= Q(assessor_org_id__in=assessor_orgs)
-    return _with_parts(Assessment.objects.filter(condition))
+    return _with_parts(Assessment.objects.restrict(actor, "view"))
+
+
+def assessment_get_for(
+    *, actor: Actor, assessment_id: int, action: str = "view", forbidden: str = ""
+) -> Assessment:
+    """The assessment if `actor` may do `action` to it; NotFound when missing or not allowed
+    (or, with `forbidden`, Forbidden for an actor who may see it but not do `action`)."""
+    return _with_parts(Assessment.objects.all()).get_for(
+        actor=actor, action=action, forbidden=forbidden, pk=assessment_id
+    )
 
 
 def assessment_get_visible(*, actor: Actor, assessment_id: int) -> Assessment:
-    found = assessment_list_visible(actor=actor).filter(pk=assessment_id).first()
-    if found is None:
-        raise NotFound()
-    return found
+    return assessment_get_for(actor=actor, assessment_id=assessment_id)
 
 
 def assessment_is_author(*, actor: Actor, assessment: Assessment) -> bool:
     """An assessor of the assessing organisation: may edit a draft, publish, read detail."""
-    return assessment.assessor_org_id in organisations_where(actor, Role.ASSESSOR)
+    return Assessment.objects.allows(actor, assessment, "author")
 
 
 def assessment_may_read_detail(*, actor: Actor, assessment: Assessment) -> bool:
     """The assessed organisation's members and the assessing organisation's assessors."""
-    if assessment_is_author(actor=actor, assessment=assessment):
-        return True
-    return assessment.state == Assessment.State.PUBLISHED and (
-        assessment.subject_id in organisations_where(actor, Role.VENDOR_MEMBER)
-    )
+    return Assessment.objects.allows(actor, assessment, "read_detail")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import Membership, Organisation, Role, User
-from modelcvd.accounts.selectors import organisations_where
+from modelcvd.assessments.access import assessing_organisations
 from modelcvd.assessments.models import (
     Assessment,
     ClaimLevel,
@@ -23,12 +23,10 @@ from modelcvd.assessments.models import (
     ThreatModelResult,
 )
 from modelcvd.assessments.selectors import (
-    assessment_get_visible,
-    assessment_is_author,
-    assessment_may_read_detail,
+    assessment_get_for,
 )
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 
@@ -124,7 +122,7 @@ def assessment_create(
 ) -> Assessment:
     """A draft assessment by the actor's assessor organisation. Only assessors create them;
     the named co-assessors must be assessors of the same organisation."""
-    orgs = organisations_where(actor, Role.ASSESSOR)
+    orgs = assessing_organisations(actor)
     if not orgs:
         raise Forbidden("only assessors record assessments")
     title = _text("title", title, limit=200)
@@ -190,9 +188,12 @@ def assessment_create(
 
 def assessment_publish(*, actor: User, assessment_id: int) -> Assessment:
     with transaction.atomic():
-        visible = assessment_get_visible(actor=actor, assessment_id=assessment_id)
-        if not assessment_is_author(actor=actor, assessment=visible):
-            raise Forbidden("only the assessing organisation's assessors publish it")
+        visible = assessment_get_for(
+            actor=actor,
+            assessment_id=assessment_id,
+            action="author",
+            forbidden="only the assessing organisation's assessors publish it",
+        )
         assessment = Assessment.objects.select_for_update().get(pk=visible.pk)
         if assessment.state == Assessment.State.PUBLISHED:
             raise AlreadyPublished("this assessment is published already")
@@ -215,9 +216,7 @@ def assessment_detail_open(*, actor: User, assessment_id: int, reason: str) -> S
     """Open the sealed detail: the assessed organisation and the assessors only (404 for
     everyone else, exactly as for a missing assessment). Each blob's opening is audited."""
     reason = _text("reason", reason, limit=500)
-    assessment = assessment_get_visible(actor=actor, assessment_id=assessment_id)
-    if not assessment_may_read_detail(actor=actor, assessment=assessment):
-        raise NotFound()
+    assessment = assessment_get_for(actor=actor, assessment_id=assessment_id, action="read_detail")
     threat_models: dict[int, str] = {}
     findings: dict[int, str] = {}
     with transaction.atomic():

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from modelcvd.artifacts.models import Artifact
+from modelcvd.cases.access import CaseQuerySet
 from modelcvd.policy.models import Program
 from modelcvd.scoring.tier import Tier
 from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind
@@ -59,6 +60,8 @@ class Case(models.Model):
     triaged_at = models.DateTimeField(null=True, blank=True)
     remediated_at = models.DateTimeField(null=True, blank=True)
     disclosed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -7,18 +7,16 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from modelcvd.accounts.models import Role
-from modelcvd.accounts.selectors import organisations_where, roles_of
 from modelcvd.cases.models import Case, Comment, TimelineEvent
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES
-from modelcvd.core.errors import NotFound
 
 Actor = AbstractBaseUser | AnonymousUser
 
 
 @dataclass(frozen=True)
 class CaseAccess:
-    """How an actor stands to one case. `staff` coordinates it; the others are parties."""
+    """How an actor stands to one case (cases/access.py): `staff` coordinates it; the others
+    are parties."""
 
     staff: bool
     reporter: bool
@@ -29,69 +27,41 @@ class CaseAccess:
         return self.staff or self.reporter or self.vendor
 
 
-def _visibility_filter(actor: Actor, *, as_reporter: bool = True) -> Q | None:
-    """None means every case."""
-    roles = roles_of(actor)
-    if Role.ADMIN in roles:
-        return None
-    condition = Q(reports__reporter_id=actor.pk) if as_reporter else Q(pk__in=[])
-    triager_orgs = organisations_where(actor, Role.TRIAGER)
-    if triager_orgs:
-        condition |= Q(program__organisation_id__in=triager_orgs)
-    vendor_orgs = organisations_where(actor, Role.VENDOR_MEMBER)
-    if vendor_orgs:
-        condition |= Q(vendor_notified_at__isnull=False, artifacts__vendor_id__in=vendor_orgs)
-    return condition
+def case_get_for(
+    *, actor: Actor, case_id: int, action: str = "view", lock: bool = False, forbidden: str = ""
+) -> Case:
+    """The case if `actor` may do `action` to it; NotFound when missing or not allowed (or,
+    with `forbidden`, Forbidden for an actor who sees the case but may not do `action`)."""
+    return Case.objects.select_related("program").get_for(
+        actor=actor, pk=case_id, action=action, lock=lock, forbidden=forbidden
+    )
+
+
+def case_access(*, actor: Actor, case: Case) -> CaseAccess:
+    """The case rule's answers for this actor, in one query."""
+    got = Case.objects.standing(actor, case, ("coordinate", "report", "vendor"))
+    return CaseAccess(staff=got["coordinate"], reporter=got["report"], vendor=got["vendor"])
 
 
 def case_list_visible(*, actor: Actor, as_reporter: bool = True) -> QuerySet[Case]:
     """Cases the actor may see; with as_reporter=False only those they coordinate or, as a
     notified vendor, take part in (not those they merely reported into)."""
-    if not actor.is_authenticated:
-        return Case.objects.none()
-    condition = _visibility_filter(actor, as_reporter=as_reporter)
-    qs = Case.objects.select_related("program")
-    if condition is None:
-        return qs.all()
-    ids = Case.objects.filter(condition).values("pk")
-    return qs.filter(pk__in=ids)
+    action = "view" if as_reporter else "party"
+    return Case.objects.select_related("program").restrict(actor, action)
 
 
 def case_get_visible(*, actor: Actor, case_id: int) -> Case:
-    case = case_list_visible(actor=actor).filter(pk=case_id).first()
-    if case is None:
-        raise NotFound()
-    return case
-
-
-def case_access(*, actor: Actor, case: Case) -> CaseAccess:
-    if not actor.is_authenticated:
-        return CaseAccess(False, False, False)
-    roles = roles_of(actor)
-    staff = Role.ADMIN in roles or case.program.organisation_id in organisations_where(
-        actor, Role.TRIAGER
-    )
-    reporter = case.reports.filter(reporter_id=actor.pk).exists()
-    vendor_orgs = organisations_where(actor, Role.VENDOR_MEMBER)
-    vendor = (
-        bool(vendor_orgs)
-        and case.vendor_notified_at is not None
-        and case.artifacts.filter(vendor_id__in=vendor_orgs).exists()
-    )
-    return CaseAccess(staff=staff, reporter=reporter, vendor=vendor)
+    return case_get_for(actor=actor, case_id=case_id)
 
 
 def triage_queue(*, actor: Actor) -> QuerySet[Case]:
     """Cases waiting on a coordinator: the programs this actor triages, oldest first."""
-    if not actor.is_authenticated:
-        return Case.objects.none()
-    roles = roles_of(actor)
-    qs = Case.objects.select_related("program").filter(
-        state__in=[s.value for s in TRIAGE_QUEUE_STATES]
+    return (
+        Case.objects.select_related("program")
+        .restrict(actor, "coordinate")
+        .filter(state__in=[s.value for s in TRIAGE_QUEUE_STATES])
+        .order_by("created_at", "id")
     )
-    if Role.ADMIN not in roles:
-        qs = qs.filter(program__organisation_id__in=organisations_where(actor, Role.TRIAGER))
-    return qs.order_by("created_at", "id")
 
 
 def merged_family(*, case: Case) -> list[int]:

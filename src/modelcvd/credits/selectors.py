@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_access, case_get_for
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.errors import NotFound
 from modelcvd.credits.models import Bounty, Credit, CreditType
@@ -53,7 +53,7 @@ def credits_public(*, case: Case) -> list[PublicCredit]:
 
 def credits_for_case(*, actor: Actor, case_id: int) -> QuerySet[Credit]:
     """Every credit of a case, for those who see the case."""
-    case = case_get_visible(actor=actor, case_id=case_id)
+    case = case_get_for(actor=actor, case_id=case_id)
     return case.credits.select_related("user").order_by("credit_type", "id")
 
 
@@ -111,7 +111,7 @@ def hall_of_fame(*, program: Program) -> list[HallOfFameEntry]:
 def bounties_visible_for_case(*, actor: Actor, case_id: int) -> QuerySet[Bounty]:
     """The program's staff see every bounty of the case; a researcher sees their own. Anybody
     else, the case's vendor included, gets 404."""
-    case = case_get_visible(actor=actor, case_id=case_id)
+    case = case_get_for(actor=actor, case_id=case_id)
     access = case_access(actor=actor, case=case)
     qs = case.bounties.select_related("researcher").order_by("id")
     if access.staff:
@@ -130,12 +130,7 @@ def bounty_get_visible(*, actor: Actor, bounty_id: int) -> Bounty:
         raise NotFound()
     if bounty.researcher_id == actor.pk:
         return bounty
-    try:
-        case = case_get_visible(actor=actor, case_id=bounty.case_id)
-    except NotFound:
-        raise NotFound() from None
-    if not case_access(actor=actor, case=case).staff:
-        raise NotFound()
+    case_get_for(actor=actor, case_id=bounty.case_id, action="coordinate")
     return bounty
 
 

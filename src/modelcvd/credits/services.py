@@ -8,8 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import User
-from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
 from modelcvd.credits.iso4217 import CURRENCIES
@@ -23,13 +22,6 @@ class Conflict(DomainError):
     status = 409
 
 
-def _staff_case(*, actor: User, case_id: int, what: str) -> Case:
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden(f"only the program's staff {what}")
-    return case
-
-
 def credit_grant(
     *,
     actor: User,
@@ -40,7 +32,12 @@ def credit_grant(
 ) -> Credit:
     """Credit a person (pending until they answer) or, for tools and sponsors, a name
     (accepted at once: nobody to ask)."""
-    case = _staff_case(actor=actor, case_id=case_id, what="grant credit")
+    case = case_get_for(
+        actor=actor,
+        case_id=case_id,
+        action="coordinate",
+        forbidden="only the program's staff grant credit",
+    )
     try:
         kind = CreditType(credit_type)
     except ValueError:
@@ -129,7 +126,12 @@ def bounty_award(
     currency: str,
     note: str = "",
 ) -> Bounty:
-    case = _staff_case(actor=actor, case_id=case_id, what="award bounties")
+    case = case_get_for(
+        actor=actor,
+        case_id=case_id,
+        action="coordinate",
+        forbidden="only the program's staff award bounties",
+    )
     researcher = User.objects.filter(username=username, is_active=True).first()
     if researcher is None:
         raise InvalidInput([FieldError("researcher", "no active user with this username")])
@@ -165,7 +167,12 @@ TRANSITIONS = {
 
 def bounty_set_status(*, actor: User, bounty_id: int, status: str) -> Bounty:
     bounty = bounty_get_visible(actor=actor, bounty_id=bounty_id)
-    _staff_case(actor=actor, case_id=bounty.case_id, what="change a bounty's status")
+    case_get_for(
+        actor=actor,
+        case_id=bounty.case_id,
+        action="coordinate",
+        forbidden="only the program's staff change a bounty's status",
+    )
     try:
         target = Bounty.Status(status)
     except ValueError:

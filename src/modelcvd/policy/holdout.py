@@ -16,7 +16,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_access
+from modelcvd.reports.models import Report
 
 WITHHELD = "[withheld: held-out benchmark item]"
 
@@ -25,17 +25,18 @@ Actor = AbstractBaseUser | AnonymousUser
 
 def report_withheld(*, actor: Actor, report: Any) -> bool:
     """True when `actor` may see the report exists but not its held-out content."""
-    if not report.held_out or report.reporter_id == actor.pk:
+    if not report.held_out:
         return False
-    return not case_access(actor=actor, case=report.case).staff
+    return not Report.objects.allows(actor, report, "held_out")
 
 
 def withheld_report_ids(*, actor: Actor, case: Case) -> set[int]:
     """Reports of the case whose held-out content `actor` may not see."""
-    held = list(case.reports.filter(held_out=True).values_list("pk", "reporter_id"))
-    if not held or case_access(actor=actor, case=case).staff:
-        return set()
-    return {pk for pk, reporter_id in held if reporter_id != actor.pk}
+    return set(
+        case.reports.filter(held_out=True)
+        .exclude(pk__in=Report.objects.allowed(actor, "held_out"))
+        .values_list("pk", flat=True)
+    )
 
 
 def benchmark_aggregate(*, case: Case) -> list[dict[str, Any]]:

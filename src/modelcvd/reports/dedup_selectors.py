@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, Q, QuerySet
 
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.errors import NotFound
 from modelcvd.reports.models import DuplicateCandidate
 
@@ -16,10 +16,7 @@ Actor = AbstractBaseUser | AnonymousUser
 
 def case_for_staff(*, actor: Actor, case_id: int) -> Case:
     """The case, when the actor coordinates it; NotFound otherwise (also for its parties)."""
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise NotFound()
-    return case
+    return case_get_for(actor=actor, case_id=case_id, action="coordinate")
 
 
 def duplicates_for_case(

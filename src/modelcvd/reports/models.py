@@ -8,6 +8,7 @@ from django.db import models
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.models import SealedBlob
 from modelcvd.policy.models import Program
+from modelcvd.reports.access import ReportQuerySet
 
 
 class Report(models.Model):
@@ -46,6 +47,8 @@ class Report(models.Model):
     intake = models.CharField(max_length=20, choices=Intake.choices, default=Intake.COMPLETE)
     # The payload is a held-out benchmark item: vendors see per-category aggregates only.
     held_out = models.BooleanField(default=False)
+
+    objects = ReportQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,35 +1,39 @@
-"""Reads on reports, scoped to the actor: the reporter, the case's coordinators, a notified vendor."""
+"""Reads on reports, scoped to the actor: the reporter, the case's coordinators, a notified
+vendor (reports/access.py)."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from modelcvd.cases.selectors import case_list_visible
-from modelcvd.core.errors import NotFound
 from modelcvd.reports.models import Report
 
-
-def report_list_mine(*, actor: AbstractBaseUser | AnonymousUser) -> QuerySet[Report]:
-    if not actor.is_authenticated:
-        return Report.objects.none()
-    return Report.objects.filter(reporter_id=actor.pk).select_related("case", "program")
+Actor = AbstractBaseUser | AnonymousUser
 
 
-def report_list_visible(*, actor: AbstractBaseUser | AnonymousUser) -> QuerySet[Report]:
+def report_list_mine(*, actor: Actor) -> QuerySet[Report]:
+    return Report.objects.restrict(actor, "reporter").select_related("case", "program")
+
+
+def report_list_visible(*, actor: Actor) -> QuerySet[Report]:
     """A reporter sees their own reports, never another reporter's in the same case."""
-    if not actor.is_authenticated:
-        return Report.objects.none()
-    party_cases = case_list_visible(actor=actor, as_reporter=False).values("pk")
-    return Report.objects.filter(Q(reporter_id=actor.pk) | Q(case__in=party_cases)).select_related(
-        "case", "program", "reporter"
+    return Report.objects.restrict(actor, "view").select_related("case", "program", "reporter")
+
+
+def report_get_for(
+    *, actor: Actor, report_id: int, action: str = "view", lock: bool = False
+) -> Report:
+    """The report if `actor` may do `action` to it; NotFound when missing or not allowed."""
+    return (
+        Report.objects.select_related("case__program", "program", "reporter")
+        .prefetch_related("artifacts")
+        .get_for(actor=actor, pk=report_id, action=action, lock=lock)
     )
 
 
-def report_get_visible(*, actor: AbstractBaseUser | AnonymousUser, report_id: int) -> Report:
-    report = (
-        report_list_visible(actor=actor).filter(pk=report_id).prefetch_related("artifacts").first()
-    )
-    if report is None:
-        raise NotFound()
-    return report
+def report_get_visible(*, actor: Actor, report_id: int) -> Report:
+    return report_get_for(actor=actor, report_id=report_id)
+
+
+def report_allows(*, actor: Actor, report: Report, action: str) -> bool:
+    return Report.objects.allows(actor, report, action)

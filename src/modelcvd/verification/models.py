@@ -10,6 +10,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.core.models import SealedBlob
 from modelcvd.reports.models import Report
+from modelcvd.verification.access import RunQuerySet
 
 
 class VerificationRun(models.Model):
@@ -42,6 +43,8 @@ class VerificationRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,10 +9,11 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_get_visible, case_list_visible
-from modelcvd.core.errors import NotFound
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.models import VerificationRun
+
+Actor = AbstractBaseUser | AnonymousUser
 
 
 def runs_for_case(*, case: Case) -> QuerySet[VerificationRun]:
@@ -26,19 +27,23 @@ def runs_for_case(*, case: Case) -> QuerySet[VerificationRun]:
     )
 
 
-def run_get_visible(*, actor: AbstractBaseUser | AnonymousUser, run_id: int) -> VerificationRun:
-    run = (
-        VerificationRun.objects.filter(pk=run_id, case__in=case_list_visible(actor=actor))
-        .select_related("artifact", "case")
+def run_get_for(
+    *, actor: Actor, run_id: int, action: str = "view", forbidden: str = ""
+) -> VerificationRun:
+    """The run if `actor` may do `action` to it; NotFound when missing or not allowed (or,
+    with `forbidden`, Forbidden for an actor who may see it but not do `action`)."""
+    return (
+        VerificationRun.objects.select_related("artifact", "case")
         .annotate(
             done=Count("trial_rows"),
             successes=Count("trial_rows", filter=Q(trial_rows__success=True)),
         )
-        .first()
+        .get_for(actor=actor, action=action, forbidden=forbidden, pk=run_id)
     )
-    if run is None or run.report_id in _withheld(actor, run.case):
-        raise NotFound()
-    return run
+
+
+def run_get_visible(*, actor: Actor, run_id: int) -> VerificationRun:
+    return run_get_for(actor=actor, run_id=run_id)
 
 
 def _withheld(actor: AbstractBaseUser | AnonymousUser, case: Case) -> set[int]:
@@ -49,11 +54,9 @@ def _withheld(actor: AbstractBaseUser | AnonymousUser, case: Case) -> set[int]:
     return withheld_report_ids(actor=actor, case=case)
 
 
-def runs_visible_for_case(
-    *, actor: AbstractBaseUser | AnonymousUser, case_id: int
-) -> QuerySet[VerificationRun]:
-    case = case_get_visible(actor=actor, case_id=case_id)
-    return runs_for_case(case=case).exclude(report_id__in=_withheld(actor, case))
+def runs_visible_for_case(*, actor: Actor, case_id: int) -> QuerySet[VerificationRun]:
+    case = case_get_for(actor=actor, case_id=case_id)
+    return runs_for_case(case=case).filter(pk__in=VerificationRun.objects.allowed(actor, "view"))
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from django.utils import timezone
 from modelcvd.accounts.models import Membership, Role, User
 from modelcvd.cases.models import Case, CasePause, DeadlineExtension, DeadlineKind, Escalation
 from modelcvd.cases.models import TimelineEvent as Event
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.notifications.services import escalation_mail, webhook_emit
 from modelcvd.policy.deadlines import (
@@ -102,12 +102,7 @@ def mark_milestones(case: Case, target: CaseState, at: datetime) -> list[str]:
     return changed
 
 
-def _staff_case(actor: User, case_id: int) -> Case:
-    visible = case_get_visible(actor=actor, case_id=case_id)
-    case = Case.objects.select_for_update().select_related("program").get(pk=visible.pk)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators may do this")
-    return case
+COORDINATORS = "only the case's coordinators may do this"
 
 
 def case_waiting_set(*, case_id: int, actor: User, waiting: bool, reason: str) -> Case:
@@ -117,7 +112,9 @@ def case_waiting_set(*, case_id: int, actor: User, waiting: bool, reason: str) -
         raise InvalidInput([FieldError("reason", "a reason is required")])
     now = timezone.now()
     with transaction.atomic():
-        case = _staff_case(actor, case_id)
+        case = case_get_for(
+            actor=actor, case_id=case_id, action="coordinate", lock=True, forbidden=COORDINATORS
+        )
         open_pause = case.pauses.filter(end__isnull=True).first()
         if waiting == (open_pause is not None):
             state = "already" if waiting else "not"
@@ -164,9 +161,7 @@ def extension_request(
         raise InvalidInput(errors)
     now = timezone.now()
     with transaction.atomic():
-        case = case_get_visible(actor=actor, case_id=case_id)
-        if not case_access(actor=actor, case=case).any:
-            raise NotFound()
+        case = case_get_for(actor=actor, case_id=case_id)  # every party may ask for time
         if getattr(case, DUE_FIELD[DeadlineKind(deadline)]) is None:
             raise InvalidInput([FieldError("deadline", "this deadline is not set yet")])
         extension = DeadlineExtension.objects.create(
@@ -203,7 +198,9 @@ def extension_decide(
         raise InvalidInput([FieldError("reason", "a decision needs a reason")])
     now = timezone.now()
     with transaction.atomic():
-        case = _staff_case(actor, case_id)
+        case = case_get_for(
+            actor=actor, case_id=case_id, action="coordinate", lock=True, forbidden=COORDINATORS
+        )
         extension = case.extensions.select_for_update().filter(pk=extension_id).first()
         if extension is None:
             raise NotFound()

@@ -15,11 +15,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from modelcvd.accounts.models import Organisation, Role, User
-from modelcvd.accounts.selectors import organisations_where
+from modelcvd.accounts.models import Organisation, User
+from modelcvd.cases.access import vendor_organisations
 from modelcvd.cases.models import Case, Embargo, EmbargoAgreement
 from modelcvd.cases.models import TimelineEvent as Event
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.metrics.services import case_facts_refresh
@@ -72,10 +72,10 @@ def _future(public_date: datetime | None) -> datetime:
     return public_date
 
 
-def _locked(actor: User, case_id: int) -> tuple[Case, Any]:
-    visible = case_get_visible(actor=actor, case_id=case_id)
-    case = Case.objects.select_for_update().select_related("program").get(pk=visible.pk)
-    return case, case_access(actor=actor, case=case)
+def _coordinated(actor: User, case_id: int, forbidden: str) -> Case:
+    return case_get_for(
+        actor=actor, case_id=case_id, action="coordinate", lock=True, forbidden=forbidden
+    )
 
 
 def embargo_propose(
@@ -83,9 +83,7 @@ def embargo_propose(
 ) -> Embargo:
     date = _future(public_date)
     with transaction.atomic():
-        case, access = _locked(actor, case_id)
-        if not access.staff:
-            raise Forbidden("only the case's coordinators propose an embargo")
+        case = _coordinated(actor, case_id, "only the case's coordinators propose an embargo")
         existing = Embargo.objects.filter(case=case).first()
         if existing is not None and existing.state in LIVE:
             raise InvalidInput(
@@ -113,13 +111,13 @@ def embargo_agree(*, case_id: int, actor: User) -> Embargo:
     """A vendor member agrees, for their organisation(s), to the current public date. Active
     once every vendor organisation of the case has agreed."""
     with transaction.atomic():
-        case, access = _locked(actor, case_id)
+        case = case_get_for(actor=actor, case_id=case_id, lock=True)
         embargo = Embargo.objects.select_for_update().filter(case=case).first()
         if embargo is None or embargo.state not in LIVE:
             raise NotFound()
         vendors = case_vendor_ids(case)
-        mine = vendors & set(organisations_where(actor, Role.VENDOR_MEMBER))
-        if not access.vendor or not mine:
+        mine = vendor_organisations(actor, case)
+        if not mine:
             raise Forbidden("only the affected vendors agree to an embargo")
         for org_id in mine:
             EmbargoAgreement.objects.get_or_create(
@@ -148,9 +146,7 @@ def embargo_revise(
     if not reason.strip():
         raise InvalidInput([FieldError("reason", "a revision needs a reason")])
     with transaction.atomic():
-        case, access = _locked(actor, case_id)
-        if not access.staff:
-            raise Forbidden("only the case's coordinators revise an embargo")
+        case = _coordinated(actor, case_id, "only the case's coordinators revise an embargo")
         embargo = Embargo.objects.select_for_update().filter(case=case).first()
         if embargo is None or embargo.state not in LIVE:
             raise InvalidInput([FieldError("action", "no embargo to revise")])
@@ -171,9 +167,7 @@ def embargo_exit(*, case_id: int, actor: User, reason: str) -> Embargo:
     if not reason.strip():
         raise InvalidInput([FieldError("reason", "lifting an embargo needs a reason")])
     with transaction.atomic():
-        case, access = _locked(actor, case_id)
-        if not access.staff:
-            raise Forbidden("only the case's coordinators lift an embargo")
+        case = _coordinated(actor, case_id, "only the case's coordinators lift an embargo")
         embargo = Embargo.objects.select_for_update().filter(case=case).first()
         if embargo is None or embargo.state not in LIVE:
             raise InvalidInput([FieldError("action", "no embargo to lift")])

@@ -19,10 +19,10 @@ from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.models import TimelineEvent as Event
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.notifications.services import webhook_emit
 from modelcvd.scoring.cvss4 import InvalidVector, cvss4_score
@@ -114,10 +114,13 @@ def case_score(
     """Score a case. 422 naming the field (cvss_vector, rubric.<factor>, ssvc_triage,
     ssvc_publish) and the reason on any invalid input; 403 unless a coordinator."""
     with transaction.atomic():
-        visible = case_get_visible(actor=actor, case_id=case_id)
-        case = Case.objects.select_for_update().select_related("program").get(pk=visible.pk)
-        if not case_access(actor=actor, case=case).staff:
-            raise Forbidden("only the case's coordinators score it")
+        case = case_get_for(
+            actor=actor,
+            case_id=case_id,
+            action="coordinate",
+            lock=True,
+            forbidden="only the case's coordinators score it",
+        )
         errors: list[FieldError] = []
         cvss = None
         if cvss_vector.strip():

@@ -10,7 +10,7 @@ from django.utils import timezone
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, Comment, TimelineEvent
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
@@ -51,9 +51,8 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
     if not reason:
         raise InvalidInput([FieldError("reason", "a reason is required for every transition")])
     with transaction.atomic():
-        visible = case_get_visible(actor=actor, case_id=case_id)
         # Lock the row so two coordinators cannot both move the case from the same state.
-        case = Case.objects.select_for_update().get(pk=visible.pk)
+        case = case_get_for(actor=actor, case_id=case_id, lock=True)
         access = case_access(actor=actor, case=case)
         current = CaseState(case.state)
         if not (access.staff or access.vendor):
@@ -114,7 +113,7 @@ def comment_add(*, case_id: int, actor: User, body: str, visibility: str) -> Com
             [FieldError("visibility", f"one of {[v.value for v in Comment.Visibility]}")]
         ) from None
     with transaction.atomic():
-        case = case_get_visible(actor=actor, case_id=case_id)
+        case = case_get_for(actor=actor, case_id=case_id)
         access = case_access(actor=actor, case=case)
         if not access.staff:
             # A party can only speak to the coordinators in its own channel.

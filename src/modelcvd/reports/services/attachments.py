@@ -12,12 +12,12 @@ from django.db import transaction
 from django.http import HttpResponse
 
 from modelcvd.accounts.models import User
-from modelcvd.cases.selectors import case_access
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.reports.models import Attachment, Report
+from modelcvd.reports.selectors import report_allows
 
 PURPOSE = "report.attachment"
 _TEXT = {".txt", ".log", ".md", ".csv", ".jsonl"}
@@ -69,8 +69,7 @@ class OpenedAttachment:
 
 def attachment_add(*, report: Report, actor: User, filename: str, content: bytes) -> Attachment:
     """Attach a file. The reporter and the case's coordinators may; others see nothing."""
-    access = case_access(actor=actor, case=report.case)
-    if not (report.reporter_id == actor.pk or access.staff):
+    if not report_allows(actor=actor, report=report, action="attach"):
         raise NotFound()
     limit = settings.MAX_ATTACHMENT_BYTES
     if len(content) > limit:
@@ -102,8 +101,7 @@ def attachment_open(
     """The file, for the reporter, the coordinators or a notified vendor, with an audited reason."""
     from modelcvd.policy.holdout import report_withheld
 
-    access = case_access(actor=actor, case=report.case)
-    if not (report.reporter_id == actor.pk or access.staff or access.vendor):
+    if not report_allows(actor=actor, report=report, action="view"):
         raise NotFound()
     if report_withheld(actor=actor, report=report):
         raise NotFound()  # attachments of a held-out item may quote it

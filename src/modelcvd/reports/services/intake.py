@@ -16,7 +16,6 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.artifacts.services import artifacts_resolve
 from modelcvd.cases.models import TimelineEvent
-from modelcvd.cases.selectors import case_access
 from modelcvd.cases.services import case_open
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -28,6 +27,7 @@ from modelcvd.reports import tasks
 from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
+from modelcvd.reports.selectors import report_allows, report_get_for
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -130,8 +130,7 @@ def report_payload_open(*, report: Report, actor: User, reason: str) -> dict[str
     Every call is on the audit chain with its reason."""
     from modelcvd.policy.holdout import report_withheld
 
-    access = case_access(actor=actor, case=report.case)
-    if not (report.reporter_id == actor.pk or access.staff or access.vendor):
+    if not report_allows(actor=actor, report=report, action="view"):
         raise NotFound()
     if report_withheld(actor=actor, report=report):
         raise NotFound()  # a held-out benchmark item: the vendor never reads it
@@ -194,8 +193,8 @@ def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: 
     if not reason:
         raise InvalidInput([FieldError("reason", "a reason is required")])
     with transaction.atomic():
-        report = _report_locked(actor, report_id)
-        if not case_access(actor=actor, case=report.case).staff:
+        report = report_get_for(actor=actor, report_id=report_id, lock=True)
+        if not report_allows(actor=actor, report=report, action="coordinate"):
             raise Forbidden("only the program's coordinators confirm scope")
         if report.intake != Report.Intake.AWAITING_SCOPE:
             raise InvalidInput(
@@ -224,8 +223,8 @@ def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: 
 def report_payload_add(*, report_id: int, actor: User, reproduction: Reproduction) -> Report:
     """Abstract-first intake, step 3: the reporter uploads the payload, sealed at once."""
     with transaction.atomic():
-        report = _report_locked(actor, report_id)
-        if report.reporter_id != actor.pk:
+        report = report_get_for(actor=actor, report_id=report_id, lock=True)
+        if not report_allows(actor=actor, report=report, action="reporter"):
             raise Forbidden("only the reporter uploads the payload")
         if report.intake != Report.Intake.AWAITING_PAYLOAD:
             why = {
@@ -257,10 +256,3 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
         # Only now is there a payload to fingerprint for duplicate detection.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
-
-
-def _report_locked(actor: User, report_id: int) -> Report:
-    from modelcvd.reports.selectors import report_get_visible
-
-    visible = report_get_visible(actor=actor, report_id=report_id)
-    return Report.objects.select_for_update().select_related("case__program").get(pk=visible.pk)

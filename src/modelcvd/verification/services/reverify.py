@@ -22,7 +22,7 @@ from django.utils import timezone
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
@@ -49,9 +49,12 @@ class FixNotAnnounced(DomainError):
 
 
 def _reporter_case(*, case_id: int, actor: User) -> Case:
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).reporter:
-        raise Forbidden("only the case's reporter re-verifies a fix")
+    case = case_get_for(
+        actor=actor,
+        case_id=case_id,
+        action="report",
+        forbidden="only the case's reporter re-verifies a fix",
+    )
     announced = case.timeline.filter(
         kind=TimelineEvent.Kind.TRANSITION, to_state=CaseState.FIX_AVAILABLE
     ).exists()

@@ -15,9 +15,9 @@ from django.utils import timezone
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
-from modelcvd.cases.selectors import case_access, case_get_visible
+from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.reports.models import Report
 from modelcvd.verification import tasks
 from modelcvd.verification.models import VerificationRun
@@ -56,9 +56,12 @@ def run_request(
     base_seed: int | None = None,
 ) -> VerificationRun:
     """Queue a run of the case's first report on `artifact`. Coordinators only."""
-    case = case_get_visible(actor=actor, case_id=case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators start verification runs")
+    case = case_get_for(
+        actor=actor,
+        case_id=case_id,
+        action="coordinate",
+        forbidden="only the case's coordinators start verification runs",
+    )
     if not 1 <= trials <= MAX_TRIALS:
         raise InvalidInput([FieldError("trials", f"between 1 and {MAX_TRIALS}")])
     if judge not in JUDGES:
@@ -123,12 +126,12 @@ def run_create(
 
 
 def run_cancel(*, run_id: int, actor: User) -> VerificationRun:
-    run = VerificationRun.objects.select_related("case").filter(pk=run_id).first()
-    if run is None:
-        raise NotFound()
-    case = case_get_visible(actor=actor, case_id=run.case_id)
-    if not case_access(actor=actor, case=case).staff:
-        raise Forbidden("only the case's coordinators cancel runs")
+    run = VerificationRun.objects.select_related("case").get_for(
+        actor=actor,
+        action="coordinate",
+        forbidden="only the case's coordinators cancel runs",
+        pk=run_id,
+    )
     with transaction.atomic():
         if run.state == VerificationRun.State.QUEUED:
             run.state = VerificationRun.State.CANCELLED

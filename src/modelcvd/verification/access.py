@@ -1,0 +1,35 @@
+"""Who may do what to a verification run (core/access.py explains the shape). A run follows
+its case's rule (cases/access.py); a run on a held-out benchmark item follows its report's
+(reports/access.py): its per-run numbers would tell a vendor how each item fares.
+
+| action     | who                                                                          |
+|------------|------------------------------------------------------------------------------|
+| view       | whoever sees the case, unless the run replays a held-out item they may not   |
+|            | read (vendors get the per-category aggregates of policy/holdout.py instead)  |
+| coordinate | the case's coordinators: cancel it                                           |
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q
+
+from modelcvd.cases.models import Case
+from modelcvd.core.access import Actor, RestrictedQuerySet
+from modelcvd.reports.models import Report
+
+if TYPE_CHECKING:
+    from modelcvd.verification.models import VerificationRun  # noqa: F401 (the row type)
+
+
+def _view(actor: Actor) -> Q:
+    readable = Q(report__held_out=False) | Q(report__in=Report.objects.allowed(actor, "held_out"))
+    return Q(case__in=Case.objects.allowed(actor, "view")) & readable
+
+
+class RunQuerySet(RestrictedQuerySet["VerificationRun"]):
+    rules = {
+        "view": _view,
+        "coordinate": lambda actor: Q(case__in=Case.objects.allowed(actor, "coordinate")),
+    }
