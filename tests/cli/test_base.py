@@ -19,7 +19,7 @@ from modelcvd.cli.docs import arguments, parser_tree
 from modelcvd.cli.errors import ML_INSTALL, CliError, Exit, failure
 from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput, NotFound
 from tests.advisories.helpers import make_advisory
-from tests.factories import World
+from tests.factories import World, build_world
 
 COMMANDS = {command.path: command for command in app.commands()}
 # The commands that print no data: they run servers or change the schema quietly.
@@ -27,6 +27,13 @@ NO_DATA = {"serve", "worker", "migrate"}
 # The issue's list of work that can take more than a few seconds, plus the weight readers.
 LONG = {"verify", "export", "import", "backup", "restore", "keys rotate", "forensics compare"}
 LONG |= {"metrics", "artifact digest", "forensics find-base"}
+
+
+@pytest.fixture
+def keyed_world(db: None, settings: Any, tmp_path: Path) -> World:
+    """A world sealed under a key file of its own: `keys rotate` here leaves other tests' alone."""
+    settings.KEY_FILE = tmp_path / "keys" / "kek.json"
+    return build_world()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -173,14 +180,13 @@ def test_not_found_is_3_everywhere(
     assert message in err and " error: " in err and err.count("\n") == 1
 
 
-@pytest.mark.django_db
 def test_data_commands_print_json(
-    world: World,
+    keyed_world: World,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    make_advisory(world)
+    make_advisory(keyed_world)
     monkeypatch.setenv("MODELCVD_ADMIN_PASSWORD", "a long enough password")
     runs: list[list[str]] = [
         ["status"],
@@ -201,12 +207,11 @@ def test_data_commands_print_json(
     assert len(json.loads(out)["files"]) == 1
 
 
-@pytest.mark.django_db
 def test_progress_goes_to_stderr_and_leaves_json_alone(
-    world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    keyed_world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    make_advisory(world)
-    make_advisory(world, title="Quokka second advisory", aliases=[])
+    make_advisory(keyed_world)
+    make_advisory(keyed_world, title="Quokka second advisory", aliases=[])
     # Not a terminal (captured): plain lines on stderr for work of known size.
     code, out, err = run(capsys, "export", "--format", "osv", "--out", str(tmp_path / "a"))
     assert code == 0 and out.startswith("wrote 2 osv file(s)")
