@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PORT   ?= 8000
 
-.PHONY: demo test check lint layers typecheck migrations-check pytest pytest-postgres schema install install-dev clean
+.PHONY: demo test check lint layers typecheck migrations-check pytest pytest-postgres schema cli-docs install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ migrations-check: install-dev
 
 schema: install
 	$(BIN)/modelcvd schema report > schemas/report.schema.json
+
+# docs/cli.md is generated from the parser; tests/cli/test_docs.py fails when it is stale.
+cli-docs: install
+	$(BIN)/python -m modelcvd.cli.docs > docs/cli.md
 
 pytest: install-dev
 	$(BIN)/pytest

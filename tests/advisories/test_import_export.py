@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from modelcvd.advisories import commands
 from modelcvd.advisories.imports import SOURCES, cves_import, reports_import
 from modelcvd.advisories.models import ImportedCve
 from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
 from modelcvd.advisories.services import advisory_create, content_from_case
+from modelcvd.cli import advisories as commands
 from modelcvd.cli import main
 from modelcvd.interop.jailbreakbench import import_jailbreakbench_file
 from modelcvd.policy.disclosure import Level
@@ -183,7 +183,7 @@ def test_export_command_writes_one_valid_file_per_advisory(
     (only,) = one.iterdir()
     assert json.loads(only.read_text())["document"]["distribution"]["tlp"]["label"] == "GREEN"
     assert (
-        main(["export", "--format", "osv", "--out", str(one), "--advisory", "MCVD-1999-0001"]) == 2
+        main(["export", "--format", "osv", "--out", str(one), "--advisory", "MCVD-1999-0001"]) == 3
     )
     assert "no published advisory" in capsys.readouterr().err
 

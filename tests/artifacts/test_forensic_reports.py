@@ -134,7 +134,7 @@ def test_command_refuses_when_nothing_was_stripped(
             "researcher_a",
         ]
     )
-    assert code == 1
+    assert code == 2  # invalid input in the exit-code table (was 1)
     assert "no report filed" in capsys.readouterr().err
     assert not Report.objects.filter(artifacts=registered["copy"]).exists()
     assert main(["forensics", "compare", str(base), str(root / "base-copy"), "--file-report"]) == 2

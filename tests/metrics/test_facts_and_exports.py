@@ -92,7 +92,7 @@ def test_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert captured.err == "rebuilt the facts of 6 cases\n"
     out = captured.out
     assert out.splitlines()[0].startswith("program,section,key")
-    assert main(["metrics", "--program", "nope"]) == 1
+    assert main(["metrics", "--program", "nope"]) == 3  # not found (was 1)
     assert "no program 'nope'" in capsys.readouterr().err
 
 

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from modelcvd.verification.commands import register, run_cli
+from modelcvd.cli import build_parser, main
 
 from .conftest import ChatServer
 from .tiny_models import COMPLIANCE, JUDGE_SYSTEM, REFUSAL
 
 
 def verify(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run_cli(["verify", *argv])
+    code = main(["verify", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_register_adds_verify_with_a_func() -> None:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers())
-    args = parser.parse_args(["verify", "--compare", "a.json", "b.json"])
-    assert callable(args.func)
+def test_verify_is_a_command_of_the_one_parser() -> None:
+    args = build_parser().parse_args(["verify", "--compare", "a.json", "b.json"])
+    assert args.cli_command.path == "verify"
 
 
 def test_verify_local_model_json(

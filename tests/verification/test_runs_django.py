@@ -247,7 +247,7 @@ def test_cli_queues_a_run_on_a_server(
     run = VerificationRun.objects.get(case_id=case_id)
     assert (run.trials, run.state, run.artifact_id) == (30, "queued", artifact_id)
     reporter = token_for(world.users["researcher_a"], ["triage"])
-    assert main([*argv[:-2], "--token", reporter]) == 1
+    assert main([*argv[:-2], "--token", reporter]) == 3  # the server's 403 (was 1)
     assert "server answered 403" in capsys.readouterr().err.splitlines()[-1]
 
 

@@ -21,7 +21,7 @@ from modelcvd.cli import build_parser, main
 from modelcvd.reports.models import Report
 from tests.factories import World
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUBCOMMANDS = [
     ["serve"],
     ["worker"],
@@ -59,9 +59,10 @@ def test_token_create_prints_a_working_token(
 
 @pytest.mark.django_db
 def test_token_create_for_unknown_user_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["token", "create", "ghost", "--scope", "read"]) == 1
+    assert main(["token", "create", "ghost", "--scope", "read"]) == 3  # was 1: exit-code table
     err = capsys.readouterr().err
-    assert err == "modelcvd token: no user 'ghost'\n"
+    assert err.startswith("modelcvd token create: error: no user 'ghost': check the username")
+    assert err.count("\n") == 1
 
 
 def test_submit_unreadable_file_is_one_line(
@@ -78,9 +79,9 @@ def test_submit_unreadable_file_is_one_line(
                 "t",
             ]
         )
-        == 1
+        == 2  # was 1: an unreadable input file is bad input in the exit-code table
     )
-    assert capsys.readouterr().err.startswith("modelcvd submit: cannot read")
+    assert capsys.readouterr().err.startswith("modelcvd submit: error: cannot read")
 
 
 def test_submit_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +98,7 @@ def test_submit_unreachable_server_is_one_line(capsys: pytest.CaptureFixture[str
     assert code == 1
     err = capsys.readouterr().err
     assert (
-        err.startswith("modelcvd submit: cannot reach http://127.0.0.1:9/api/v1/reports")
+        err.startswith("modelcvd submit: error: cannot reach http://127.0.0.1:9/api/v1/reports")
         and err.count("\n") == 1
     )
 
@@ -146,10 +147,11 @@ def test_submit_shows_the_servers_field_errors(
     bad.write_text(
         (ROOT / "examples" / "report.yaml").read_text().replace("AML.T0054", "AML.T0000.999")
     )
-    assert main(["submit", str(bad), "--server", live_server.url, "--token", token]) == 1
+    # 422 from the server is bad input here too (was 1 before the exit-code table).
+    assert main(["submit", str(bad), "--server", live_server.url, "--token", token]) == 2
     # The live server's own request log shares stderr here; the CLI's line is the last one.
     assert capsys.readouterr().err.splitlines()[-1] + "\n" == (
-        "modelcvd submit: server answered 422: invalid input - technique.atlas: "
+        "modelcvd submit: error: server answered 422: invalid input - technique.atlas: "
         "unknown MITRE ATLAS technique id (ATLAS 5.6.0)\n"
     )
 
@@ -237,7 +239,8 @@ def test_production_refuses_embedded_settings(tmp_path: Path) -> None:
     assert result.returncode == 1
     line = result.stderr.strip()
     assert line.startswith(
-        "modelcvd serve: production mode refuses to start: MODELCVD_SECRET_KEY is the default"
+        "modelcvd serve: error: production mode refuses to start: "
+        "MODELCVD_SECRET_KEY is the default"
     )
     assert "SQLite" in line and "key file" in line and line.count("\n") == 0
     # The same refusal for any process that loads Django in production mode (gunicorn, worker).
