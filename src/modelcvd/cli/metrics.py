@@ -34,8 +34,8 @@ class Metrics(Command):
     def run(self, args: argparse.Namespace, out: Output) -> None:
         from modelcvd.core.errors import NotFound
         from modelcvd.metrics.export import metrics_csv, metrics_json
-        from modelcvd.metrics.services import metrics_rebuild
         from modelcvd.metrics.selectors import metrics_compute
+        from modelcvd.metrics.services import metrics_rebuild
 
         if args.rebuild:
             with out.progress("metrics rebuild"):
