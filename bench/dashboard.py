@@ -105,7 +105,7 @@ def build(cases: int, seed: int = 8) -> dict[str, int]:
             "reports_report, reports_report_artifacts, cases_timelineevent, "
             "cases_case_artifacts, cases_comment, cases_case, core_sealedblob, "
             "policy_program_scope, policy_program, artifacts_artifact, core_auditevent, "
-            "accounts_membership, accounts_organisation, accounts_user CASCADE"
+            "accounts_membership, accounts_organisation, core_user CASCADE"
         )
     with transaction.atomic():
         org = Organisation.objects.create(name="Bench Org", slug="bench", kind="coordinator")

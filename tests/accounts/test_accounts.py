@@ -30,7 +30,7 @@ def test_production_hasher_is_argon2() -> None:
         user = make_user("argon")
         assert identify_hasher(user.password).algorithm == "argon2"
         assert get_hasher().algorithm == "argon2"
-    assert settings.AUTH_USER_MODEL == "accounts.User"
+    assert settings.AUTH_USER_MODEL == "core.User"
 
 
 def test_roles_that_act_for_an_organisation_need_one() -> None:

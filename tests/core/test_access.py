@@ -343,15 +343,11 @@ ALLOWED = {
     "policy/services.py": "programs' policies, not one of these kinds",
     "notifications/webhooks.py": "webhook endpoints, not one of these kinds",
     "advisories/mail.py": "recipients of advisory mail, not a decision",
-    "cases/deadlines.py": "recipients of escalations, not a decision",
+    "cases/services/deadlines.py": "recipients of escalations, not a decision",
     "assessments/services.py": "names co-assessors of the author's organisation",
-    "cli.py": "grants the first administrator",
+    "cli/accounts.py": "grants the first administrator",
+    "vocabulary.py": "the roles themselves (which act for an organisation)",
     "demo.py": "the demo's memberships",
-    # Pages belong to their apps (issue 14, point 3); until they move, these two still read
-    # roles to decide what to show. Use artifact_allows(..., "coordinate") and
-    # assessing_organisations() instead.
-    "artifacts/views.py": "pending: show the forensics form",
-    "assessments/views.py": "pending: show the new-assessment page",
 }
 
 

@@ -1,26 +1,18 @@
-"""Users, organisations, memberships with roles, and API tokens."""
+"""Organisations, memberships with roles, API tokens and researcher identities (the user
+model itself is core's)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
+# The user model is the kernel's (core/models.py says why); importable from here as before.
+from modelcvd.core.models import User as User
 from modelcvd.vocabulary import ORGANISATION_ROLES, Role
 
 # Defined in the vocabulary; importable from here as before.
 from modelcvd.vocabulary import TokenScope as TokenScope
-
-
-class User(AbstractUser):
-    """A person. `pseudonym` is the only name vendors and the public ever see of a researcher."""
-
-    pseudonym = models.CharField(max_length=100, blank=True)
-
-    @property
-    def public_name(self) -> str:
-        return self.pseudonym or self.username
 
 
 class Organisation(models.Model):

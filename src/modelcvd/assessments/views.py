@@ -11,8 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.accounts.models import Role
-from modelcvd.accounts.selectors import organisations_where
+from modelcvd.assessments.access import assessing_organisations
 from modelcvd.assessments.forms import AssessmentForm, UnsealDetailForm
 from modelcvd.assessments.models import ClaimLevel
 from modelcvd.assessments.selectors import (
@@ -42,7 +41,7 @@ def assessment_list(request: HttpRequest) -> HttpResponse:
         "assessments/list.html",
         {
             "assessments": assessment_list_visible(actor=request.user),
-            "is_assessor": bool(organisations_where(request.user, Role.ASSESSOR)),
+            "is_assessor": bool(assessing_organisations(request.user)),
         },
     )
 
@@ -98,7 +97,7 @@ FORM_FIELD = {"subject": "subject", "title": "title", "summary": "summary"}
 @require_http_methods(["GET", "POST"])
 @domain_errors_as_pages
 def assessment_new(request: HttpRequest) -> HttpResponse:
-    if not organisations_where(request.user, Role.ASSESSOR):
+    if not assessing_organisations(request.user):
         raise Http404
     form = AssessmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,9 +1,27 @@
-"""Sealed blobs (envelope-encrypted payloads) and the hash-chained audit log."""
+"""The kernel's rows: users, sealed blobs (envelope-encrypted payloads) and the hash-chained
+audit log.
+
+The user model lives here, not in accounts, because every layer names a user (the audit chain
+records its actor) while accounts (roles, organisations, tokens, the sealed researcher
+identity) builds on core: with the user in accounts, core and accounts would depend on each
+other and no migration history could start with one initial migration per app.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractUser
 from django.db import models
+
+
+class User(AbstractUser):
+    """A person. `pseudonym` is the only name vendors and the public ever see of a researcher."""
+
+    pseudonym = models.CharField(max_length=100, blank=True)
+
+    @property
+    def public_name(self) -> str:
+        return self.pseudonym or self.username
 
 
 class SealedBlob(models.Model):
