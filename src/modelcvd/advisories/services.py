@@ -16,6 +16,7 @@ from django.utils import timezone
 from pydantic import ValidationError
 
 from modelcvd.accounts.models import User
+from modelcvd.advisories import tasks
 from modelcvd.advisories.affected import advisory_credits, affected_artifacts
 from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence, ImportedCve
 from modelcvd.advisories.schemas import AdvisoryContent
@@ -413,10 +414,8 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
             data={"advisory": advisory.advisory_id, "from": current, "to": to},
         )
         if to == State.PUBLISHED:
-            from modelcvd.advisories.tasks import notify_advisory_published
-
             pk = advisory.pk
-            transaction.on_commit(lambda: notify_advisory_published.delay(pk))
+            transaction.on_commit(lambda: tasks.notify_advisory_published.delay(pk))
     return advisory
 
 

@@ -35,13 +35,18 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.apps import apps
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from modelcvd import __version__
+from modelcvd.core.models import SealedBlob
+from modelcvd.core.sealing import load_keyring
+from modelcvd.version import __version__
 
 FORMAT = "modelcvd-backup/1"
 MANIFEST = "manifest.json"
@@ -113,9 +118,6 @@ def _applied_migrations() -> list[str]:
 
 
 def _key_fingerprints() -> dict[str, str]:
-    from modelcvd.core.models import SealedBlob
-    from modelcvd.core.sealing import load_keyring
-
     used = set(SealedBlob.objects.values_list("kek_id", flat=True).distinct())
     ring = load_keyring(create=False) if used or _has_keys() else None
     fingerprints: dict[str, str] = {}
@@ -129,8 +131,6 @@ def _key_fingerprints() -> dict[str, str]:
 
 
 def _has_keys() -> bool:
-    from django.conf import settings
-
     return bool(settings.KEK_ENV) or Path(settings.KEY_FILE).exists()
 
 
@@ -235,10 +235,6 @@ def backup_verify(path: Path) -> dict[str, Any]:
 
 
 def _check_keys(manifest: dict[str, Any]) -> None:
-    from django.core.exceptions import ImproperlyConfigured
-
-    from modelcvd.core.sealing import load_keyring
-
     wanted: dict[str, str] = manifest["keys"]
     if not wanted:
         return
@@ -339,7 +335,5 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
                 cursor.execute(statement)
         if connection.vendor == "sqlite":
             connection.check_constraints()
-    from django.contrib.contenttypes.models import ContentType
-
     ContentType.objects.clear_cache()
     return RestoreResult(rows=rows, tables=len(restored))

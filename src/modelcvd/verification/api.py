@@ -11,6 +11,7 @@ from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
+from modelcvd.cases.selectors import case_get_visible
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import (
     run_get_visible,
@@ -125,8 +126,6 @@ def case_runs(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 )
 def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     require_scope(request, TokenScope.READ)
-    from modelcvd.cases.selectors import case_get_visible
-
     case = case_get_visible(actor=api_user(request), case_id=case_id)
     return [
         {**row.__dict__, "wilson": list(row.wilson)}
