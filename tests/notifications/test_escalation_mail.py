@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from modelcvd.cases import tasks as cases_tasks
 from modelcvd.cases.models import Case, Escalation
 from modelcvd.cases.services import case_deadlines_refresh
 from modelcvd.cases.tasks import check_deadlines
@@ -21,6 +22,15 @@ def test_beat_schedule_runs_the_deadline_and_embargo_tasks() -> None:
         "modelcvd.cases.tasks.check_deadlines",
         "modelcvd.cases.tasks.expire_embargoes",
     }
+
+
+def test_the_worker_finds_the_case_mail_tasks() -> None:
+    # Autodiscovery imports cases.tasks, which re-exports the mail tasks of cases.mail.
+    assert set(cases_tasks.__all__) >= {"notify_escalation", "notify_timeline_event"}
+    assert {
+        "modelcvd.cases.mail.notify_escalation",
+        "modelcvd.cases.mail.notify_timeline_event",
+    } <= set(app.tasks)
 
 
 def test_breach_mails_triager_then_vendor_then_coordinator_once(

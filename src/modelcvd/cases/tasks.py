@@ -1,10 +1,14 @@
-"""Beat tasks of cases: thin, they call the case services."""
+"""Tasks of cases: the beat tasks (thin, they call the case services) and, re-exported for the
+worker's autodiscovery, the mail tasks of cases.mail."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from modelcvd.cases.mail import notify_escalation, notify_timeline_event
 from modelcvd.cases.services import deadline_breaches_escalate, embargoes_expire
+
+__all__ = ["check_deadlines", "expire_embargoes", "notify_escalation", "notify_timeline_event"]
 
 
 @shared_task

@@ -222,5 +222,5 @@ LEFT JOIN (
 
 def program_policies() -> dict[int, DeadlinePolicy]:
     """Every program's deadline targets, as the cases' own due dates use them. When a program
-    changes them, policy.services.program_policy_update queues `refresh_program_facts`."""
+    changes them, policy.services.program_policy_update asks for `program_projections_rebuild`."""
     return {p.pk: program_policy(p) for p in Program.objects.all()}

@@ -14,7 +14,7 @@ class CaseFact(models.Model):
     Times are whole epoch seconds (UTC); durations run from receipt. `*_due` are the deadline
     instants under the program's targets (None where a deadline does not apply). Rebuilt for
     one case by every service that changes its timeline, tier, state or runs (they call
-    metrics.services.case_facts_refresh) and for all cases by `metrics_rebuild` (after bulk
+    core.projections.case_projections_refresh) and for all cases by `metrics_rebuild` (after bulk
     loads); never edited by hand.
     """
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import transaction
 
-from modelcvd.cases.models import Case
-from modelcvd.metrics.services import case_facts_refresh
-
-CHUNK = 1000
+from modelcvd.metrics.services import program_facts_refresh
 
 
 @shared_task
 def refresh_program_facts(program_id: int) -> int:
-    """A program changed its deadline targets: its cases' compliance facts are recomputed."""
-    ids = list(
-        Case.objects.filter(program_id=program_id).order_by("pk").values_list("pk", flat=True)
-    )
-    for start in range(0, len(ids), CHUNK):
-        case_facts_refresh(case_ids=ids[start : start + CHUNK])
-    return len(ids)
+    return program_facts_refresh(program_id=program_id)
+
+
+def program_facts_refresh_queue(*, program_id: int) -> None:
+    """Refresh a program's facts in the background once the caller's transaction commits: a
+    program may hold many cases, more than a request should wait for."""
+    transaction.on_commit(lambda: refresh_program_facts.delay(program_id))

@@ -1,7 +1,7 @@
-"""Writes of notifications: register a webhook endpoint, queue case events for the endpoints,
-queue the e-mails about case events. Sending happens in tasks after commit (notifications.tasks
--> notifications.mail, notifications.webhooks); this module only queues, so the tasks never
-import it back."""
+"""Writes of notifications: register a webhook endpoint, queue events for the endpoints.
+Delivery happens in tasks after commit (notifications.tasks -> notifications.webhooks); this
+module only queues, so the tasks never import it back. The e-mails about case events are the
+cases app's own (cases.mail)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.core.sealing import seal
 from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
-from modelcvd.notifications.tasks import deliver_webhook, notify_escalation, notify_timeline_event
+from modelcvd.notifications.tasks import deliver_webhook
 from modelcvd.notifications.webhooks import SECRET_PURPOSE, _check_url, _may_manage
 from modelcvd.policy.models import Program
 
@@ -97,13 +97,3 @@ def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -
     if ids:
         transaction.on_commit(send)
     return ids
-
-
-def timeline_event_mail(*, event_id: int) -> None:
-    """Mail the case's reporters about this timeline event once the transaction commits."""
-    transaction.on_commit(lambda: notify_timeline_event.delay(event_id))
-
-
-def escalation_mail(*, escalation_id: int) -> None:
-    """Mail this escalation to its recipients once the transaction commits."""
-    transaction.on_commit(lambda: notify_escalation.delay(escalation_id))

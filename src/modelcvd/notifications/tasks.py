@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from modelcvd.notifications.mail import escalation_notify, timeline_event_notify
 from modelcvd.notifications.webhooks import webhook_attempt
-
-
-@shared_task(acks_late=True)
-def notify_timeline_event(event_id: int) -> int:
-    return timeline_event_notify(event_id=event_id)
 
 
 @shared_task(acks_late=True)
@@ -19,8 +13,3 @@ def deliver_webhook(delivery_id: int) -> None:
     delay = webhook_attempt(delivery_id=delivery_id)
     if delay is not None:
         deliver_webhook.apply_async((delivery_id,), countdown=delay)
-
-
-@shared_task(acks_late=True)
-def notify_escalation(escalation_id: int) -> int:
-    return escalation_notify(escalation_id=escalation_id)

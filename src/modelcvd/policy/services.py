@@ -15,7 +15,7 @@ from modelcvd.accounts.selectors import organisations_where, roles_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from modelcvd.metrics.tasks import refresh_program_facts
+from modelcvd.core.projections import program_projections_rebuild
 from modelcvd.policy.models import Program
 from modelcvd.policy.securitytxt import SecurityTxt, render_security_txt
 from modelcvd.scoring.tier import Tier
@@ -138,8 +138,7 @@ def program_policy_update(*, actor: User, slug: str, changes: dict[str, Any]) ->
             data={"fields": sorted(changes)},
         )
         if set(changes) & DEADLINE_FIELDS:
-            program_id = program.pk
-            transaction.on_commit(lambda: refresh_program_facts.delay(program_id))
+            program_projections_rebuild(program_id=program.pk)
     return program
 
 

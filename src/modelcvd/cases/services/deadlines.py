@@ -15,14 +15,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import Membership, Role, User
+from modelcvd.cases.mail import escalation_mail
 from modelcvd.cases.models import Case, CasePause, DeadlineExtension, DeadlineKind, Escalation
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.metrics.services import case_facts_refresh
-from modelcvd.notifications.services import escalation_mail, webhook_emit
+from modelcvd.core.projections import case_projections_refresh
+from modelcvd.notifications.services import webhook_emit
 from modelcvd.policy.deadlines import (
     CalendarDays,
     Pause,
@@ -141,7 +142,7 @@ def case_waiting_set(*, case_id: int, actor: User, waiting: bool, reason: str) -
         audit_record(
             actor=actor, action="case.waiting", obj=case, reason=reason, data={"waiting": waiting}
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
     return case
 
 
@@ -186,7 +187,7 @@ def extension_request(
             reason=reason,
             data={"case": case.pk, "deadline": deadline, "days": days},
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
     return extension
 
 
@@ -229,7 +230,7 @@ def extension_decide(
             reason=reason,
             data={"case": case.pk, "state": extension.state},
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
         webhook_emit(
             case=case,
             event=f"extension.{extension.state}",
@@ -322,7 +323,7 @@ def _escalate(
                 obj=case,
                 data={"deadline": kind.value, "level": level, "due": due.isoformat()},
             )
-            case_facts_refresh(case_ids=[case.pk])
+            case_projections_refresh(case_ids=[case.pk])
             webhook_emit(
                 case=case,
                 event="deadline.breached",

@@ -22,7 +22,7 @@ from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.notifications.services import webhook_emit
 
 IN_FORCE = (Embargo.State.ACTIVE, Embargo.State.REVISED)
@@ -54,7 +54,7 @@ def _log(case: Case, actor: User | None, embargo: Embargo, what: str, reason: st
             "public_date": embargo.public_date.isoformat(),
         },
     )
-    case_facts_refresh(case_ids=[case.pk])
+    case_projections_refresh(case_ids=[case.pk])
     webhook_emit(
         case=case,
         event=f"embargo.{what}",

@@ -15,7 +15,7 @@ from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES, CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
-from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.reports.models import DuplicateCandidate, Report
 
 # A target that is itself settled (rejected, a duplicate, closed) cannot take more reports.
@@ -114,5 +114,5 @@ def case_merge(*, source: Case, target: Case, actor: User, reason: str) -> Case:
         data = {"source": source.pk, "target": target.pk, "reports": moved}
         audit_record(actor=actor, action="case.merge", obj=target, reason=reason, data=data)
         audit_record(actor=actor, action="case.merged_away", obj=source, reason=reason, data=data)
-        case_facts_refresh(case_ids=[source.pk, target.pk])
+        case_projections_refresh(case_ids=[source.pk, target.pk])
     return target

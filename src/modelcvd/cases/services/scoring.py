@@ -23,7 +23,7 @@ from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput
-from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.notifications.services import webhook_emit
 from modelcvd.scoring.cvss4 import InvalidVector, cvss4_score
 from modelcvd.scoring.rubric import RubricInput, RubricInputError, rubric_score
@@ -222,7 +222,7 @@ def case_score(
             obj=case,
             data={"tier": case.tier, "cvss": case.cvss_vector, "ssvc": decisions},
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
         webhook_emit(case=case, event="case.scored", data={"tier": case.tier})
     return case
 

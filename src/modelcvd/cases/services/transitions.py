@@ -9,14 +9,15 @@ from django.utils import timezone
 
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
+from modelcvd.cases.mail import timeline_event_mail
 from modelcvd.cases.models import Case, Comment, TimelineEvent
 from modelcvd.cases.selectors import case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput
-from modelcvd.metrics.services import case_facts_refresh
-from modelcvd.notifications.services import timeline_event_mail, webhook_emit
+from modelcvd.core.projections import case_projections_refresh
+from modelcvd.notifications.services import webhook_emit
 from modelcvd.policy.models import Program
 
 
@@ -34,7 +35,7 @@ def case_open(*, program: Program, title: str, artifacts: Iterable[Artifact], ac
         )
         audit_record(actor=actor, action="case.open", obj=case)
         case_deadlines_refresh(case=case)
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
     return case
 
 
@@ -92,7 +93,7 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             reason=reason,
             data={"from": current.value, "to": target.value},
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
         webhook_emit(
             case=case, event="case.transition", data={"from": current.value, "to": target.value}
         )

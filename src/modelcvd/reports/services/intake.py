@@ -19,9 +19,9 @@ from modelcvd.cases.models import TimelineEvent
 from modelcvd.cases.services import case_open
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
-from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports import tasks
 from modelcvd.reports.document import ReportDocument, Reproduction
@@ -216,7 +216,7 @@ def report_scope_decide(*, report_id: int, actor: User, in_scope: bool, reason: 
             reason=reason,
             data={"in_scope": in_scope},
         )
-        case_facts_refresh(case_ids=[report.case_id])
+        case_projections_refresh(case_ids=[report.case_id])
     return report
 
 
@@ -252,7 +252,7 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
             reason=f"sealed payload received for report #{report.pk}",
         )
         audit_record(actor=actor, action="report.payload", obj=report)
-        case_facts_refresh(case_ids=[report.case_id])
+        case_projections_refresh(case_ids=[report.case_id])
         # Only now is there a payload to fingerprint for duplicate detection.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report

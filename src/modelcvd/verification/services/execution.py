@@ -18,9 +18,9 @@ from django.utils import timezone
 from modelcvd.cases.models import TimelineEvent
 from modelcvd.core.audit import audit_record
 from modelcvd.core.observability import TRIALS
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.core.sealing import open_blob, seal
 from modelcvd.core.services import sealed_open
-from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.verification.engine.identity import ModelIdentity
 from modelcvd.verification.engine.judges import RefusalJudge
 from modelcvd.verification.engine.runner import Trial, run_trials, summarise
@@ -274,7 +274,7 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
                 f"successes, 95% CI [{low:.2f}, {high:.2f}], verdict {summary['verdict']}"
             ),
         )
-        case_facts_refresh(case_ids=[run.case_id])
+        case_projections_refresh(case_ids=[run.case_id])
         audit_record(
             actor=None,
             action="verification.finish",

@@ -26,7 +26,7 @@ from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.workflow import CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
-from modelcvd.metrics.services import case_facts_refresh
+from modelcvd.core.projections import case_projections_refresh
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.services.runs import JUDGES, MAX_TRIALS, check_target, run_create
 
@@ -154,7 +154,7 @@ def reverification_request(
             kind=TimelineEvent.Kind.REVERIFICATION,
             reason=f"the reporter asked for re-verification run #{run.pk} on {artifact}",
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
     return run
 
 
@@ -196,5 +196,5 @@ def fix_opinion_record(
             obj=case,
             data={"agrees": agrees, "run": run.pk if run else None},
         )
-        case_facts_refresh(case_ids=[case.pk])
+        case_projections_refresh(case_ids=[case.pk])
     return event
