@@ -17,5 +17,4 @@ urlpatterns = [
         name="extension_decision",
     ),
     path("cases/<int:case_id>/embargo/", views.case_embargo_view, name="embargo"),
-    path("cases/<int:case_id>/merge/", views.case_merge_view, name="merge"),
 ]

@@ -13,10 +13,9 @@ from modelcvd.accounts.models import TokenScope
 from modelcvd.cases.api import case_out
 from modelcvd.cases.schemas import CaseOut
 from modelcvd.cases.selectors import case_get_visible
-from modelcvd.cases.services import case_merge
 from modelcvd.reports.dedup_selectors import duplicates_for_case
 from modelcvd.reports.models import DuplicateCandidate, Report
-from modelcvd.reports.services.dedup import duplicate_dismiss
+from modelcvd.reports.services import case_merge, duplicate_dismiss
 
 router = Router(tags=["duplicates"], auth=API_AUTH)
 
