@@ -21,14 +21,12 @@ from modelcvd.cases.forms import (
     EmbargoForm,
     ExtensionDecisionForm,
     ExtensionForm,
-    ScoreForm,
     TransitionForm,
     WaitingForm,
 )
 from modelcvd.cases.page import case_page_context
 from modelcvd.cases.selectors import triage_queue
 from modelcvd.cases.services import (
-    case_score,
     case_transition,
     case_waiting_set,
     comment_add,
@@ -92,7 +90,7 @@ def case_comment_view(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("cases:detail", case_id=case_id)
 
 
-def _case_action(
+def case_action(
     request: HttpRequest,
     case_id: int,
     form_class: type[forms.Form],
@@ -115,25 +113,6 @@ def _case_action(
 @login_required
 @require_http_methods(["POST"])
 @on_case_page
-def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    def act(form: forms.Form) -> str:
-        assert isinstance(form, ScoreForm)
-        case = case_score(
-            case_id=case_id,
-            actor=request_user(request),
-            cvss_vector=form.cleaned_data["cvss_vector"],
-            rubric=form.rubric(),
-            ssvc_triage=form.ssvc("triage"),
-            ssvc_publish=form.ssvc("publish"),
-        )
-        return f"Scored: tier {case.tier}."
-
-    return _case_action(request, case_id, ScoreForm, act)
-
-
-@login_required
-@require_http_methods(["POST"])
-@on_case_page
 def case_waiting_view(request: HttpRequest, case_id: int) -> HttpResponse:
     def act(form: forms.Form) -> str:
         d = form.cleaned_data
@@ -142,7 +121,7 @@ def case_waiting_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return "Waiting on the reporter." if d["waiting"] else "Deadline clocks running again."
 
-    return _case_action(request, case_id, WaitingForm, act)
+    return case_action(request, case_id, WaitingForm, act)
 
 
 @login_required
@@ -160,7 +139,7 @@ def case_extension_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return "Extension requested."
 
-    return _case_action(request, case_id, ExtensionForm, act)
+    return case_action(request, case_id, ExtensionForm, act)
 
 
 @login_required
@@ -180,7 +159,7 @@ def case_extension_decision_view(
         )
         return f"Extension {ext.state}."
 
-    return _case_action(request, case_id, ExtensionDecisionForm, act)
+    return case_action(request, case_id, ExtensionDecisionForm, act)
 
 
 @login_required
@@ -201,4 +180,4 @@ def case_embargo_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return f"Embargo: {d['action']} done."
 
-    return _case_action(request, case_id, EmbargoForm, act)
+    return case_action(request, case_id, EmbargoForm, act)

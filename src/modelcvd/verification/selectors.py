@@ -108,3 +108,17 @@ def version_matrix(
             verdict=summary.get("verdict", ""),
         )
     return sorted(rows.values(), key=lambda r: r.artifact)
+
+
+def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
+    """(lower bound, source) from the latest finished verification run of the case, if any: the
+    reproducibility that scoring takes over the coordinator's (cases.services.case_score)."""
+    run = (
+        VerificationRun.objects.filter(case_id=case_id, state=VerificationRun.State.FINISHED)
+        .exclude(summary=None)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if run is None or not run.summary or "wilson" not in run.summary:
+        return None
+    return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
