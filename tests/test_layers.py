@@ -45,7 +45,6 @@ PENDING = {
     ("reports/services.py", "modelcvd.cases.models"),
     ("reports/services.py", "modelcvd.reports.selectors"),
     ("verification/api.py", "modelcvd.cases.selectors"),
-    ("verification/selectors.py", "modelcvd.policy.holdout"),
     ("verification/services.py", "modelcvd.verification.tasks"),
     ("verification/services.py", "modelcvd.verification.engine.identity"),
     ("verification/services.py", "modelcvd.verification.engine.spec"),

@@ -28,6 +28,7 @@ from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.reports.dedup_api import router as duplicates_router
 from modelcvd.verification.api import router as verification_router
+from modelcvd.verification.case_api import router as case_router
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -85,6 +86,7 @@ api = ModelcvdAPI(
 for router in (
     reports_router,
     cases_router,
+    case_router,
     programs_router,
     artifacts_router,
     accounts_router,

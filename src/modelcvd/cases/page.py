@@ -1,4 +1,8 @@
-"""What the case page shows, for the case views and the case forms that re-render it."""
+"""What the case page shows, for the case views and the case forms that re-render it.
+
+The sections of apps that build on cases (duplicates, verification runs, held-out aggregates,
+the timeline as the viewer may see it, advisories) are rendered by those apps' template tags,
+which the case template loads: this module imports no app above cases."""
 
 from __future__ import annotations
 
@@ -19,21 +23,16 @@ from modelcvd.cases.models import Case, Comment
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_visible, comments_visible
 from modelcvd.cases.services import deadlines_out, embargo_out, severity_out
 from modelcvd.cases.workflow import CaseState, targets_for
-from modelcvd.policy.holdout import benchmark_aggregate, timeline_visible, withheld_report_ids
-from modelcvd.reports.dedup_views import duplicate_rows
-from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
-from modelcvd.verification.views import reverify_context
 from modelcvd.web.helpers import request_user
 
 
 def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
-    """Severity, deadlines, extensions, embargo and aggregates, with the forms the actor may use."""
+    """Severity, deadlines, extensions and embargo, with the forms the actor may use."""
     return {
         "severity": severity_out(case),
         "deadlines": deadlines_out(case),
         "extensions": case.extensions.select_related("requested_by"),
         "embargo": embargo_out(case),
-        "benchmark": benchmark_aggregate(case=case),
         "score_form": ScoreForm(
             initial={"cvss_vector": case.cvss_vector, **(case.rubric or {}).get("inputs", {})}
         )
@@ -65,23 +64,14 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         if access.staff or access.vendor
         else case.reports.filter(reporter_id=user.pk)
     )
-    withheld = withheld_report_ids(actor=user, case=case)
     return {
         "case": case,
         "access": access,
         "reports": reports,
-        "timeline": timeline_visible(actor=user, case=case),
         "comments": comments_visible(case=case, actor=user, access=access),
         "transition_form": TransitionForm(targets=targets) if targets else None,
         "comment_form": CommentForm(visibilities=visibilities),
-        "runs": [
-            (run, run_progress(run))
-            for run in runs_for_case(case=case).exclude(report_id__in=withheld)
-        ],
-        "versions": version_matrix(case=case, actor=user),
-        "reverify": reverify_context(case=case, access=access),
         "targets": targets,
         "visibilities": visibilities,
         **case_policy_context(case, access),
-        "duplicates": duplicate_rows(actor=user, case=case) if access.staff else [],
     }

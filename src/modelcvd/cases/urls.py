@@ -8,7 +8,6 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="detail"),
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="comment"),
-    path("cases/<int:case_id>/score/", views.case_score_view, name="score"),
     path("cases/<int:case_id>/waiting/", views.case_waiting_view, name="waiting"),
     path("cases/<int:case_id>/extensions/", views.case_extension_view, name="extension"),
     path(
@@ -17,5 +16,4 @@ urlpatterns = [
         name="extension_decision",
     ),
     path("cases/<int:case_id>/embargo/", views.case_embargo_view, name="embargo"),
-    path("cases/<int:case_id>/merge/", views.case_merge_view, name="merge"),
 ]

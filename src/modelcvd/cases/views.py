@@ -1,5 +1,5 @@
 """Case pages: the triage queue, one case, and the forms on the case page (move, comment,
-score, wait on the reporter, extensions, embargo, merge). Each form view parses the form, calls
+score, wait on the reporter, extensions, embargo; merging is reports.dedup_views). Each form view parses the form, calls
 the service and goes back to the case; invalid input re-renders the page with 422 and each
 field's reason, and a service's refusal comes back as a message (web.errors)."""
 
@@ -21,16 +21,12 @@ from modelcvd.cases.forms import (
     EmbargoForm,
     ExtensionDecisionForm,
     ExtensionForm,
-    MergeForm,
-    ScoreForm,
     TransitionForm,
     WaitingForm,
 )
 from modelcvd.cases.page import case_page_context
-from modelcvd.cases.selectors import case_get_visible, triage_queue
+from modelcvd.cases.selectors import triage_queue
 from modelcvd.cases.services import (
-    case_merge,
-    case_score,
     case_transition,
     case_waiting_set,
     comment_add,
@@ -38,8 +34,7 @@ from modelcvd.cases.services import (
     extension_decide,
     extension_request,
 )
-from modelcvd.core.errors import InvalidInput, NotFound
-from modelcvd.reports.dedup_selectors import case_for_staff
+from modelcvd.core.errors import InvalidInput
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import form_errors, request_user
 
@@ -95,7 +90,7 @@ def case_comment_view(request: HttpRequest, case_id: int) -> HttpResponse:
     return redirect("cases:detail", case_id=case_id)
 
 
-def _case_action(
+def case_action(
     request: HttpRequest,
     case_id: int,
     form_class: type[forms.Form],
@@ -118,25 +113,6 @@ def _case_action(
 @login_required
 @require_http_methods(["POST"])
 @on_case_page
-def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    def act(form: forms.Form) -> str:
-        assert isinstance(form, ScoreForm)
-        case = case_score(
-            case_id=case_id,
-            actor=request_user(request),
-            cvss_vector=form.cleaned_data["cvss_vector"],
-            rubric=form.rubric(),
-            ssvc_triage=form.ssvc("triage"),
-            ssvc_publish=form.ssvc("publish"),
-        )
-        return f"Scored: tier {case.tier}."
-
-    return _case_action(request, case_id, ScoreForm, act)
-
-
-@login_required
-@require_http_methods(["POST"])
-@on_case_page
 def case_waiting_view(request: HttpRequest, case_id: int) -> HttpResponse:
     def act(form: forms.Form) -> str:
         d = form.cleaned_data
@@ -145,7 +121,7 @@ def case_waiting_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return "Waiting on the reporter." if d["waiting"] else "Deadline clocks running again."
 
-    return _case_action(request, case_id, WaitingForm, act)
+    return case_action(request, case_id, WaitingForm, act)
 
 
 @login_required
@@ -163,7 +139,7 @@ def case_extension_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return "Extension requested."
 
-    return _case_action(request, case_id, ExtensionForm, act)
+    return case_action(request, case_id, ExtensionForm, act)
 
 
 @login_required
@@ -183,7 +159,7 @@ def case_extension_decision_view(
         )
         return f"Extension {ext.state}."
 
-    return _case_action(request, case_id, ExtensionDecisionForm, act)
+    return case_action(request, case_id, ExtensionDecisionForm, act)
 
 
 @login_required
@@ -204,30 +180,4 @@ def case_embargo_view(request: HttpRequest, case_id: int) -> HttpResponse:
         )
         return f"Embargo: {d['action']} done."
 
-    return _case_action(request, case_id, EmbargoForm, act)
-
-
-@login_required
-@require_http_methods(["POST"])
-@on_case_page
-def case_merge_view(request: HttpRequest, case_id: int) -> HttpResponse:
-    """Merge another case into this one; only coordinators of both (404 for anyone else)."""
-    target = case_for_staff(actor=request_user(request), case_id=case_id)
-    form = MergeForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Name the case to merge and give a reason.")
-        return redirect("cases:detail", case_id=case_id)
-    try:
-        source = case_get_visible(actor=request_user(request), case_id=form.cleaned_data["source"])
-    except NotFound:
-        # The case named in the form, not this page: this page stays.
-        messages.error(request, f"No case #{form.cleaned_data['source']} that you coordinate.")
-        return redirect("cases:detail", case_id=case_id)
-    case_merge(
-        source=source,
-        target=target,
-        actor=request_user(request),
-        reason=form.cleaned_data["reason"],
-    )
-    messages.success(request, f"Case #{source.pk} merged into this case.")
-    return redirect("cases:detail", case_id=case_id)
+    return case_action(request, case_id, EmbargoForm, act)

@@ -11,8 +11,8 @@ from ninja.files import UploadedFile
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
 from modelcvd.accounts.models import TokenScope
-from modelcvd.policy.holdout import WITHHELD, report_withheld
 from modelcvd.reports.document import ReportDocument
+from modelcvd.reports.holdout import WITHHELD, report_withheld
 from modelcvd.reports.models import Attachment, Report
 from modelcvd.reports.schemas import (
     AbstractDocument,

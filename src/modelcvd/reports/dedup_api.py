@@ -1,4 +1,5 @@
-"""Duplicate proposals and case merges, for a case's coordinators only."""
+"""Duplicate proposals, for a case's coordinators only. Merging two cases answers with the whole
+case, so its operation is verification.case_api's (the merge itself is reports.services)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,9 @@ from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
-from modelcvd.cases.api import case_out
-from modelcvd.cases.schemas import CaseOut
-from modelcvd.cases.selectors import case_get_visible
-from modelcvd.cases.services import case_merge
 from modelcvd.reports.dedup_selectors import duplicates_for_case
 from modelcvd.reports.models import DuplicateCandidate, Report
-from modelcvd.reports.services.dedup import duplicate_dismiss
+from modelcvd.reports.services import duplicate_dismiss
 
 router = Router(tags=["duplicates"], auth=API_AUTH)
 
@@ -108,17 +105,3 @@ def dismiss(
             pk=proposal.pk
         )
     )
-
-
-@router.post(
-    "/cases/{case_id}/merge",
-    response={200: CaseOut, 409: MergeConflictOut},
-    summary="Merge a duplicate case into this one (its reports move here; both timelines kept)",
-)
-def merge(request: HttpRequest, case_id: int, body: MergeIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
-    actor = api_user(request)
-    target = case_get_visible(actor=actor, case_id=case_id)
-    source = case_get_visible(actor=actor, case_id=body.source_case_id)
-    merged = case_merge(source=source, target=target, actor=actor, reason=body.reason)
-    return case_out(case_get_visible(actor=actor, case_id=merged.pk), actor)

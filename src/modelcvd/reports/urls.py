@@ -21,4 +21,5 @@ urlpatterns = [
         dedup_views.duplicate_dismiss_view,
         name="duplicate_dismiss",
     ),
+    path("cases/<int:case_id>/merge/", dedup_views.case_merge_view, name="case_merge"),
 ]

@@ -18,7 +18,6 @@ from django.views.decorators.http import require_http_methods
 from modelcvd.cases.selectors import case_access
 from modelcvd.core.errors import InvalidInput
 from modelcvd.core.validation import parse_model
-from modelcvd.policy.holdout import report_withheld
 from modelcvd.policy.selectors import program_list
 from modelcvd.reports.document import Reproduction
 from modelcvd.reports.forms import (
@@ -29,6 +28,7 @@ from modelcvd.reports.forms import (
     ScopeForm,
     UnsealForm,
 )
+from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.schemas import AbstractDocument
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
 from modelcvd.reports.services import (

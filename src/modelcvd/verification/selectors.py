@@ -10,6 +10,7 @@ from django.db.models import Count, Q, QuerySet
 
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
+from modelcvd.reports.holdout import withheld_report_ids
 from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.models import VerificationRun
 
@@ -44,14 +45,6 @@ def run_get_for(
 
 def run_get_visible(*, actor: Actor, run_id: int) -> VerificationRun:
     return run_get_for(actor=actor, run_id=run_id)
-
-
-def _withheld(actor: AbstractBaseUser | AnonymousUser, case: Case) -> set[int]:
-    # Per-run results on a held-out benchmark item would tell a vendor how each item fares:
-    # vendors get the per-category aggregates (policy/holdout.py) instead.
-    from modelcvd.policy.holdout import withheld_report_ids
-
-    return withheld_report_ids(actor=actor, case=case)
 
 
 def runs_visible_for_case(*, actor: Actor, case_id: int) -> QuerySet[VerificationRun]:
@@ -91,7 +84,9 @@ def version_matrix(
     *, case: Case, actor: AbstractBaseUser | AnonymousUser | None = None
 ) -> list[VersionRow]:
     rows: dict[int, VersionRow] = {}
-    hidden = _withheld(actor, case) if actor is not None else set()
+    # Per-run results on a held-out benchmark item would tell a vendor how each item fares:
+    # vendors get the per-category aggregates (verification/holdout.py) instead.
+    hidden = withheld_report_ids(actor=actor, case=case) if actor is not None else set()
     for run in (
         case.verification_runs.select_related("artifact")
         .exclude(report_id__in=hidden)
@@ -113,3 +108,17 @@ def version_matrix(
             verdict=summary.get("verdict", ""),
         )
     return sorted(rows.values(), key=lambda r: r.artifact)
+
+
+def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
+    """(lower bound, source) from the latest finished verification run of the case, if any: the
+    reproducibility that scoring takes over the coordinator's (cases.services.case_score)."""
+    run = (
+        VerificationRun.objects.filter(case_id=case_id, state=VerificationRun.State.FINISHED)
+        .exclude(summary=None)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if run is None or not run.summary or "wilson" not in run.summary:
+        return None
+    return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"

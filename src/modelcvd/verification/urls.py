@@ -4,6 +4,7 @@ from modelcvd.verification import views
 
 app_name = "verification"
 urlpatterns = [
+    path("cases/<int:case_id>/score/", views.case_score_view, name="case_score"),
     path("cases/<int:case_id>/reverify/", views.reverify_view, name="reverify"),
     path("cases/<int:case_id>/fix-opinion/", views.fix_opinion_view, name="fix_opinion"),
 ]

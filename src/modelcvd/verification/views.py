@@ -1,5 +1,6 @@
 """Researcher re-verification on the case page: the forms it shows the reporter, a new run on a
-fixed version, and the reporter's view of the fix."""
+fixed version, and the reporter's view of the fix; and scoring the case, which takes the
+reproducibility its verification runs measured."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
+from modelcvd.cases.forms import ScoreForm
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_get_visible
+from modelcvd.cases.services import case_score
+from modelcvd.cases.views import case_action
 from modelcvd.verification.forms import FixOpinionForm, ReverifyForm
+from modelcvd.verification.selectors import measured_reproducibility
 from modelcvd.verification.services import AFTER_FIX, fix_opinion_record, reverification_request
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import form_errors, request_user
@@ -76,3 +81,23 @@ def fix_opinion_view(request: HttpRequest, case_id: int) -> HttpResponse:
     else:
         _errors(request, form)
     return redirect("cases:detail", case_id=case_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        assert isinstance(form, ScoreForm)
+        case = case_score(
+            case_id=case_id,
+            actor=request_user(request),
+            measured=measured_reproducibility(case_id=case_id),
+            cvss_vector=form.cleaned_data["cvss_vector"],
+            rubric=form.rubric(),
+            ssvc_triage=form.ssvc("triage"),
+            ssvc_publish=form.ssvc("publish"),
+        )
+        return f"Scored: tier {case.tier}."
+
+    return case_action(request, case_id, ScoreForm, act)

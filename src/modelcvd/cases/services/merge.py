@@ -3,6 +3,8 @@
 The source's reports move to the target; the source becomes `triaged_duplicate` and points at
 the target (`merged_into`). Nothing is deleted: the source keeps its timeline and comments, and
 the target's timeline shows the source's events beside its own (cases.selectors.timeline_for).
+The duplicate proposals the merge settles are the reports app's: reports.services.case_merge
+merges and settles them in one transaction, and is the one the pages and the API call.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES, CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
 from modelcvd.core.projections import case_projections_refresh
-from modelcvd.reports.models import DuplicateCandidate, Report
 
 # A target that is itself settled (rejected, a duplicate, closed) cannot take more reports.
 CLOSED_TARGET_STATES = frozenset(
@@ -76,8 +77,8 @@ def case_merge(*, source: Case, target: Case, actor: User, reason: str) -> Case:
         ):
             raise Forbidden("only the coordinators of both cases may merge them")
         _check(source, target)
-        moved = list(Report.objects.filter(case=source).values_list("pk", flat=True))
-        Report.objects.filter(pk__in=moved).update(case=target)
+        moved = list(source.reports.values_list("pk", flat=True))
+        source.reports.update(case=target)
         target.artifacts.add(*source.artifacts.all())
         now = timezone.now()
         from_state = source.state
@@ -102,14 +103,6 @@ def case_merge(*, source: Case, target: Case, actor: User, reason: str) -> Case:
             from_state=target.state,
             to_state=target.state,
             reason=f"case #{source.pk} merged in ({len(moved)} report(s)): {reason}",
-        )
-        DuplicateCandidate.objects.filter(
-            report__case=target, candidate__case=target, status=DuplicateCandidate.Status.OPEN
-        ).update(
-            status=DuplicateCandidate.Status.MERGED,
-            decided_by=actor,
-            decided_at=now,
-            decision_reason=reason,
         )
         data = {"source": source.pk, "target": target.pk, "reports": moved}
         audit_record(actor=actor, action="case.merge", obj=target, reason=reason, data=data)

@@ -3,7 +3,8 @@ decision points; the case stores the scores, the tier, the SSVC decisions and an
 and its deadlines move to the new tier. The maths is scoring/ (pure); docs/severity.md.
 
 Reproducibility is measured, not claimed: the lower bound of the Wilson interval of the latest
-finished verification run on the case; without one, the coordinator's value; without that, the
+finished verification run on the case (verification.selectors.measured_reproducibility, given by
+the caller: runs are an app above cases); without one, the coordinator's value; without that, the
 lower bound over the trials the reporters ran.
 """
 
@@ -35,7 +36,6 @@ from modelcvd.scoring.ssvc import (
     coordinator_triage_table,
 )
 from modelcvd.verification.engine.stats import wilson_interval
-from modelcvd.verification.models import VerificationRun
 
 TRIAGE_POINTS = (
     "report_public",
@@ -47,19 +47,6 @@ TRIAGE_POINTS = (
     "public_safety_impact",
 )
 PUBLISH_POINTS = ("supplier_involvement", "exploitation", "public_value_added")
-
-
-def measured_reproducibility(case: Case) -> tuple[float, str] | None:
-    """(lower bound, source) from the latest finished verification run, if any."""
-    run = (
-        VerificationRun.objects.filter(case=case, state=VerificationRun.State.FINISHED)
-        .exclude(summary=None)
-        .order_by("-finished_at", "-id")
-        .first()
-    )
-    if run is None or not run.summary or "wilson" not in run.summary:
-        return None
-    return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
 
 
 def reported_reproducibility(case: Case) -> tuple[float, str] | None:
@@ -110,9 +97,11 @@ def case_score(
     rubric: dict[str, Any],
     ssvc_triage: dict[str, str] | None = None,
     ssvc_publish: dict[str, str] | None = None,
+    measured: tuple[float, str] | None = None,
 ) -> Case:
     """Score a case. 422 naming the field (cvss_vector, rubric.<factor>, ssvc_triage,
-    ssvc_publish) and the reason on any invalid input; 403 unless a coordinator."""
+    ssvc_publish) and the reason on any invalid input; 403 unless a coordinator. `measured` is
+    the measured reproducibility and where it comes from; it overrides the rubric's."""
     with transaction.atomic():
         case = case_get_for(
             actor=actor,
@@ -131,7 +120,6 @@ def case_score(
 
         inputs = {**_rubric_defaults(case), **{k: v for k, v in rubric.items() if v is not None}}
         source = "given by the coordinator"
-        measured = measured_reproducibility(case)
         if measured is not None:
             inputs["reproducibility"], source = measured
         elif "reproducibility" not in inputs:

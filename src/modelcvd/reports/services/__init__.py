@@ -1,5 +1,5 @@
 """Writes on reports, each with its audit event: intake (submit, abstract-first scope and
-payload), attachments, and duplicate detection. Import the services from this package.
+payload), attachments, duplicate detection and merging duplicate cases. Import the services from this package.
 """
 
 from modelcvd.reports.services.attachments import attachment_add, attachment_open
@@ -17,11 +17,13 @@ from modelcvd.reports.services.intake import (
     report_submit,
     report_submit_abstract,
 )
+from modelcvd.reports.services.merge import case_merge
 
 __all__ = [
     "PAYLOAD_PURPOSE",
     "attachment_add",
     "attachment_open",
+    "case_merge",
     "dedup_index_report",
     "dedup_reindex_stale",
     "dedup_seed_demo",

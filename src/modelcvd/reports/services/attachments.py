@@ -16,6 +16,7 @@ from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
+from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.models import Attachment, Report
 from modelcvd.reports.selectors import report_allows
 
@@ -99,8 +100,6 @@ def attachment_open(
     *, report: Report, attachment_id: int, actor: User, reason: str
 ) -> OpenedAttachment:
     """The file, for the reporter, the coordinators or a notified vendor, with an audited reason."""
-    from modelcvd.policy.holdout import report_withheld
-
     if not report_allows(actor=actor, report=report, action="view"):
         raise NotFound()
     if report_withheld(actor=actor, report=report):

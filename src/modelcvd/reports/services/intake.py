@@ -25,6 +25,7 @@ from modelcvd.core.services import sealed_open
 from modelcvd.policy.models import Program
 from modelcvd.reports import tasks
 from modelcvd.reports.document import ReportDocument, Reproduction
+from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
 from modelcvd.reports.selectors import report_allows, report_get_for
@@ -128,8 +129,6 @@ def _report_create(
 def report_payload_open(*, report: Report, actor: User, reason: str) -> dict[str, Any]:
     """The sealed reproduction, for the reporter, the coordinators, or a notified vendor.
     Every call is on the audit chain with its reason."""
-    from modelcvd.policy.holdout import report_withheld
-
     if not report_allows(actor=actor, report=report, action="view"):
         raise NotFound()
     if report_withheld(actor=actor, report=report):

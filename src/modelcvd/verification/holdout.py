@@ -1,49 +1,23 @@
-"""Benchmark integrity: payloads marked as held-out benchmark items never reach a vendor.
-
-A program with `benchmark_holdout` marks each report's payload as a held-out item (e.g. a
-jailbreak that is also a test item of a public benchmark). The reporter and the coordinators
-see everything; the vendor gets per-harm-category aggregates only (success rate per category)
-and never an item: not the payload, not the attachments, not the behaviour texts that quote
-it, not the per-run verification results on it. Every route consults `report_withheld` or
-`withheld_report_ids` before serving a report's content.
-"""
+"""Held-out benchmark items as verification shows them: per harm category aggregates for
+everyone who sees the case, and a timeline without the per-run results on items the actor may
+not see (reports/holdout.py says who may see an item)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
 
-from modelcvd.cases.models import Case
-from modelcvd.reports.models import Report
-
-WITHHELD = "[withheld: held-out benchmark item]"
-
-Actor = AbstractBaseUser | AnonymousUser
-
-
-def report_withheld(*, actor: Actor, report: Any) -> bool:
-    """True when `actor` may see the report exists but not its held-out content."""
-    if not report.held_out:
-        return False
-    return not Report.objects.allows(actor, report, "held_out")
-
-
-def withheld_report_ids(*, actor: Actor, case: Case) -> set[int]:
-    """Reports of the case whose held-out content `actor` may not see."""
-    return set(
-        case.reports.filter(held_out=True)
-        .exclude(pk__in=Report.objects.allowed(actor, "held_out"))
-        .values_list("pk", flat=True)
-    )
+from modelcvd.cases.models import Case, TimelineEvent
+from modelcvd.cases.selectors import timeline_for
+from modelcvd.reports.holdout import Actor, withheld_report_ids
+from modelcvd.verification.models import VerificationRun
 
 
 def benchmark_aggregate(*, case: Case) -> list[dict[str, Any]]:
     """Per harm category over the case's held-out items: how many items, the reported
     successes/trials and rate, and the measured ones from finished verification runs."""
-    from modelcvd.verification.models import VerificationRun
-
     rows: dict[str, dict[str, Any]] = defaultdict(
         lambda: {
             "items": 0,
@@ -86,13 +60,9 @@ def benchmark_aggregate(*, case: Case) -> list[dict[str, Any]]:
     return out
 
 
-def timeline_visible(*, actor: Actor, case: Case) -> Any:
+def timeline_visible(*, actor: Actor, case: Case) -> QuerySet[TimelineEvent]:
     """The case's timeline without the per-run verification results on held-out items that
     `actor` may not see (those entries name their run: "verification run #N ...")."""
-    from modelcvd.cases.models import TimelineEvent
-    from modelcvd.cases.selectors import timeline_for
-    from modelcvd.verification.models import VerificationRun
-
     events = timeline_for(case=case)
     hidden = withheld_report_ids(actor=actor, case=case)
     if not hidden:

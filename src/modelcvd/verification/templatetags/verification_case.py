@@ -1,0 +1,49 @@
+"""The verification parts of the case page, rendered by the app that owns runs, so the case page
+needs no import of this app (verification builds on cases and reports, not the other way): the
+runs with their progress, the version matrix and re-verification, the held-out aggregates, and
+the timeline without the per-run results on held-out items the viewer may not see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.db.models import QuerySet
+
+from modelcvd.cases.models import Case, TimelineEvent
+from modelcvd.cases.selectors import CaseAccess
+from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.holdout import benchmark_aggregate, timeline_visible
+from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
+from modelcvd.verification.views import reverify_context
+from modelcvd.web.helpers import request_user
+
+register = template.Library()
+
+
+@register.inclusion_tag("verification/_case_section.html", takes_context=True)
+def case_verification_section(
+    context: template.Context, case: Case, access: CaseAccess
+) -> dict[str, Any]:
+    user = request_user(context["request"])
+    withheld = withheld_report_ids(actor=user, case=case)
+    return {
+        "case": case,
+        "access": access,
+        "runs": [
+            (run, run_progress(run))
+            for run in runs_for_case(case=case).exclude(report_id__in=withheld)
+        ],
+        "versions": version_matrix(case=case, actor=user),
+        "reverify": reverify_context(case=case, access=access),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def case_timeline_visible(context: template.Context, case: Case) -> QuerySet[TimelineEvent]:
+    return timeline_visible(actor=request_user(context["request"]), case=case)
+
+
+@register.simple_tag
+def case_benchmark(case: Case) -> list[dict[str, Any]]:
+    return benchmark_aggregate(case=case)
