@@ -1,6 +1,6 @@
 from django.urls import path
 
-from modelcvd.reports import dedup_views, views
+from modelcvd.reports import dedup_views, forensic_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -20,5 +20,10 @@ urlpatterns = [
         "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/",
         dedup_views.duplicate_dismiss_view,
         name="duplicate_dismiss",
+    ),
+    path(
+        "artifacts/<int:artifact_id>/forensic-report/",
+        forensic_views.artifact_forensic_report,
+        name="forensic_report",
     ),
 ]
