@@ -27,6 +27,7 @@ from modelcvd.optional import ExtraMissing
 from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.reports.dedup_api import router as duplicates_router
+from modelcvd.reports.forensics_api import router as forensics_router
 from modelcvd.verification.api import router as verification_router
 from modelcvd.verification.case_api import router as case_router
 
@@ -89,6 +90,7 @@ for router in (
     case_router,
     programs_router,
     artifacts_router,
+    forensics_router,
     accounts_router,
     verification_router,
     metrics_router,

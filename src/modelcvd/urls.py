@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from modelcvd.api import api
 from modelcvd.core import views as core_views
+from modelcvd.reports.forensic_views import lineage_forensics_section
 
 urlpatterns = [
     path("api/", api.urls),
@@ -16,7 +17,8 @@ urlpatterns = [
     path("", include("modelcvd.reports.urls")),
     path("", include("modelcvd.cases.urls")),
     path("", include("modelcvd.verification.urls")),
-    path("", include("modelcvd.artifacts.urls")),
+    # The lineage page shows the reports app's forensic-report form to coordinators.
+    path("", include("modelcvd.artifacts.urls"), {"sections": [lineage_forensics_section]}),
     path("", include("modelcvd.metrics.urls")),
     path("", include("modelcvd.credits.urls")),
     path("", include("modelcvd.assessments.urls")),

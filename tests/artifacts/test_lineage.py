@@ -12,7 +12,7 @@ from django.test import Client
 
 from modelcvd.artifacts.cards import Card
 from modelcvd.artifacts.digest import model_manifest
-from modelcvd.artifacts.lineage import derivative_statuses, lineage_of
+from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_list_visible
 from modelcvd.artifacts.services import (
@@ -23,7 +23,9 @@ from modelcvd.artifacts.services import (
 from modelcvd.cli import main
 from modelcvd.core.errors import Forbidden, InvalidInput
 from modelcvd.core.models import AuditEvent
+from modelcvd.demo.lineage import seed_lineage
 from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.selectors import derivative_statuses
 from tests.factories import World, sign_in
 
 
@@ -268,12 +270,10 @@ def test_record_manifest_and_cli_digest(
 
 
 def test_demo_lineage_is_idempotent(world: World) -> None:
-    from modelcvd.artifacts.demo import seed_demo
-
     base = world.artifacts["a"]
     assert world.program is not None
-    assert seed_demo(base=base, program=world.program) == 4
-    assert seed_demo(base=base, program=world.program) == 0
+    assert seed_lineage(base=base, program=world.program) == 4
+    assert seed_lineage(base=base, program=world.program) == 0
     base.refresh_from_db()
     assert base.superseded_by is not None and base.superseded_by.version_label == "v1.1 (fix)"
     statuses = derivative_statuses(affected=[base])

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from modelcvd.artifacts.lineage import derivative_statuses
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.credits.models import Credit
 from modelcvd.credits.selectors import credits_public
+from modelcvd.verification.selectors import derivative_statuses
 
 
 def affected_artifacts(case: Case) -> QuerySet[Artifact]:
     """The artifacts an advisory about `case` lists as affected: the case's own artifacts and
     every derivative that lineage says inherits the flaw (fine-tunes, quantizations, abliterated
     copies...), unless a verification run on it, or on the fixed version it derives from, showed
-    otherwise (artifacts/lineage.py::derivative_statuses)."""
+    otherwise (verification/selectors.py::derivative_statuses)."""
     own = list(Artifact.objects.filter(cases=case).values_list("pk", flat=True))
     inherited = [
         d.artifact_id

@@ -11,7 +11,6 @@ from pydantic import Field
 
 from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import Organisation, TokenScope
-from modelcvd.artifacts.forensic_reports import forensic_report_request
 from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_get_visible, artifact_list_visible
@@ -141,34 +140,3 @@ def lineage(request: HttpRequest, artifact_id: int) -> dict[str, object]:
     actor = api_actor(request)
     artifact = artifact_get_visible(actor=actor, artifact_id=artifact_id)
     return lineage_of(artifact, visible=artifact_list_visible(actor=actor)).to_dict()
-
-
-class ForensicReportIn(Schema):
-    base_id: int = Field(description="The artifact the derived one is compared with.")
-    program: str = Field(min_length=1, max_length=100, description="Program to file under.")
-
-
-class QueuedOut(Schema):
-    queued: bool
-    detail: str
-
-
-@router.post(
-    "/artifacts/{artifact_id}/forensic-report",
-    response={202: QueuedOut},
-    auth=API_AUTH,
-    summary="Compare with a base; file a report if safety-stripped",
-)
-def forensic_report(
-    request: HttpRequest, artifact_id: int, body: ForensicReportIn
-) -> Status[dict[str, object]]:
-    """Queues weight forensics and the refusal probe on the stored copies of both artifacts;
-    a report is filed against this artifact when it is found safety-stripped."""
-    require_scope(request, TokenScope.TRIAGE)
-    actor = api_actor(request)
-    derived = artifact_get_visible(actor=actor, artifact_id=artifact_id)
-    base = artifact_get_visible(actor=actor, artifact_id=body.base_id)
-    forensic_report_request(
-        actor=api_user(request), program=body.program, base=base, derived=derived
-    )
-    return Status(202, {"queued": True, "detail": "forensics queued; a report follows if detected"})

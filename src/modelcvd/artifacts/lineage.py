@@ -5,24 +5,28 @@ abliterations) until a verification run on the derivative shows otherwise. Open 
 be patched: an affected open-weights artifact stays affected, and the way out is the version
 that supersedes it.
 
-`derivative_statuses` is the function advisories call: given the artifacts a case affects,
-every descendant with its status. It reads the database (artifacts and verification runs, a
-few queries per generation) but writes nothing and returns plain dataclasses.
+`derivative_statuses` walks the graph: given the artifacts a case affects, every descendant
+with its status. What verification runs say about a descendant is read by the caller and passed
+in as `verdicts` (verification/selectors.py::derivative_statuses binds it to a case's runs,
+and is what advisories call). It reads artifacts (a few queries per generation), writes
+nothing and returns plain dataclasses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.db.models import QuerySet
 
 from modelcvd.artifacts.models import Artifact
-from modelcvd.vocabulary import DECIDED_VERDICTS, RunVerdict
+from modelcvd.vocabulary import RunVerdict
 
 Status = Literal["affected", "not_affected", "fixed"]
 MAX_DEPTH = 50  # generations; deeper trees (or a cycle in bad data) stop here
+# Given artifact ids, the decided verdict of the run that speaks for each: (verdict, run id).
+VerdictsOf = Callable[[list[int]], Mapping[int, tuple[str, int]]]
 
 
 @dataclass(frozen=True)
@@ -67,36 +71,17 @@ class DerivativeStatus:
         }
 
 
-def _run_verdicts(case_id: int | None, artifact_ids: Iterable[int]) -> dict[int, tuple[str, int]]:
-    """The latest finished, decided run of the case on each artifact: (verdict, run id)."""
-    if case_id is None:
-        return {}
-    from modelcvd.verification.models import VerificationRun
-
-    runs = (
-        VerificationRun.objects.filter(
-            case_id=case_id,
-            artifact_id__in=list(artifact_ids),
-            state=VerificationRun.State.FINISHED,
-        )
-        .order_by("artifact_id", "-finished_at", "-id")
-        .values_list("artifact_id", "id", "summary")
-    )
-    verdicts: dict[int, tuple[str, int]] = {}
-    for artifact_id, run_id, summary in runs:
-        verdict = (summary or {}).get("verdict")
-        if artifact_id not in verdicts and verdict in DECIDED_VERDICTS:
-            verdicts[artifact_id] = (verdict, run_id)
-    return verdicts
+def _no_verdicts(artifact_ids: list[int]) -> Mapping[int, tuple[str, int]]:
+    return {}
 
 
 def derivative_statuses(
-    *, affected: Sequence[Artifact | int], case_id: int | None = None
+    *, affected: Sequence[Artifact | int], verdicts: VerdictsOf = _no_verdicts
 ) -> list[DerivativeStatus]:
     """Every descendant of the `affected` artifacts, nearest generation first.
 
     Rules, applied top-down from each affected artifact:
-    1. a finished run of `case_id` on the descendant decides: `reproduced` -> affected,
+    1. a verdict on the descendant (the latest finished run of the case) decides: `reproduced` -> affected,
        `not_reproduced` -> fixed if the descendant supersedes another artifact (it is a new
        version), else not_affected;
     2. otherwise the descendant of a fixed version is fixed (it carries the fixed weights);
@@ -123,7 +108,7 @@ def derivative_statuses(
         )
         if not children:
             break
-        verdicts = _run_verdicts(case_id, (c.pk for c in children))
+        decided = verdicts([c.pk for c in children])
         superseding = set(
             Artifact.objects.filter(superseded_by_id__in=[c.pk for c in children]).values_list(
                 "superseded_by_id", flat=True
@@ -140,8 +125,8 @@ def derivative_statuses(
             status: Status
             verified = False
             run_id: int | None = None
-            if child.pk in verdicts:
-                verdict, run_id = verdicts[child.pk]
+            if child.pk in decided:
+                verdict, run_id = decided[child.pk]
                 verified = True
                 via = child.pk
                 if verdict == RunVerdict.REPRODUCED:

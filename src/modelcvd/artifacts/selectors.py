@@ -3,10 +3,14 @@ their coordinators."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
 from modelcvd.artifacts.models import Artifact
+from modelcvd.core.errors import FieldError, InvalidInput
 
 Actor = AbstractBaseUser | AnonymousUser
 
@@ -33,3 +37,17 @@ def artifact_get_visible(*, actor: Actor, artifact_id: int) -> Artifact:
 
 def artifact_allows(*, actor: Actor, artifact: Artifact, action: str) -> bool:
     return Artifact.objects.allows(actor, artifact, action)
+
+
+def local_dir_of(artifact: Artifact, field: str) -> Path:
+    """The artifact's local copy, which must lie under MODELCVD_MODEL_DIRS (`field` names the
+    input that chose the artifact, for the error)."""
+    if not artifact.local_dir:
+        raise InvalidInput([FieldError(field, "this artifact has no local copy of its weights")])
+    path = Path(artifact.local_dir).resolve()
+    roots = [Path(root).resolve() for root in settings.MODEL_DIRS]
+    if not any(path.is_relative_to(root) for root in roots):
+        raise InvalidInput([FieldError(field, "its local copy is not under MODELCVD_MODEL_DIRS")])
+    if not path.is_dir():
+        raise InvalidInput([FieldError(field, "its local copy is missing on this server")])
+    return path

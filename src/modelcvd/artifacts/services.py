@@ -14,7 +14,6 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.reports.document import ArtifactRef
-from modelcvd.reports.models import Report
 
 
 def artifact_create(
@@ -241,10 +240,10 @@ def _is_ancestor(candidate: Artifact, of: Artifact) -> bool:
 
 
 def artifact_forensics_link(
-    *, actor: User, base: Artifact, derived: Artifact, report: Report, verdict: str
+    *, actor: User, base: Artifact, derived: Artifact, report_id: int, verdict: str
 ) -> Artifact:
-    """A forensic report was filed: link `derived` to `base` (unless it has a parent already),
-    as an abliteration or a fine-tune by the weights' verdict; audited either way."""
+    """Forensic report `report_id` was filed: link `derived` to `base` (unless it has a parent
+    already), as an abliteration or a fine-tune by the weights' verdict; audited either way."""
     with transaction.atomic():
         if derived.parent_id is None and derived.pk != base.pk:
             derived.parent = base
@@ -259,7 +258,7 @@ def artifact_forensics_link(
             actor=actor,
             action="artifact.forensic_report",
             obj=derived,
-            data={"base": base.pk, "report": report.pk, "verdict": verdict},
+            data={"base": base.pk, "report": report_id, "verdict": verdict},
         )
     return derived
 

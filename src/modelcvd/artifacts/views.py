@@ -1,73 +1,35 @@
-"""Artifact pages: the lineage graph, and the coordinators' one-click forensic report."""
+"""Artifact pages: the lineage graph.
+
+Apps above artifacts add sections to the page (the reports app's forensic-report form): the
+root URL conf passes them in as `sections`, since this app may not import those apps.
+"""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from collections.abc import Callable, Sequence
 
-from modelcvd.accounts.models import User
-from modelcvd.artifacts.forensic_reports import forensic_report_request
-from modelcvd.artifacts.forms import ForensicReportForm
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
 from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_get_visible, artifact_list_visible
-from modelcvd.core.errors import NotFound
-from modelcvd.policy.selectors import program_list
 from modelcvd.web.errors import domain_errors_as_pages
-from modelcvd.web.helpers import request_user
 
-
-def _forensic_form(
-    request: HttpRequest, artifact_id: int, data: object = None
-) -> ForensicReportForm | None:
-    user = request.user
-    # The same rule the forensics service enforces: coordinators of this artifact only.
-    if not isinstance(user, User) or not (
-        Artifact.objects.restrict(user, "coordinate").filter(pk=artifact_id).exists()
-    ):
-        return None
-    bases = [
-        (a.pk, str(a))
-        for a in artifact_list_visible(actor=user).exclude(local_dir="").exclude(pk=artifact_id)
-    ]
-    programs = [(p.slug, p.name) for p in program_list().filter(accepts_reports=True)]
-    return ForensicReportForm(data, bases=bases, programs=programs)
+# Renders one section of the lineage page for this request ("" to show nothing).
+LineageSection = Callable[[HttpRequest, Artifact], str]
 
 
 @domain_errors_as_pages
-def artifact_lineage(request: HttpRequest, artifact_id: int) -> HttpResponse:
+def artifact_lineage(
+    request: HttpRequest, artifact_id: int, sections: Sequence[LineageSection] = ()
+) -> HttpResponse:
     artifact = artifact_get_visible(actor=request.user, artifact_id=artifact_id)
     graph = lineage_of(artifact, visible=artifact_list_visible(actor=request.user))
     context = {
         "artifact": artifact,
         "lineage": graph,
         "rows": graph.rows(),
-        "form": _forensic_form(request, artifact_id),
+        "sections": [section(request, artifact) for section in sections],
     }
     return render(request, "artifacts/lineage.html", context)
-
-
-@login_required
-@require_http_methods(["POST"])
-@domain_errors_as_pages(back="artifacts:lineage", back_kwargs=("artifact_id",))
-def artifact_forensic_report(request: HttpRequest, artifact_id: int) -> HttpResponse:
-    user = request_user(request)
-    derived = artifact_get_visible(actor=user, artifact_id=artifact_id)
-    form = _forensic_form(request, artifact_id, request.POST)
-    if form is None:
-        raise NotFound()
-    if not form.is_valid():
-        messages.error(request, "Choose a base with a local copy and a program.")
-        return redirect("artifacts:lineage", artifact_id=artifact_id)
-    base = artifact_get_visible(actor=user, artifact_id=form.cleaned_data["base_id"])
-    forensic_report_request(
-        actor=user, program=form.cleaned_data["program"], base=base, derived=derived
-    )
-    messages.success(
-        request,
-        f"Forensics queued against {base}: a report is filed if {derived} is safety-stripped.",
-    )
-    return redirect("artifacts:lineage", artifact_id=artifact_id)

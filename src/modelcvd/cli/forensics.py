@@ -128,8 +128,8 @@ class Compare(Command):
         if args.file_report:
             assert behaviour is not None
             setup_django()
-            from modelcvd.artifacts.forensic_reports import forensic_report_file
             from modelcvd.core.errors import InvalidInput
+            from modelcvd.reports.services import forensic_report_file
 
             base = _artifact_for_dir(args.base_dir, args.base_artifact, "--base-artifact")
             derived = _artifact_for_dir(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from modelcvd.reports import dedup_views, views
+from modelcvd.reports import dedup_views, forensic_views, views
 
 app_name = "reports"
 urlpatterns = [
@@ -22,4 +22,9 @@ urlpatterns = [
         name="duplicate_dismiss",
     ),
     path("cases/<int:case_id>/merge/", dedup_views.case_merge_view, name="case_merge"),
+    path(
+        "artifacts/<int:artifact_id>/forensic-report/",
+        forensic_views.artifact_forensic_report,
+        name="forensic_report",
+    ),
 ]

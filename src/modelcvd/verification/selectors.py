@@ -3,16 +3,21 @@ responses. Progress is computed from the stored trials."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
+from modelcvd.artifacts import lineage
+from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
 from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.models import VerificationRun
+from modelcvd.vocabulary import DECIDED_VERDICTS
 
 Actor = AbstractBaseUser | AnonymousUser
 
@@ -122,3 +127,35 @@ def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
     if run is None or not run.summary or "wilson" not in run.summary:
         return None
     return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
+
+
+def case_run_verdicts(case_id: int, artifact_ids: list[int]) -> dict[int, tuple[str, int]]:
+    """The latest finished, decided run of the case on each artifact: (verdict, run id)."""
+    runs = (
+        VerificationRun.objects.filter(
+            case_id=case_id,
+            artifact_id__in=artifact_ids,
+            state=VerificationRun.State.FINISHED,
+        )
+        .order_by("artifact_id", "-finished_at", "-id")
+        .values_list("artifact_id", "id", "summary")
+    )
+    verdicts: dict[int, tuple[str, int]] = {}
+    for artifact_id, run_id, summary in runs:
+        verdict = (summary or {}).get("verdict")
+        if artifact_id not in verdicts and verdict in DECIDED_VERDICTS:
+            verdicts[artifact_id] = (verdict, run_id)
+    return verdicts
+
+
+def derivative_statuses(
+    *, affected: Sequence[Artifact | int], case_id: int | None = None
+) -> list[lineage.DerivativeStatus]:
+    """Every descendant of the `affected` artifacts with its status for case `case_id`: the
+    lineage walk (artifacts/lineage.py::derivative_statuses, which states the rules) decided
+    by the case's finished runs; with no case, by inheritance alone."""
+    if case_id is None:
+        return lineage.derivative_statuses(affected=affected)
+    return lineage.derivative_statuses(
+        affected=affected, verdicts=partial(case_run_verdicts, case_id)
+    )

@@ -1,5 +1,6 @@
 """Writes on reports, each with its audit event: intake (submit, abstract-first scope and
-payload), attachments, duplicate detection and merging duplicate cases. Import the services from this package.
+payload), attachments, duplicate detection and merging duplicate cases, and the reports that weight
+forensics files. Import the services from this package.
 """
 
 from modelcvd.reports.services.attachments import attachment_add, attachment_open
@@ -9,6 +10,8 @@ from modelcvd.reports.services.dedup import (
     dedup_seed_demo,
     duplicate_dismiss,
 )
+from modelcvd.reports.services.forensic_filing import forensic_report_file, forensic_report_run
+from modelcvd.reports.services.forensics import forensic_report_request
 from modelcvd.reports.services.intake import (
     PAYLOAD_PURPOSE,
     report_payload_add,
@@ -28,6 +31,9 @@ __all__ = [
     "dedup_reindex_stale",
     "dedup_seed_demo",
     "duplicate_dismiss",
+    "forensic_report_file",
+    "forensic_report_request",
+    "forensic_report_run",
     "report_payload_add",
     "report_payload_open",
     "report_scope_decide",

