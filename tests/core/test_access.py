@@ -347,7 +347,7 @@ ALLOWED = {
     "assessments/services.py": "names co-assessors of the author's organisation",
     "cli/accounts.py": "grants the first administrator",
     "vocabulary.py": "the roles themselves (which act for an organisation)",
-    "demo.py": "the demo's memberships",
+    "demo/__init__.py": "the demo's memberships",
 }
 
 

@@ -1,4 +1,6 @@
 from django.apps import AppConfig
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 class CoreConfig(AppConfig):
@@ -7,9 +9,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: sealing and audit"
 
     def ready(self) -> None:
-        from django.conf import settings
-        from django.core.exceptions import ImproperlyConfigured
-
         from modelcvd.core.checks import embedded_only_settings
         from modelcvd.core.observability import connect_celery_signals
 
