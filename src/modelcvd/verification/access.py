@@ -5,7 +5,7 @@ its case's rule (cases/access.py); a run on a held-out benchmark item follows it
 | action     | who                                                                          |
 |------------|------------------------------------------------------------------------------|
 | view       | whoever sees the case, unless the run replays a held-out item they may not   |
-|            | read (vendors get the per-category aggregates of verification/holdout.py) |
+|            | read (vendors get the per-category aggregates of verification/holdout.py)   |
 | coordinate | the case's coordinators: cancel it                                           |
 """
 
