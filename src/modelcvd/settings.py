@@ -159,6 +159,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Request bodies above this are answered 413 before any view runs.
 MAX_REQUEST_BYTES = int(env("MODELCVD_MAX_REQUEST_BYTES", str(8 * 1024 * 1024)))
 MAX_ATTACHMENT_BYTES = int(env("MODELCVD_MAX_ATTACHMENT_BYTES", str(5 * 1024 * 1024)))
+# JSON request bodies and .json attachments nested deeper than this are refused (400 / 422)
+# before anything parses them: parsers recurse per level (core/jsonbounds.py).
+MAX_JSON_DEPTH = int(env("MODELCVD_MAX_JSON_DEPTH", "64"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
-
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
 
+from modelcvd.core.jsonbounds import json_too_deep, nul_path
 from modelcvd.optional import ExtraMissing
 
 # No inline script or style anywhere in the UI, so the policy can forbid both.
@@ -54,30 +53,23 @@ class SecurityHeadersMiddleware:
         return response
 
 
-def _nul_path(value: Any, path: str = "") -> str | None:
-    """The dotted path of the first string holding a NUL character, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        if isinstance(key, str) and "\x00" in key:
-            return f"{path}.{key}".strip(".")
-        found = _nul_path(item, f"{path}.{key}".strip("."))
-        if found is not None:
-            return found
-    return None
+# Bodies Django parses itself; every other body may reach a JSON parser (ninja reads JSON
+# whatever the declared type).
+_FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
+def _invalid(status: int, detail: str, field: str, reason: str) -> JsonResponse:
+    return JsonResponse({"detail": detail, "errors": [{"field": field, "reason": reason}]}, status=status)
 
 
 class NulCharacterMiddleware:
-    """Refuse JSON bodies whose strings hold NUL characters, naming the field (422).
+    """Refuse JSON bodies nested deeper than MAX_JSON_DEPTH (400) or whose strings hold NUL
+    characters, naming the field (422), before any view parses them.
 
-    PostgreSQL text cannot store NUL and SQLite silently can: one clear answer on every
-    database, instead of a 500 on one of them. HTML forms get the same from Django's own
+    Depth: the parser and every walk over its result recurse per level, so a deep body would
+    end in RecursionError (500); core.jsonbounds measures it without recursion. NUL:
+    PostgreSQL text cannot store it and SQLite silently can, so one clear answer on every
+    database, instead of a 500 on one of them. HTML forms get the NUL answer from Django's own
     ProhibitNullCharactersValidator.
     """
 
@@ -85,14 +77,21 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.content_type == "application/json" and b"\\u0000" in request.body:
+        if request.content_type in _FORM_TYPES or request.method in ("GET", "HEAD"):
+            return self.get_response(request)
+        body = request.body
+        limit = settings.MAX_JSON_DEPTH
+        if json_too_deep(body, limit):
+            return _invalid(
+                400, "JSON nested too deeply", "body", f"nested deeper than {limit} levels"
+            )
+        if b"\\u0000" in body:
             try:
-                field = _nul_path(json.loads(request.body))
+                field = nul_path(json.loads(body))
             except ValueError:
                 field = None  # not valid JSON: the API answers 400 for that
             if field is not None:
-                error = {"field": field or "body", "reason": "must not contain NUL characters"}
-                return JsonResponse({"detail": "invalid input", "errors": [error]}, status=422)
+                return _invalid(422, "invalid input", field or "body", "must not contain NUL characters")
         return self.get_response(request)
 
 

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from modelcvd.accounts.models import User
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.core.jsonbounds import json_too_deep
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.reports.holdout import report_withheld
@@ -55,6 +56,9 @@ def attachment_kind(filename: str, content: bytes) -> str:
     except UnicodeDecodeError:
         raise InvalidInput([FieldError("file", "text files must be UTF-8")]) from None
     if suffix == ".json":
+        limit = settings.MAX_JSON_DEPTH
+        if json_too_deep(content, limit):
+            raise InvalidInput([FieldError("file", f"JSON nested deeper than {limit} levels")])
         try:
             json.loads(text)
         except ValueError:
