@@ -16,6 +16,7 @@ from django_otp import user_has_device, verify_token
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from modelcvd.accounts.lockout import username_key
 from modelcvd.accounts.models import (
     ORGANISATION_ROLES,
     ApiToken,
@@ -213,15 +214,21 @@ def sign_in_audit(*, user: Any) -> None:
 
 
 def sign_in_failed_audit(*, username: str) -> None:
-    """A failed sign-in. The attempted username is kept (it may not exist); the password never
-    is."""
-    audit_record(actor=None, action="auth.sign_in_failed", data={"username": username[:150]})
+    """A failed sign-in. The attempted username is kept only as the lockout table keeps it, a
+    keyed hash (lockout.username_key): it may be a password typed into the wrong box, and the
+    audit chain is append-only and goes into every backup. Whoever holds the instance secret
+    can still tell whether a given name was tried; the password itself is never recorded."""
+    audit_record(
+        actor=None, action="auth.sign_in_failed", data={"username_key": username_key(username)}
+    )
 
 
 def sign_in_refused_audit(*, username: str, ip: str) -> None:
-    """A sign-in refused by the lockout, before the password was checked."""
+    """A sign-in refused by the lockout, before the password was checked (username as above)."""
     audit_record(
-        actor=None, action="auth.sign_in_refused", data={"username": username[:150], "ip": ip}
+        actor=None,
+        action="auth.sign_in_refused",
+        data={"username_key": username_key(username), "ip": ip},
     )
 
 
