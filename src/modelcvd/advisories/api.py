@@ -52,7 +52,7 @@ def _reader(request: HttpRequest) -> User | AnonymousUser:
     summary="Search the public registry (public level only)",
 )
 def advisory_list(request: HttpRequest) -> dict[str, Any]:
-    query = registry_query_parse(request.GET)
+    query = registry_query_parse(request.GET, actor=_reader(request))
     found = registry_page(query)
     return {
         "count": found.count,

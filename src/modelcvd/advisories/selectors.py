@@ -117,8 +117,20 @@ def _positive(errors: list[FieldError], name: str, text: str, default: int, most
     return int(text)
 
 
-def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
-    """Read the registry's query parameters; InvalidInput names every bad one and why."""
+def _artifact_known(actor: Actor, provider: str, name: str) -> bool:
+    """Whether `actor` may know this artifact exists: the artifact access rule, or a public
+    advisory naming it (already public). A hidden artifact and a missing one answer alike,
+    so the filter is no existence oracle."""
+    named = Artifact.objects.filter(provider=provider, name=name)
+    return (
+        named.restrict(actor, "view").exists()
+        or named.filter(advisories__state__in=PUBLIC_STATES).exists()
+    )
+
+
+def registry_query_parse(params: Mapping[str, str], *, actor: Actor) -> RegistryQuery:
+    """Read the registry's query parameters; InvalidInput names every bad one and why (an
+    artifact `actor` may not know of is named like one that does not exist)."""
     errors: list[FieldError] = []
     get = lambda name: (params.get(name) or "").strip()  # noqa: E731
     q = get("q")
@@ -129,7 +141,7 @@ def registry_query_parse(params: Mapping[str, str]) -> RegistryQuery:
         provider, _, name = text.partition("/")
         if not provider or not name:
             errors.append(FieldError("artifact", "give it as provider/name"))
-        elif not Artifact.objects.filter(provider=provider, name=name).exists():
+        elif not _artifact_known(actor, provider, name):
             errors.append(FieldError("artifact", "no artifact with this provider/name"))
         else:
             artifact = (provider, name)

@@ -55,7 +55,7 @@ def registry(request: HttpRequest) -> HttpResponse:
         "count": 0,
     }
     try:
-        query = registry_query_parse(request.GET)
+        query = registry_query_parse(request.GET, actor=request.user)
     except InvalidInput as error:
         context["errors"] = error.errors
         return render(request, "advisories/list.html", context, status=422)
