@@ -179,10 +179,22 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-TLS = env_bool("MODELCVD_TLS", False)
+# Served over HTTPS (on by default when the base URL is https): Secure cookies, HSTS, and with
+# PROXY_SSL_HEADER a redirect of plain HTTP. Production refuses to start without it unless
+# MODELCVD_ALLOW_INSECURE_HTTP=1, which it then logs as a WARNING at every start.
+TLS = env_bool("MODELCVD_TLS", BASE_URL.startswith("https://"))
+ALLOW_INSECURE_HTTP = env_bool("MODELCVD_ALLOW_INSECURE_HTTP", False)
 SESSION_COOKIE_SECURE = TLS
 CSRF_COOKIE_SECURE = TLS
 SECURE_HSTS_SECONDS = 31536000 if TLS else 0
+# Behind a proxy that terminates TLS, Django sees plain HTTP (and so sends no HSTS): name the
+# header the proxy sets to "https" (e.g. X-Forwarded-Proto; the proxy must overwrite any the
+# client sent). Health probes and metrics scrapes stay reachable over plain HTTP.
+PROXY_SSL_HEADER = env("MODELCVD_PROXY_SSL_HEADER", "")
+if PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = TLS and bool(PROXY_SSL_HEADER)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", f"sqla+sqlite:///{DATA_DIR / 'celery-broker.sqlite3'}")
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -62,9 +62,7 @@ def test_deeply_nested_json_to_any_path_is_400_naming_the_limit(
 def test_nul_at_the_depth_limit_is_still_a_named_422(world: World, api_as: Any) -> None:
     depth = settings.MAX_JSON_DEPTH - 1
     body = '{"body": "x", "visibility": "internal", "extra": ' + _deep('"\\u0000"', depth) + "}"
-    response = api_as("triager").post(
-        f"/api/v1/cases/{world.cases['a'].pk}/comments", raw=body
-    )
+    response = api_as("triager").post(f"/api/v1/cases/{world.cases['a'].pk}/comments", raw=body)
     assert response.status_code == 422
     assert response.json()["errors"] == [
         {"field": "extra" + ".0" * depth, "reason": "must not contain NUL characters"}
@@ -80,9 +78,7 @@ def test_an_oversized_body_is_413_naming_the_limit(world: World, settings: Any) 
     assert "limit of 1000" in response.json()["detail"]
 
 
-def test_deeply_nested_json_attachment_is_422_naming_the_limit(
-    world: World, api_as: Any
-) -> None:
+def test_deeply_nested_json_attachment_is_422_naming_the_limit(world: World, api_as: Any) -> None:
     api = api_as("researcher_a")
     before = Attachment.objects.count()
     for inner in ("1", '"\\u0000"'):

@@ -58,7 +58,10 @@ def test_hidden_and_unknown_artifacts_answer_alike_on_the_registry_page(
         sign_in(client, world.users[role])
     pages = [client.get("/advisories/", {"artifact": name}) for name in (HIDDEN, UNKNOWN)]
     assert [p.status_code for p in pages] == [422, 422]
-    texts = [p.content.decode().replace(name, "NAME") for p, name in zip(pages, (HIDDEN, UNKNOWN))]
+    texts = [
+        p.content.decode().replace(name, "NAME")
+        for p, name in zip(pages, (HIDDEN, UNKNOWN), strict=True)
+    ]
     strip = lambda t: t.split('name="csrfmiddlewaretoken"')[0]  # noqa: E731
     assert strip(texts[0]) == strip(texts[1])
 

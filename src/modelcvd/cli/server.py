@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from modelcvd.cli.base import Command, Output, setup_django
+from modelcvd.cli.errors import CliError, Exit
 
 
 def _worker_options(parser: argparse.ArgumentParser) -> None:
@@ -150,11 +151,26 @@ class Migrate(Command):
         call_command("migrate", "--noinput", *(["-v", "0"] if args.quiet else []))
 
 
+def _production_mode() -> bool:
+    """MODELCVD_PRODUCTION as settings.py reads it, known before Django is set up."""
+    return os.environ.get("MODELCVD_PRODUCTION", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEMO_REFUSED = CliError(
+    Exit.REFUSED,
+    "demo refuses to run in production mode (MODELCVD_PRODUCTION is set): it loads accounts "
+    "with a published password",
+    "run the demo on an embedded instance with its own MODELCVD_DATA_DIR",
+)
+
+
 class Demo(Command):
     name = "demo"
-    help = "Migrate, load demo data (idempotent) and serve."
+    help = "Migrate, load demo data (idempotent) and serve; refused in production mode."
     prints_data = True
-    uses_database = True
+    # Set up in run(), after the production check: a production instance must hear "refused"
+    # whatever else its settings say.
+    uses_database = False
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="load the data and exit")
@@ -167,10 +183,16 @@ class Demo(Command):
         _worker_options(parser)
 
     def run(self, args: argparse.Namespace, out: Output) -> int:
+        if _production_mode():
+            raise DEMO_REFUSED
+        setup_django()
+        from django.conf import settings
         from django.core.management import call_command
 
         from modelcvd.demo import DEMO_PASSWORD, demo_load
 
+        if settings.PRODUCTION:
+            raise DEMO_REFUSED
         call_command("migrate", "--noinput", "-v", "0")
         summary = demo_load(model_run=not args.no_model)
         url = f"http://{args.host}:{args.port}/"

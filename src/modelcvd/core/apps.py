@@ -1,6 +1,10 @@
+import logging
+
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger("modelcvd.security")
 
 
 class CoreConfig(AppConfig):
@@ -15,8 +19,15 @@ class CoreConfig(AppConfig):
         connect_celery_signals()
 
         if settings.PRODUCTION:
-            problems = embedded_only_settings()
-            if problems:
-                raise ImproperlyConfigured(
-                    "production mode refuses to start: " + "; ".join(problems)
-                )
+            production_refuses_unsafe_settings(embedded_only_settings())
+
+
+def production_refuses_unsafe_settings(problems: list[str]) -> None:
+    """Refuse to start on any problem; say loudly that plain HTTP was allowed on purpose."""
+    if problems:
+        raise ImproperlyConfigured("production mode refuses to start: " + "; ".join(problems))
+    if settings.ALLOW_INSECURE_HTTP:
+        logger.warning(
+            "MODELCVD_ALLOW_INSECURE_HTTP is set: production mode runs without requiring TLS; "
+            "session cookies may travel in clear and no HSTS is sent"
+        )

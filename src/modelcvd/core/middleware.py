@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
@@ -59,7 +60,9 @@ _FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencod
 
 
 def _invalid(status: int, detail: str, field: str, reason: str) -> JsonResponse:
-    return JsonResponse({"detail": detail, "errors": [{"field": field, "reason": reason}]}, status=status)
+    return JsonResponse(
+        {"detail": detail, "errors": [{"field": field, "reason": reason}]}, status=status
+    )
 
 
 class NulCharacterMiddleware:
@@ -91,7 +94,9 @@ class NulCharacterMiddleware:
             except ValueError:
                 field = None  # not valid JSON: the API answers 400 for that
             if field is not None:
-                return _invalid(422, "invalid input", field or "body", "must not contain NUL characters")
+                return _invalid(
+                    422, "invalid input", field or "body", "must not contain NUL characters"
+                )
         return self.get_response(request)
 
 
