@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -377,7 +378,10 @@ class Stack:
             "CELERY_BROKER_URL": broker_url,
             "MODELCVD_DATA_DIR": str(base / "data"),
             "MODELCVD_KEY_FILE": key_file or str(base / "keys" / "kek.json"),
-            "MODELCVD_SECRET_KEY": "scale-test-secret-key-not-the-default",
+            # Production refuses short or example keys; this one is random per run.
+            "MODELCVD_SECRET_KEY": secrets.token_urlsafe(48),
+            # Plain HTTP on loopback: production refuses it unless told, and logs the override.
+            "MODELCVD_ALLOW_INSECURE_HTTP": "1",
             "MODELCVD_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "MODELCVD_CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "MODELCVD_VERIFICATION_CHUNK_TRIALS": str(chunk_trials),
