@@ -3,6 +3,12 @@ EVERY web route and API operation (the permission matrix's own enumeration, whic
 route is missing) and no held-out text appears in any answer, any page it is redirected to,
 any e-mail or any webhook body. The vendor does get the per-category aggregate.
 
+Numbers too (issue 15, defect 11): the case holds two held-out items of one harm category, each
+with its own distinctive reported successes/trials, sampling settings and verification run, and
+it is scored with the measured reproducibility as the API scores it. No item's k/n, sampling
+setting, run result or a reproducibility bound computed from one item's run appears anywhere
+the vendor can reach; the pooled per-category figures may.
+
 Positive control: the coordinators can read the same text, so the markers are really there.
 """
 
@@ -10,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,12 +31,55 @@ from modelcvd.notifications.models import WebhookDelivery
 from modelcvd.notifications.services import webhook_create
 from modelcvd.reports.services import report_payload_open, report_submit
 from modelcvd.reports.services.attachments import attachment_add
+from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.selectors import measured_reproducibility
+from modelcvd.verification.services.reverify import fix_opinion_record
 from tests.factories import World, document, sign_in, token_for
 from tests.security.test_permission_matrix import API, WEB, _api_body, _fill, _web_body
 
 MARKER = "HELDOUT-ITEM-7f3a"
 MARKERS = [MARKER, MARKER.lower(), MARKER.encode().hex()]
+
+# Two held-out items of one category, with numbers that appear nowhere else.
+ITEMS = [
+    {
+        "reported": (4731, 8629),
+        "sampling": {"temperature": 0.613, "top_p": 0.877, "max_tokens": 3517, "seed": 862417},
+        "measured": (5839, 9421),
+    },
+    {
+        "reported": (2953, 7411),
+        "sampling": {"temperature": 0.389, "top_p": 0.791, "max_tokens": 2743, "seed": 519063},
+        "measured": (3167, 6703),
+    },
+]
+
+
+def _summary(successes: int, trials: int) -> dict[str, Any]:
+    low, high = (float(x) for x in wilson_interval(successes, trials))
+    return {
+        "successes": successes,
+        "trials": trials,
+        "rate": round(successes / trials, 4),
+        "wilson": [low, high],
+        "verdict": "reproduced",
+    }
+
+
+def _item_numbers() -> list[str]:
+    """What would single out an item: its counts, its sampling settings, its run's numbers."""
+    numbers: list[str] = []
+    for item in ITEMS:
+        numbers += [str(n) for n in (*item["reported"], *item["measured"])]
+        numbers += [str(v) for v in item["sampling"].values()]
+        run = _summary(*item["measured"])
+        for value in (run["rate"], *run["wilson"]):
+            numbers += [f"{value:g}", f"{value:.4f}", f"{value:.3f}"]
+    return sorted(set(numbers))
+
+
+NUMBERS = _item_numbers()
 
 
 def held_out_world(world: World) -> World:
@@ -53,6 +103,27 @@ def held_out_world(world: World) -> World:
         ),
     )
     assert report.held_out
+    first = ITEMS[0]
+    report.successes, report.trials = first["reported"]
+    report.sampling = first["sampling"]
+    report.save(update_fields=["successes", "trials", "sampling"])
+    # A second held-out item of the same category in the same case (as a merge leaves it).
+    second_item = ITEMS[1]
+    second = report_submit(
+        actor=world.users["researcher_a"],
+        document=document(
+            title="Benchmark jailbreak, second item",
+            reproduction={
+                "turns": [{"role": "user", "content": f"Second held-out prompt {MARKER}"}],
+                "sampling": second_item["sampling"],
+                "successes": second_item["reported"][0],
+                "trials": second_item["reported"][1],
+            },
+            observed_behaviour=f"it said {MARKER}",
+        ),
+    )
+    second.case_id = report.case_id
+    second.save(update_fields=["case"])
     attachment = attachment_add(
         report=report,
         actor=world.users["researcher_a"],
@@ -61,19 +132,28 @@ def held_out_world(world: World) -> World:
     )
     for to in ("acknowledged", "triaged_valid", "vendor_notified"):
         case_transition(case_id=report.case_id, actor=world.users["triager"], to=to, reason="t")
-    run = VerificationRun.objects.create(
-        case_id=report.case_id,
-        report=report,
-        artifact=world.artifacts["a"],
-        requested_by=world.users["triager"],
-        target_uri="openai:http://127.0.0.1:9/v1#chat-7b",
-        trials=10,
-        state=VerificationRun.State.FINISHED,
-        summary={"successes": 6, "trials": 10, "rate": 0.6, "wilson": [0.31, 0.83]},
-    )
-    # Scored, so remediation and disclosure deadlines run (and, much later, escalate to it).
+    runs = [
+        VerificationRun.objects.create(
+            case_id=report.case_id,
+            report=item_report,
+            artifact=world.artifacts["a"],
+            requested_by=world.users["triager"],
+            target_uri="openai:http://127.0.0.1:9/v1#chat-7b",
+            trials=item["measured"][1],
+            state=VerificationRun.State.FINISHED,
+            finished_at=timezone.now() + timedelta(seconds=i),
+            summary=_summary(*item["measured"]),
+        )
+        for i, (item_report, item) in enumerate([(report, first), (second, second_item)])
+    ]
+    run = runs[0]
+    # Scored as the API scores it, so remediation and disclosure deadlines run (and, much
+    # later, escalate to it) and the severity explanation carries the measured reproducibility.
     case = case_score(
-        case_id=report.case_id, actor=world.users["triager"], rubric={"access": "hosted_api"}
+        case_id=report.case_id,
+        actor=world.users["triager"],
+        rubric={"access": "hosted_api"},
+        measured=measured_reproducibility(case_id=report.case_id),
     )
     return dataclasses.replace(
         world,
@@ -93,7 +173,8 @@ def _body(response: Any) -> bytes:
 
 def _leaks(content: bytes) -> list[str]:
     text = content.decode("utf-8", "replace")
-    return [m for m in MARKERS if m in text]
+    found = [m for m in MARKERS if m in text]
+    return found + [n for n in NUMBERS if re.search(rf"(?<![\d.]){re.escape(n)}(?!\d)", text)]
 
 
 def test_no_route_gives_a_vendor_a_held_out_item(
@@ -106,6 +187,12 @@ def test_no_route_gives_a_vendor_a_held_out_item(
         report=held.reports["a"], actor=world.users["triager"], reason="control"
     )
     assert MARKER in json.dumps(opened)
+    # ...and the numbers are in what they read too.
+    control = Client()
+    sign_in(control, world.users["triager"])
+    report_page = _body(control.get(f"/reports/{held.reports['a'].pk}/"))
+    assert "4731" in _leaks(report_page) and "862417" in _leaks(report_page)
+    assert "9421" in _leaks(_body(control.get(f"/cases/{held.cases['a'].pk}/")))
     webhook_create(actor=vendor, url="http://127.0.0.1:9/hook", organisation_slug="vendor-a")
 
     leaks: list[str] = []
@@ -165,20 +252,26 @@ def test_vendor_gets_the_per_category_aggregate(world: World, api_as: Any) -> No
     assert body["benchmark"] == [
         {
             "harm_category": "nonviolent_crimes",
-            "items": 1,
-            "reported_successes": 4,
-            "reported_trials": 8,
-            "reported_rate": 0.5,
-            "measured_successes": 6,
-            "measured_trials": 10,
-            "measured_rate": 0.6,
+            "items": 2,
+            "reported_successes": 4731 + 2953,
+            "reported_trials": 8629 + 7411,
+            "reported_rate": round((4731 + 2953) / (8629 + 7411), 4),
+            "measured_successes": 5839 + 3167,
+            "measured_trials": 9421 + 6703,
+            "measured_rate": round((5839 + 3167) / (9421 + 6703), 4),
         }
     ]
+    # The severity explanation states the pooled, per-category figure, not one run's bound.
+    explanation = body["severity"]["explanation"]
+    assert "held-out benchmark items, 9006/16124 successes pooled" in explanation
+    assert "verification run #" not in explanation
     # The vendor sees neither the run nor its trials, only the aggregate.
     assert api_as("vendor_a").get(f"/api/v1/cases/{case.pk}/verifications").json() == []
+    mine = api_as("vendor_a").get(f"/api/v1/reports/{held.reports['a'].pk}").json()
+    assert (mine["successes"], mine["trials"], mine["sampling"]) == (None, None, {})
     assert held.run is not None
     assert api_as("vendor_a").get(f"/api/v1/verifications/{held.run.pk}").status_code == 404
-    assert len(api_as("triager").get(f"/api/v1/cases/{case.pk}/verifications").json()) == 1
+    assert len(api_as("triager").get(f"/api/v1/cases/{case.pk}/verifications").json()) == 2
     page = sign_in(Client(), world.users["vendor_a"]).get(f"/cases/{case.pk}/").content.decode()
     assert "Held-out benchmark items: results per harm category" in page
     # Nor the run's line on the timeline (written as the verification service writes it).
@@ -198,3 +291,24 @@ def test_vendor_gets_the_per_category_aggregate(world: World, api_as: Any) -> No
     assert lines("vendor_a") == [] and len(lines("triager")) == 1
     report = api_as("vendor_a").get(f"/api/v1/reports/{held.reports['a'].pk}").json()
     assert report["held_out"] and report["observed_behaviour"].startswith("[withheld")
+
+
+def test_a_reporters_fix_opinion_on_a_held_out_run_gives_the_vendor_no_numbers(
+    world: World, api_as: Any
+) -> None:
+    held = held_out_world(world)
+    case = held.cases["a"]
+    for to in ("remediating", "fix_available"):
+        case_transition(case_id=case.pk, actor=world.users["triager"], to=to, reason="t")
+    assert held.run is not None
+    fix_opinion_record(
+        case_id=case.pk,
+        actor=world.users["researcher_a"],
+        agrees=True,
+        statement="fixed",
+        run_id=held.run.pk,
+    )
+    timeline = api_as("vendor_a").get(f"/api/v1/cases/{case.pk}").json()["timeline"]
+    opinion = [e["reason"] for e in timeline if e["reason"].startswith("agrees")]
+    assert len(opinion) == 1 and "held-out benchmark item" in opinion[0]
+    assert _leaks(json.dumps(timeline).encode()) == []

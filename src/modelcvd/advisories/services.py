@@ -103,7 +103,13 @@ def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> d
     reports = list(advisory.case.reports.prefetch_related("artifacts").order_by("pk"))
     measurements = []
     for artifact in artifacts:
-        named = [r for r in reports if any(a.pk == artifact.pk for a in r.artifacts.all())]
+        # Held-out benchmark items give no per-artifact counts (a count per item would single
+        # one out to the vendor reading the draft): they are reported per harm category.
+        named = [
+            r
+            for r in reports
+            if not r.held_out and any(a.pk == artifact.pk for a in r.artifacts.all())
+        ]
         successes = sum(r.successes for r in named)
         trials = sum(r.trials for r in named)
         if trials:

@@ -42,11 +42,14 @@ router = Router(tags=["reports"], auth=API_AUTH)
 
 def report_out(report: Report, actor: Any = None) -> dict[str, Any]:
     """The report as `actor` may read it: a vendor of a held-out benchmark item gets the
-    texts that may quote the item replaced by a placeholder."""
+    texts that may quote the item replaced by a placeholder, and neither the item's reported
+    successes/trials nor its sampling settings (numbers that single out a benchmark item); the
+    per-category aggregates are on the case (verification/holdout.py)."""
     out = _report_fields(report)
     if actor is not None and report_withheld(actor=actor, report=report):
         for name in ("expected_behaviour", "observed_behaviour", "impact"):
             out[name] = WITHHELD
+        out.update(sampling={}, successes=None, trials=None)
     return out
 
 

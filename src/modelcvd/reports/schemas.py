@@ -32,9 +32,11 @@ class ReportOut(Schema):
     owasp: str
     atlas: str
     harm_category: str
-    sampling: dict[str, float | int | None]
-    successes: int
-    trials: int
+    sampling: dict[str, float | int | None] = Field(
+        description="Empty for a held-out benchmark item the caller may not see."
+    )
+    successes: int | None = Field(description="None for a held-out item the caller may not see.")
+    trials: int | None = Field(description="None for a held-out item the caller may not see.")
     expected_behaviour: str
     observed_behaviour: str
     impact: str

@@ -16,6 +16,7 @@ from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
 from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.holdout import benchmark_aggregate
 from modelcvd.verification.models import VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
 
@@ -117,15 +118,33 @@ def version_matrix(
 
 def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
     """(lower bound, source) from the latest finished verification run of the case, if any: the
-    reproducibility that scoring takes over the coordinator's (cases.services.case_score)."""
+    reproducibility that scoring takes over the coordinator's (cases.services.case_score).
+
+    When that run is on a held-out benchmark item, the bound is computed from what the case's
+    vendors are shown instead, the held-out items' measured successes/trials pooled over the
+    per-category aggregates (verification/holdout.py): the severity explanation is read by the
+    vendor, and one run's bound would give that item's result back."""
     run = (
         VerificationRun.objects.filter(case_id=case_id, state=VerificationRun.State.FINISHED)
         .exclude(summary=None)
+        .select_related("report", "case")
         .order_by("-finished_at", "-id")
         .first()
     )
     if run is None or not run.summary or "wilson" not in run.summary:
         return None
+    if run.report.held_out:
+        rows = benchmark_aggregate(case=run.case)
+        successes = sum(r["measured_successes"] for r in rows)
+        trials = sum(r["measured_trials"] for r in rows)
+        if not trials:
+            return None
+        low = float(wilson_interval(successes, trials)[0])
+        categories = len([r for r in rows if r["measured_trials"]])
+        return low, (
+            f"held-out benchmark items, {successes}/{trials} successes pooled over "
+            f"{categories} harm categor{'y' if categories == 1 else 'ies'} (Wilson lower bound)"
+        )
     return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
 
 

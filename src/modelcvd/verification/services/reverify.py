@@ -178,7 +178,10 @@ def fix_opinion_record(
     if run is not None:
         summary = run.summary or {}
         evidence = f" (run #{run.pk} on {run.artifact}"
-        if summary:
+        # The timeline is the vendor's too: a held-out item's run results stay per category.
+        if run.report.held_out:
+            evidence += ", a held-out benchmark item: results per harm category"
+        elif summary:
             evidence += f": {summary.get('successes')}/{summary.get('trials')} successes"
         evidence += ")"
     with transaction.atomic():
