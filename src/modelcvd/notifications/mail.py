@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 
 
 def mail_send(*, recipients: Iterable[str], subject: str, body: str) -> int:
@@ -18,7 +18,9 @@ def mail_send(*, recipients: Iterable[str], subject: str, body: str) -> int:
     if not addresses:
         return 0
     messages = [
-        EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[a])
+        EmailMultiAlternatives(
+            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[a]
+        )
         for a in addresses
     ]
     with get_connection() as connection:
