@@ -138,9 +138,8 @@ def _case(actor: Any, case: Case, action: str) -> bool:
     admin, _, triager, vendor_of, _ = _who(actor)
     coordinate = admin or case.program.organisation_id in triager
     report = actor.is_authenticated and case.reports.filter(reporter_id=actor.pk).exists()
-    vendor = case.vendor_notified_at is not None and any(
-        a.vendor_id in vendor_of for a in case.artifacts.all()
-    )
+    # Told, per organisation: naming a vendor's artifact (a merge adds some) is not telling it.
+    vendor = case.vendor_parties.filter(organisation_id__in=vendor_of).exists()
     return {
         "coordinate": coordinate,
         "report": report,
@@ -197,7 +196,9 @@ def _assessment(actor: Any, assessment: Assessment, action: str) -> bool:
 def _run(actor: Any, run: VerificationRun, action: str) -> bool:
     readable = not run.report.held_out or _report(actor, run.report, "held_out")
     return {
-        "view": _case(actor, run.case, "view") and readable,
+        # A reporter sees the runs of their own report only, never a merged co-reporter's.
+        "view": (_case(actor, run.case, "party") or _report(actor, run.report, "reporter"))
+        and readable,
         "coordinate": _case(actor, run.case, "coordinate"),
     }[action]
 

@@ -179,6 +179,8 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ),
     # Proposing is the coordinators'; the vendor agrees (tests/cases/test_embargo.py).
     ("POST", "/api/v1/cases/{case_id}/embargo"): row(401, 403, 404, 403, 404, 200, 404, 404, 200),
+    # Telling one more vendor is the coordinators'; vendor A was already told of case A (422).
+    ("POST", "/api/v1/cases/{case_id}/vendors"): row(401, 403, 404, 403, 404, 422, 404, 404, 422),
     ("GET", "/api/v1/webhooks"): signed_in(200, anonymous=401),
     # A program's webhooks are its triagers' (the coordinator organisation runs open-models).
     ("POST", "/api/v1/webhooks"): row(401, 403, 403, 403, 403, 201, 403, 403, 201),
@@ -278,6 +280,7 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
         302, 302, 404, 302, 404, 302, 404, 404, 302
     ),
     ("POST", "cases/<int:case_id>/embargo/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "cases/<int:case_id>/vendors/"): row(302, 302, 404, 302, 404, 422, 404, 404, 422),
     ("POST", "cases/<int:case_id>/merge/"): row(302, 404, 404, 404, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/"): row(
         302, 404, 404, 404, 404, 302, 404, 404, 302
@@ -455,6 +458,8 @@ def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
         return {"approve": True, "reason": "permission matrix"}
     if path.endswith("/embargo"):
         return {"action": "propose", "public_date": "2099-01-01T00:00:00Z", "reason": "matrix"}
+    if path.endswith("/vendors"):
+        return {"organisation": "vendor-a", "reason": "permission matrix"}
     if path.endswith("/webhooks"):
         return {"url": "http://127.0.0.1:9/hook", "program": "open-models"}
     if path.endswith("/policy"):
@@ -566,6 +571,8 @@ def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
         return {"approve": "yes", "reason": "permission matrix"}
     if route.endswith("embargo/"):
         return {"action": "propose", "public_date": "2099-01-01 00:00", "reason": "matrix"}
+    if route.endswith("vendors/"):
+        return {"organisation": "vendor-a", "reason": "permission matrix"}
     return {}
 
 

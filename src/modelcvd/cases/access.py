@@ -6,7 +6,8 @@
 |            | triage and transitions, scoring, merge, embargo, deadlines, credits,         |
 |            | bounties, verification runs, advisory drafting, duplicate proposals          |
 | report     | the reporter of a report in the case                                         |
-| vendor     | members of a vendor whose artifact the case names, once the vendor was told  |
+| vendor     | members of a vendor organisation that was told of the case (CaseVendor): an  |
+|            | artifact's vendor is not a party by being named (a merge adds artifacts)     |
 | party      | coordinate or vendor: also sees the case's reports and unpublished advisories |
 | view       | coordinate, report or vendor: sees the case, its timeline, its comments      |
 """
@@ -36,10 +37,7 @@ def _report(actor: Actor) -> Q:
 
 
 def _vendor(actor: Actor) -> Q:
-    return Q(
-        vendor_notified_at__isnull=False,
-        artifacts__vendor_id__in=organisations_as(actor, Role.VENDOR_MEMBER),
-    )
+    return Q(vendor_parties__organisation_id__in=organisations_as(actor, Role.VENDOR_MEMBER))
 
 
 class CaseQuerySet(RestrictedQuerySet["Case"]):
@@ -54,11 +52,9 @@ class CaseQuerySet(RestrictedQuerySet["Case"]):
 
 def vendor_organisations(actor: Actor, case: Case) -> set[int]:
     """The vendor organisations `actor` speaks for in `case` (the "vendor" rule, per
-    organisation): empty unless the vendor was told."""
-    if case.vendor_notified_at is None:
-        return set()
+    organisation): only those that were told of the case."""
     return set(
-        case.artifacts.filter(
-            vendor_id__in=organisations_as(actor, Role.VENDOR_MEMBER)
-        ).values_list("vendor_id", flat=True)
+        case.vendor_parties.filter(
+            organisation_id__in=organisations_as(actor, Role.VENDOR_MEMBER)
+        ).values_list("organisation_id", flat=True)
     )

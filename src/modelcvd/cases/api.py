@@ -16,6 +16,8 @@ from modelcvd.cases.schemas import (
     CaseBrief,
     CommentIn,
     CommentOut,
+    VendorNotifyIn,
+    VendorPartyOut,
 )
 from modelcvd.cases.selectors import (
     case_access,
@@ -25,6 +27,7 @@ from modelcvd.cases.selectors import (
     triage_queue,
 )
 from modelcvd.cases.services import (
+    case_vendor_notify,
     comment_add,
     deadlines_out,
     embargo_out,
@@ -105,6 +108,28 @@ def comments(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 def comment_create(request: HttpRequest, case_id: int, body: CommentIn) -> Status[dict[str, Any]]:
     require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
     comment = comment_add(
-        case_id=case_id, actor=api_user(request), body=body.body, visibility=body.visibility
+        case_id=case_id,
+        actor=api_user(request),
+        body=body.body,
+        visibility=body.visibility,
+        report_id=body.report,
     )
     return Status(201, comment_out(comment))
+
+
+@router.post(
+    "/cases/{case_id}/vendors",
+    response={201: VendorPartyOut},
+    summary="Notify one more vendor of the case (coordinators)",
+)
+def vendor_notify(
+    request: HttpRequest, case_id: int, body: VendorNotifyIn
+) -> Status[dict[str, Any]]:
+    require_scope(request, TokenScope.TRIAGE)
+    party = case_vendor_notify(
+        case_id=case_id, actor=api_user(request), organisation=body.organisation, reason=body.reason
+    )
+    return Status(
+        201,
+        {"case": case_id, "organisation": body.organisation, "notified_at": party.notified_at},
+    )

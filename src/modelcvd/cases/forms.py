@@ -37,14 +37,30 @@ class TransitionForm(forms.Form):
         choice_field(self, "to").choices = [(t, t.replace("_", " ")) for t in targets]
 
 
+class VendorNotifyForm(forms.Form):
+    organisation = forms.SlugField(max_length=100)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+
 class CommentForm(forms.Form):
     body = forms.CharField(
         label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=20_000
     )
     visibility = forms.ChoiceField(choices=Comment.Visibility.choices)
+    # Which report's reporter a coordinator's reporter-channel reply is for (merged cases).
+    report = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label="Reporter channel of report"
+    )
 
-    def __init__(self, *args: Any, visibilities: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        visibilities: list[str],
+        channels: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        choice_field(self, "report").choices = [("", "(the case's only report)"), *(channels or [])]
         choice_field(self, "visibility").choices = [
             c for c in Comment.Visibility.choices if c[0] in visibilities
         ]

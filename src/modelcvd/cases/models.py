@@ -31,7 +31,8 @@ class Case(models.Model):
         default="",
         choices=[(tier.value, tier.value) for tier in Tier],
     )
-    # Set once, when the vendor is first told: from then on the vendor's members see the case.
+    # Set once, when a vendor is first told (the remediation clock runs from then). Who was
+    # told is CaseVendor, per organisation: only those vendors' members see the case.
     vendor_notified_at = models.DateTimeField(null=True, blank=True)
     # Set when this case was merged into another (cases.services.merge): its reports moved
     # there, its own timeline stays and is shown under the target's.
@@ -70,6 +71,31 @@ class Case(models.Model):
         return f"Case #{self.pk}: {self.title}"
 
 
+class CaseVendor(models.Model):
+    """A vendor organisation that was told of the case: its members see the case from then on.
+
+    The one record of who was notified. Naming an artifact does not make its vendor a party
+    (a merge adds artifacts): only the notify step (cases.services.vendors) writes a row."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="vendor_parties")
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+"
+    )
+    notified_at = models.DateTimeField()
+    notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["notified_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "organisation"], name="notify_vendor_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"vendor {self.organisation_id} told of case #{self.case_id}"
+
+
 class TimelineEvent(models.Model):
     """Something that happened to a case, in order. Transitions carry their reason."""
 
@@ -90,6 +116,7 @@ class TimelineEvent(models.Model):
         SCOPE = "scope", "Scope check"
         PAYLOAD = "payload", "Payload received"
         MERGE = "merge", "Merge"
+        VENDOR_NOTIFY = "vendor_notify", "Vendor notified"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()
@@ -115,6 +142,11 @@ class Comment(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The report whose reporter channel a reporter-visible comment belongs to: reporters of a
+    # merged case read only their own report's channel, never each other's.
+    report = models.ForeignKey(
+        "reports.Report", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     body = models.TextField()
     visibility = models.CharField(max_length=10, choices=Visibility.choices)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from modelcvd.accounts.models import Organisation
 from modelcvd.cases.forms import (
     CommentForm,
     EmbargoForm,
@@ -17,11 +18,12 @@ from modelcvd.cases.forms import (
     ExtensionForm,
     ScoreForm,
     TransitionForm,
+    VendorNotifyForm,
     WaitingForm,
 )
 from modelcvd.cases.models import Case, Comment
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_visible, comments_visible
-from modelcvd.cases.services import deadlines_out, embargo_out, severity_out
+from modelcvd.cases.services import deadlines_out, embargo_out, severity_out, vendors_untold
 from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.web.helpers import request_user
 
@@ -42,6 +44,12 @@ def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         "extension_form": ExtensionForm() if access.any else None,
         "decision_form": ExtensionDecisionForm() if access.staff else None,
         "embargo_form": EmbargoForm() if (access.staff or access.vendor) else None,
+        # Vendors whose artifacts the case names but who were never told (a merge adds
+        # artifacts): the coordinators tell each one explicitly.
+        "untold_vendors": Organisation.objects.filter(pk__in=vendors_untold(case)).order_by("name")
+        if access.staff
+        else [],
+        "vendor_notify_form": VendorNotifyForm() if access.staff else None,
     }
 
 
@@ -70,7 +78,10 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         "reports": reports,
         "comments": comments_visible(case=case, actor=user, access=access),
         "transition_form": TransitionForm(targets=targets) if targets else None,
-        "comment_form": CommentForm(visibilities=visibilities),
+        "comment_form": CommentForm(
+            visibilities=visibilities,
+            channels=[(r.pk, f"report #{r.pk}") for r in reports] if access.staff else [],
+        ),
         "targets": targets,
         "visibilities": visibilities,
         **case_policy_context(case, access),

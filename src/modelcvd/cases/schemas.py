@@ -62,6 +62,24 @@ class CommentIn(Schema):
     visibility: CommentVisibility = Field(
         description="internal (coordinators only), reporter or vendor"
     )
+    report: int | None = Field(
+        default=None,
+        description="for a coordinator's reporter comment on a case with several reports: "
+        "the report whose reporter it is for (each reporter reads only their own channel)",
+    )
+
+
+class VendorNotifyIn(Schema):
+    organisation: str = Field(
+        min_length=1, max_length=100, description="slug of the vendor to tell"
+    )
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class VendorPartyOut(Schema):
+    case: int
+    organisation: str
+    notified_at: datetime
 
 
 class ConflictOut(Schema):

@@ -90,7 +90,8 @@ def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySe
         return qs.all()
     shown = Q(author_id=actor.pk)
     if access.reporter:
-        shown |= Q(visibility=Comment.Visibility.REPORTER)
+        # Each reporter's channel is their own report's: merged reporters never meet.
+        shown |= Q(visibility=Comment.Visibility.REPORTER, report__reporter_id=actor.pk)
     if access.vendor:
         shown |= Q(visibility=Comment.Visibility.VENDOR)
     return qs.filter(shown)

@@ -16,4 +16,5 @@ urlpatterns = [
         name="extension_decision",
     ),
     path("cases/<int:case_id>/embargo/", views.case_embargo_view, name="embargo"),
+    path("cases/<int:case_id>/vendors/", views.case_vendor_notify_view, name="vendor_notify"),
 ]

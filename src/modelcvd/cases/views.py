@@ -22,12 +22,14 @@ from modelcvd.cases.forms import (
     ExtensionDecisionForm,
     ExtensionForm,
     TransitionForm,
+    VendorNotifyForm,
     WaitingForm,
 )
 from modelcvd.cases.page import case_page_context
 from modelcvd.cases.selectors import triage_queue
 from modelcvd.cases.services import (
     case_transition,
+    case_vendor_notify,
     case_waiting_set,
     comment_add,
     embargo_apply,
@@ -78,7 +80,11 @@ def case_transition_view(request: HttpRequest, case_id: int) -> HttpResponse:
 @on_case_page
 def case_comment_view(request: HttpRequest, case_id: int) -> HttpResponse:
     context = case_page_context(request, case_id)
-    form = CommentForm(request.POST, visibilities=context["visibilities"])
+    form = CommentForm(
+        request.POST,
+        visibilities=context["visibilities"],
+        channels=[(r.pk, f"report #{r.pk}") for r in context["reports"]],
+    )
     if not form.is_valid():
         return render(request, "cases/detail.html", {**context, "comment_form": form}, status=422)
     comment_add(
@@ -86,6 +92,7 @@ def case_comment_view(request: HttpRequest, case_id: int) -> HttpResponse:
         actor=request_user(request),
         body=form.cleaned_data["body"],
         visibility=form.cleaned_data["visibility"],
+        report_id=form.cleaned_data.get("report"),
     )
     return redirect("cases:detail", case_id=case_id)
 
@@ -181,3 +188,20 @@ def case_embargo_view(request: HttpRequest, case_id: int) -> HttpResponse:
         return f"Embargo: {d['action']} done."
 
     return case_action(request, case_id, EmbargoForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_vendor_notify_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        case_vendor_notify(
+            case_id=case_id,
+            actor=request_user(request),
+            organisation=d["organisation"],
+            reason=d["reason"],
+        )
+        return f"Vendor {d['organisation']} notified."
+
+    return case_action(request, case_id, VendorNotifyForm, act)

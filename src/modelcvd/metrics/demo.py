@@ -18,7 +18,7 @@ from django.utils import timezone
 from modelcvd.accounts.models import Role, User
 from modelcvd.accounts.services import membership_grant, user_create
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.models import Case, TimelineEvent
+from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import load_keyring, seal_unsaved
 from modelcvd.metrics.services import case_facts_refresh
@@ -197,12 +197,17 @@ def seed_demo(
                 previous = state
             # In bulk, past the services: the facts are refreshed once, below.
             TimelineEvent.objects.bulk_create(events)
+            notified = next((at for s, at in steps if s == "vendor_notified"), None)
             Case.objects.filter(pk=case.pk).update(
-                state=previous,
-                tier=tier,
-                created_at=received,
-                vendor_notified_at=next((at for s, at in steps if s == "vendor_notified"), None),
+                state=previous, tier=tier, created_at=received, vendor_notified_at=notified
             )
+            if notified is not None:  # the vendors told then are the case's parties
+                CaseVendor.objects.bulk_create(
+                    CaseVendor(case=case, organisation_id=vendor_id, notified_at=notified)
+                    for vendor_id in case.artifacts.exclude(vendor=None).values_list(
+                        "vendor_id", flat=True
+                    )
+                )
             cases.append(case)
         fixed_cases = [c for c in cases if c.timeline.filter(to_state="fix_available").exists()][:6]
         for case in fixed_cases:

@@ -7,18 +7,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, get_connection
 
 
 def mail_send(*, recipients: Iterable[str], subject: str, body: str) -> int:
-    """Send one plain-text mail from the platform's address. Returns the number sent (0 when
-    there is nobody to send it to)."""
-    recipient_list = list(recipients)
-    if not recipient_list:
+    """Send the plain-text mail from the platform's address, one message per recipient: no
+    recipient learns another's address (a reporter's pseudonym stays unlinked to a real one).
+    Returns the number of messages sent (0 when there is nobody to send it to)."""
+    addresses = sorted(set(recipients))
+    if not addresses:
         return 0
-    return send_mail(
-        subject=subject,
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=recipient_list,
-    )
+    messages = [
+        EmailMultiAlternatives(
+            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[a]
+        )
+        for a in addresses
+    ]
+    with get_connection() as connection:
+        return connection.send_messages(messages) or 0

@@ -59,14 +59,11 @@ def webhook_create(
 
 
 def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -> list[int]:
-    """Queue `event` about `case` for the program's endpoints and, once the vendor has been
-    told, the affected vendors' endpoints. Call inside the change's transaction: the
+    """Queue `event` about `case` for the program's endpoints and the endpoints of the vendors
+    that were told of it (its vendor parties; an artifact's vendor that was not told hears
+    nothing). Call inside the change's transaction: the
     deliveries are written with it and sent after commit. The body never carries payloads."""
-    vendor_orgs = (
-        list(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
-        if case.vendor_notified_at
-        else []
-    )
+    vendor_orgs = list(case.vendor_parties.values_list("organisation_id", flat=True))
     endpoints = WebhookEndpoint.objects.filter(active=True).filter(
         program_id=case.program_id
     ) | WebhookEndpoint.objects.filter(active=True, organisation_id__in=vendor_orgs)

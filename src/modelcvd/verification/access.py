@@ -4,8 +4,9 @@ its case's rule (cases/access.py); a run on a held-out benchmark item follows it
 
 | action     | who                                                                          |
 |------------|------------------------------------------------------------------------------|
-| view       | whoever sees the case, unless the run replays a held-out item they may not   |
-|            | read (vendors get the per-category aggregates of verification/holdout.py)   |
+| view       | the case's parties; a reporter, the runs of their own report only (merged    |
+|            | reporters never see each other's); unless the run replays a held-out item    |
+|            | they may not read (vendors get the aggregates of verification/holdout.py)   |
 | coordinate | the case's coordinators: cancel it                                           |
 """
 
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 
 def _view(actor: Actor) -> Q:
     readable = Q(report__held_out=False) | Q(report__in=Report.objects.allowed(actor, "held_out"))
-    return Q(case__in=Case.objects.allowed(actor, "view")) & readable
+    own = Q(report__in=Report.objects.allowed(actor, "reporter"))
+    return (Q(case__in=Case.objects.allowed(actor, "party")) | own) & readable
 
 
 class RunQuerySet(RestrictedQuerySet["VerificationRun"]):

@@ -1,7 +1,7 @@
 """Every write on a case, each in one transaction with its timeline entry, its audit event and
 the refresh of the case's metrics facts; side effects (webhooks, mail) are queued on commit.
 
-One module per concern: transitions (open, move, comment), deadlines (due dates, waiting,
+One module per concern: transitions (open, move, comment), vendors (who was told), deadlines (due dates, waiting,
 extensions, escalation), embargo, merge, scoring. Import from this package; the modules are
 an implementation detail. The `*_out` functions are reads that shape a case's deadlines,
 embargo and severity for pages and the API.
@@ -28,6 +28,7 @@ from modelcvd.cases.services.embargo import (
 from modelcvd.cases.services.merge import MergeConflict, case_merge
 from modelcvd.cases.services.scoring import case_score, severity_out
 from modelcvd.cases.services.transitions import case_open, case_transition, comment_add
+from modelcvd.cases.services.vendors import case_vendor_notify, vendors_untold
 
 __all__ = [
     "MergeConflict",
@@ -36,6 +37,7 @@ __all__ = [
     "case_open",
     "case_score",
     "case_transition",
+    "case_vendor_notify",
     "case_waiting_set",
     "comment_add",
     "deadline_breaches_escalate",
@@ -51,4 +53,5 @@ __all__ = [
     "extension_request",
     "open_deadlines",
     "severity_out",
+    "vendors_untold",
 ]

@@ -245,9 +245,8 @@ def _recipients(case: Case, level: int) -> list[str]:
             role=Role.TRIAGER, organisation_id=case.program.organisation_id
         )
     elif level == Escalation.Level.VENDOR:
-        if case.vendor_notified_at is None:
-            return []  # the vendor has not been told of the case: nobody to escalate to there
-        vendor_ids = case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True)
+        # Only the vendors told of the case (CaseVendor): an untold vendor hears nothing.
+        vendor_ids = case.vendor_parties.values_list("organisation_id", flat=True)
         members = Membership.objects.filter(
             role=Role.VENDOR_MEMBER, organisation_id__in=list(vendor_ids)
         )

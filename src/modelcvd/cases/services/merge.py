@@ -3,6 +3,11 @@
 The source's reports move to the target; the source becomes `triaged_duplicate` and points at
 the target (`merged_into`). Nothing is deleted: the source keeps its timeline and comments, and
 the target's timeline shows the source's events beside its own (cases.selectors.timeline_for).
+
+A merge never widens who sees anything: the source's artifacts join the target, but their
+vendors are not told of the target by it (a researcher can provoke merge proposals, and would
+otherwise hand a case to any vendor they name). The target keeps exactly its own vendor parties;
+a coordinator tells a new vendor through cases.services.vendors.case_vendor_notify.
 The duplicate proposals the merge settles are the reports app's: reports.services.case_merge
 merges and settles them in one transaction, and is the one the pages and the API call.
 """
@@ -14,6 +19,7 @@ from django.utils import timezone
 
 from modelcvd.accounts.models import User
 from modelcvd.cases.models import Case, TimelineEvent
+from modelcvd.cases.services.vendors import vendors_untold
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES, CaseState
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
@@ -104,7 +110,10 @@ def case_merge(*, source: Case, target: Case, actor: User, reason: str) -> Case:
             to_state=target.state,
             reason=f"case #{source.pk} merged in ({len(moved)} report(s)): {reason}",
         )
-        data = {"source": source.pk, "target": target.pk, "reports": moved}
+        # For the coordinators only (the audit chain, not the shared timeline): which vendors
+        # the merged artifacts name that the target has not told.
+        untold = sorted(vendors_untold(target))
+        data = {"source": source.pk, "target": target.pk, "reports": moved, "untold": untold}
         audit_record(actor=actor, action="case.merge", obj=target, reason=reason, data=data)
         audit_record(actor=actor, action="case.merged_away", obj=source, reason=reason, data=data)
         case_projections_refresh(case_ids=[source.pk, target.pk])

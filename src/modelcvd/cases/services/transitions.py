@@ -11,8 +11,9 @@ from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.mail import timeline_event_mail
 from modelcvd.cases.models import Case, Comment, TimelineEvent
-from modelcvd.cases.selectors import case_access, case_get_for
+from modelcvd.cases.selectors import CaseAccess, case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
+from modelcvd.cases.services.vendors import artifact_vendor_ids, vendors_record
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput
@@ -70,9 +71,18 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             raise Forbidden("only the case's coordinators may move it to this state")
         case.state = target.value
         fields = ["state", "updated_at"]
+        told: list[int] = []
         if target == CaseState.VENDOR_NOTIFIED and case.vendor_notified_at is None:
+            # The first notification tells the vendors the case names now; any vendor that
+            # comes later joins only through cases.services.vendors.case_vendor_notify.
             case.vendor_notified_at = timezone.now()
             fields.append("vendor_notified_at")
+            told = vendors_record(
+                case=case,
+                organisation_ids=artifact_vendor_ids(case),
+                actor=actor,
+                at=case.vendor_notified_at,
+            )
         fields += mark_milestones(case, target, timezone.now())
         case.save(update_fields=fields)
         if "vendor_notified_at" in fields:
@@ -91,7 +101,8 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             action="case.transition",
             obj=case,
             reason=reason,
-            data={"from": current.value, "to": target.value},
+            data={"from": current.value, "to": target.value}
+            | ({"vendors_told": told} if told else {}),
         )
         case_projections_refresh(case_ids=[case.pk])
         webhook_emit(
@@ -101,7 +112,28 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
     return case
 
 
-def comment_add(*, case_id: int, actor: User, body: str, visibility: str) -> Comment:
+def _channel(case: Case, actor: User, access: CaseAccess, report_id: int | None) -> int | None:
+    """The report whose reporter channel a reporter comment belongs to. A reporter speaks in
+    their own report's channel; a coordinator names the report when the case has several
+    (after a merge), so one reporter's conversation never reaches another."""
+    reports = case.reports.all()
+    if not access.staff:
+        reports = reports.filter(reporter_id=actor.pk)
+    if report_id is not None:
+        if not reports.filter(pk=report_id).exists():
+            raise InvalidInput([FieldError("report", "not a report of this case you may address")])
+        return report_id
+    ids = list(reports.order_by("pk").values_list("pk", flat=True)[:2])
+    if len(ids) == 1 or (ids and not access.staff):
+        return ids[0]
+    raise InvalidInput(
+        [FieldError("report", "this case has several reports: name the one you reply to")]
+    )
+
+
+def comment_add(
+    *, case_id: int, actor: User, body: str, visibility: str, report_id: int | None = None
+) -> Comment:
     body = body.strip()
     if not body:
         raise InvalidInput([FieldError("body", "a comment cannot be empty")])
@@ -123,7 +155,14 @@ def comment_add(*, case_id: int, actor: User, body: str, visibility: str) -> Com
                 raise InvalidInput(
                     [FieldError("visibility", f"you may only post '{own.value}' comments")]
                 )
-        comment = Comment.objects.create(case=case, author=actor, body=body, visibility=wanted)
+        channel = (
+            _channel(case, actor, access, report_id)
+            if wanted == Comment.Visibility.REPORTER
+            else None
+        )
+        comment = Comment.objects.create(
+            case=case, author=actor, body=body, visibility=wanted, report_id=channel
+        )
         audit_record(
             actor=actor,
             action="comment.add",

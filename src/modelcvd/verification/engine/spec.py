@@ -8,6 +8,7 @@ seed whether it runs first, last, alone or after a resume.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -64,6 +65,9 @@ class ReplaySpec:
     trials: int = 100
     base_seed: int = DEFAULT_BASE_SEED
     pinned: ModelIdentity | None = None
+    # The instance's digest key: with it the prompt digest is an HMAC, so a stored summary
+    # cannot confirm a guessed conversation. Empty only outside an instance (the CLI).
+    digest_key: bytes = field(default=b"", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.turns:
@@ -92,11 +96,15 @@ class ReplaySpec:
         return replace(self, pinned=pinned)
 
     def prompt_digest(self) -> str:
-        """sha256 of the conversation sent, so a stored run names its payload without holding it."""
+        """A digest of the conversation sent, so runs can be compared without holding it:
+        HMAC-SHA256 under the instance's digest key (plain sha256 only without one, as in a
+        local CLI run whose reader holds the conversation anyway)."""
         canonical = json.dumps(
             [asdict(m) for m in self.messages()], sort_keys=True, ensure_ascii=False
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        ).encode()
+        if self.digest_key:
+            return hmac.new(self.digest_key, canonical, hashlib.sha256).hexdigest()
+        return hashlib.sha256(canonical).hexdigest()
 
 
 def spec_from_report(report: ReportDocument, *, trials: int | None = None) -> ReplaySpec:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.db.models import Max
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from modelcvd.cases.models import TimelineEvent
 from modelcvd.core.audit import audit_record
@@ -101,7 +102,14 @@ def _spec(run: VerificationRun) -> Any:
         pinned=ModelIdentity(
             name=artifact.name, revision=artifact.revision, weights_digest=artifact.weights_digest
         ),
+        digest_key=prompt_digest_key(),
     )
+
+
+def prompt_digest_key() -> bytes:
+    """The instance's key for prompt digests, derived from SECRET_KEY: runs on one instance
+    stay comparable, and a summary read elsewhere confirms no guessed conversation."""
+    return salted_hmac("modelcvd.verification.prompt-digest", "v1", algorithm="sha256").digest()
 
 
 def _stored_trials(run: VerificationRun) -> list[Any]:

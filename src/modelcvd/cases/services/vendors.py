@@ -1,0 +1,100 @@
+"""Telling a vendor of a case: the one way a vendor organisation becomes a party (CaseVendor).
+
+The first move to `vendor_notified` tells the vendors of the artifacts the case names then.
+Any vendor that comes later - an artifact added by a merge, a vendor found during triage -
+joins only when a coordinator notifies it here, by name, with a reason: on the timeline and the
+audit chain. Nothing else (naming an artifact, merging cases) widens who sees a case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from modelcvd.accounts.models import Organisation, User
+from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
+from modelcvd.cases.selectors import case_get_for
+from modelcvd.cases.services.deadlines import case_deadlines_refresh
+from modelcvd.core.audit import audit_record
+from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.projections import case_projections_refresh
+from modelcvd.notifications.services import webhook_emit
+
+
+def artifact_vendor_ids(case: Case) -> set[int]:
+    """The vendor organisations of the artifacts the case names (told or not)."""
+    return set(case.artifacts.exclude(vendor=None).values_list("vendor_id", flat=True))
+
+
+def vendors_told(case: Case) -> set[int]:
+    """The vendor organisations that were told of the case: its vendor parties."""
+    return set(case.vendor_parties.values_list("organisation_id", flat=True))
+
+
+def vendors_untold(case: Case) -> set[int]:
+    """Vendors whose artifacts the case names but who were never told: they see nothing yet."""
+    return artifact_vendor_ids(case) - vendors_told(case)
+
+
+def vendors_record(
+    *, case: Case, organisation_ids: Iterable[int], actor: User | None, at: datetime
+) -> list[int]:
+    """Write the CaseVendor rows of the organisations not yet told; returns the new ones.
+    Call inside the caller's transaction, which records the step (timeline, audit)."""
+    new = sorted(set(organisation_ids) - vendors_told(case))
+    CaseVendor.objects.bulk_create(
+        [CaseVendor(case=case, organisation_id=o, notified_at=at, notified_by=actor) for o in new]
+    )
+    return new
+
+
+def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: str) -> CaseVendor:
+    """Tell one more vendor organisation (by slug) of the case: its members see the case from
+    now on. Coordinators only (404 for those who do not see the case, 403 for parties); 422
+    unless the organisation is a vendor whose artifact the case names and was not told yet."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput([FieldError("reason", "a reason is required to notify a vendor")])
+    if len(reason) > 5000:
+        raise InvalidInput([FieldError("reason", "at most 5000 characters")])
+    with transaction.atomic():
+        case = case_get_for(
+            actor=actor,
+            case_id=case_id,
+            action="coordinate",
+            lock=True,
+            forbidden="only the case's coordinators may notify a vendor",
+        )
+        vendor = Organisation.objects.filter(slug=organisation, kind="vendor").first()
+        if vendor is None or vendor.pk not in artifact_vendor_ids(case):
+            raise InvalidInput(
+                [FieldError("organisation", "not the vendor of an artifact this case names")]
+            )
+        if vendor.pk in vendors_told(case):
+            raise InvalidInput([FieldError("organisation", "this vendor was already notified")])
+        now = timezone.now()
+        vendors_record(case=case, organisation_ids=[vendor.pk], actor=actor, at=now)
+        if case.vendor_notified_at is None:
+            case.vendor_notified_at = now
+            case.save(update_fields=["vendor_notified_at", "updated_at"])
+            case_deadlines_refresh(case=case)  # remediation and disclosure run from now
+        TimelineEvent.objects.create(
+            case=case,
+            at=now,
+            actor=actor,
+            kind=TimelineEvent.Kind.VENDOR_NOTIFY,
+            reason=f"vendor {vendor.name} notified: {reason}",
+        )
+        audit_record(
+            actor=actor,
+            action="case.vendor_notify",
+            obj=case,
+            reason=reason,
+            data={"organisation": vendor.slug},
+        )
+        case_projections_refresh(case_ids=[case.pk])
+        webhook_emit(case=case, event="case.vendor_notify", data={"organisation": vendor.slug})
+    return CaseVendor.objects.get(case=case, organisation=vendor)
