@@ -142,10 +142,12 @@ class Comment(models.Model):
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="comments")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    # The report whose reporter channel a reporter-visible comment belongs to: reporters of a
-    # merged case read only their own report's channel, never each other's.
-    report = models.ForeignKey(
-        "reports.Report", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    # Whose reporter channel a reporter-visible comment belongs to: reporters of a merged case
+    # read only their own channel, never each other's. Keyed by the reporter (not the report):
+    # reports sit above cases, and a foreign key from cases to reports would make the two apps
+    # depend on each other (in imports and in migrations).
+    channel_reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     body = models.TextField()
     visibility = models.CharField(max_length=10, choices=Visibility.choices)

@@ -90,8 +90,8 @@ def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySe
         return qs.all()
     shown = Q(author_id=actor.pk)
     if access.reporter:
-        # Each reporter's channel is their own report's: merged reporters never meet.
-        shown |= Q(visibility=Comment.Visibility.REPORTER, report__reporter_id=actor.pk)
+        # Each reporter reads their own channel only: merged reporters never meet.
+        shown |= Q(visibility=Comment.Visibility.REPORTER, channel_reporter_id=actor.pk)
     if access.vendor:
         shown |= Q(visibility=Comment.Visibility.VENDOR)
     return qs.filter(shown)

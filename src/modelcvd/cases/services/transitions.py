@@ -113,19 +113,23 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
 
 
 def _channel(case: Case, actor: User, access: CaseAccess, report_id: int | None) -> int | None:
-    """The report whose reporter channel a reporter comment belongs to. A reporter speaks in
-    their own report's channel; a coordinator names the report when the case has several
-    (after a merge), so one reporter's conversation never reaches another."""
+    """Whose reporter channel a reporter comment belongs to (a reporter's user id). A reporter
+    speaks in their own channel; a coordinator names the report they reply to when the case has
+    reports from several reporters (after a merge), so one reporter's conversation never
+    reaches another."""
     reports = case.reports.all()
     if not access.staff:
         reports = reports.filter(reporter_id=actor.pk)
     if report_id is not None:
-        if not reports.filter(pk=report_id).exists():
+        reporter = reports.filter(pk=report_id).values_list("reporter_id", flat=True).first()
+        if reporter is None:
             raise InvalidInput([FieldError("report", "not a report of this case you may address")])
-        return report_id
-    ids = list(reports.order_by("pk").values_list("pk", flat=True)[:2])
-    if len(ids) == 1 or (ids and not access.staff):
-        return ids[0]
+        return reporter
+    reporters = list(
+        reports.order_by("reporter_id").values_list("reporter_id", flat=True).distinct()[:2]
+    )
+    if len(reporters) == 1:
+        return reporters[0]
     raise InvalidInput(
         [FieldError("report", "this case has several reports: name the one you reply to")]
     )
@@ -161,7 +165,7 @@ def comment_add(
             else None
         )
         comment = Comment.objects.create(
-            case=case, author=actor, body=body, visibility=wanted, report_id=channel
+            case=case, author=actor, body=body, visibility=wanted, channel_reporter_id=channel
         )
         audit_record(
             actor=actor,
