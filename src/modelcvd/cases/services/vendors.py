@@ -68,7 +68,9 @@ def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: 
             lock=True,
             forbidden="only the case's coordinators may notify a vendor",
         )
-        vendor = Organisation.objects.filter(slug=organisation, kind="vendor").first()
+        vendor = Organisation.objects.filter(
+            slug=organisation, kind=Organisation.Kind.VENDOR
+        ).first()
         if vendor is None or vendor.pk not in artifact_vendor_ids(case):
             raise InvalidInput(
                 [FieldError("organisation", "not the vendor of an artifact this case names")]
