@@ -227,26 +227,29 @@ def _handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 server.in_flight += 1
                 server.max_in_flight = max(server.max_in_flight, server.in_flight)
                 scripted = server.script.pop(0) if server.script else None
+            # A request stops counting as in flight before its answer is written: once the
+            # client has read the answer it may send the next one, which must not overlap it.
             try:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with server.lock:
                     server.bodies.append(body)
                 if not self.path.endswith("/chat/completions"):
-                    self._send(404, {}, {"error": {"message": "not found"}})
-                    return
-                if scripted is not None:
+                    reply: tuple[Any, ...] = (404, {}, {"error": {"message": "not found"}})
+                elif scripted is not None and scripted[0] != 200:
                     status, headers, delay = scripted
                     time.sleep(delay)
-                    if status != 200:
-                        self._send(status, headers, {"error": {"message": "scripted failure"}})
-                        return
-                # A little latency, so concurrent requests really overlap in time.
-                time.sleep(0.02)
-                self._send(*server.answer(body))
+                    reply = (status, headers, {"error": {"message": "scripted failure"}})
+                else:
+                    if scripted is not None:
+                        time.sleep(scripted[2])
+                    # A little latency, so concurrent requests really overlap in time.
+                    time.sleep(0.02)
+                    reply = server.answer(body)
             finally:
                 with server.lock:
                     server.in_flight -= 1
+            self._send(*reply)
 
     return Handler
 
