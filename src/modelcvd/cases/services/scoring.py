@@ -135,32 +135,24 @@ def case_score(
             errors.append(FieldError("rubric", str(exc)))
 
         decisions: dict[str, Any] = {}
-        try:
-            triage = _ssvc(TRIAGE_POINTS, ssvc_triage, "ssvc_triage")
-            if triage:
-                decision = coordinator_triage(**triage)
-                decisions["triage"] = {
-                    "outcome": decision.outcome.value,
-                    "inputs": dict(decision.inputs),
-                    "table": decision.table,
-                }
-        except SsvcValueError as exc:
-            errors.append(FieldError("ssvc_triage", str(exc)))
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
-        try:
-            publish = _ssvc(PUBLISH_POINTS, ssvc_publish, "ssvc_publish")
-            if publish:
-                pub = coordinator_publish(**publish)
-                decisions["publish"] = {
-                    "outcome": pub.outcome.value,
-                    "inputs": dict(pub.inputs),
-                    "table": pub.table,
-                }
-        except SsvcValueError as exc:
-            errors.append(FieldError("ssvc_publish", str(exc)))
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
+        # The two SSVC decisions the coordinator takes, each from CERT/CC's own table.
+        for key, field, points, given, decide in (
+            ("triage", "ssvc_triage", TRIAGE_POINTS, ssvc_triage, coordinator_triage),
+            ("publish", "ssvc_publish", PUBLISH_POINTS, ssvc_publish, coordinator_publish),
+        ):
+            try:
+                values = _ssvc(points, given, field)
+                if values:
+                    decision = decide(**values)
+                    decisions[key] = {
+                        "outcome": decision.outcome.value,
+                        "inputs": dict(decision.inputs),
+                        "table": decision.table,
+                    }
+            except SsvcValueError as exc:
+                errors.append(FieldError(field, str(exc)))
+            except InvalidInput as exc:
+                errors.extend(exc.errors)
         if errors or result is None:
             raise InvalidInput(errors)
 
