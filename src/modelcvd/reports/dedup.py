@@ -58,8 +58,8 @@ ESTIMATE_FLOOR = 0.4
 EDIT_FLOOR = 0.7
 # Normalised characters compared whole by the token-sort ratio; beyond, a sample of word types.
 EDIT_CAP = 20_000
-# Rows of the shingle x permutation matrix computed at once (about 16 MB of uint32).
-MINHASH_CHUNK = 1 << 15
+# Shingles per block of the permutation x shingle matrix (about 8 MB of uint32).
+MINHASH_CHUNK = 1 << 14
 assert BANDS * ROWS == NUM_PERM
 SCHEME = "affine32"
 PERMUTATION_SEED = 1  # public: secrecy comes from the keyed shingle hash, not the permutations
@@ -90,20 +90,27 @@ def _ascii_table() -> bytes:
 
 def normalise(text: str) -> str:
     """NFKC + casefold, punctuation and whitespace collapsed to single spaces, no edges."""
+    return " ".join(normalised_words(text))
+
+
+def normalised_words(text: str) -> list[str]:
+    """The words of normalise(text), without joining them: the fingerprint and the
+    confirmation both split again, and on a megabyte payload the join and re-split cost more
+    than the normalisation itself."""
     if text.isascii():
         # The same result for ASCII (NFKC leaves it alone, casefold is lower(), no format
         # characters), in a tenth of the time: payloads can be megabytes.
-        return " ".join(text.encode("ascii").translate(_ascii_table()).decode("ascii").split())
+        return text.encode("ascii").translate(_ascii_table()).decode("ascii").split()
     table = _translation()
     text = text.translate(table)
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     # Casefolding and compatibility mapping can produce new punctuation (a fullwidth "!" becomes ASCII "!"): again.
-    return " ".join(text.translate(table).split())
+    return text.translate(table).split()
 
 
 def shingles(text: str, k: int = SHINGLE_WORDS) -> set[str]:
     """The set of k-word shingles of the normalised text; a shorter text is one shingle."""
-    words = normalise(text).split()
+    words = normalised_words(text)
     if len(words) < k:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i : i + k]) for i in range(len(words) - k + 1)}
@@ -151,7 +158,7 @@ class ShingleHasher:
 
     def shingles64(self, text: str, k: int = SHINGLE_WORDS) -> np.ndarray:
         """The distinct 64-bit hashes of the text's k-word shingles (sorted; empty if no word)."""
-        words = normalise(text).split()
+        words = normalised_words(text)
         if not words:
             return np.empty(0, dtype=np.uint64)
         # Each distinct word hashed once, then one C-level pass over the words (a megabyte
@@ -240,10 +247,16 @@ def minhash_values(hashes32: np.ndarray) -> np.ndarray:
         hv = hv * np.uint32(m2)
         hv = hv ^ (hv >> np.uint32(s3))
         out = np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+        # Permutations x shingles, so each minimum runs along contiguous memory, into one
+        # reused buffer: five times faster than shingles x permutations reduced along axis 0
+        # (0.18 s -> 0.03 s for 1.2M shingles).
+        buffer = np.empty((NUM_PERM, min(MINHASH_CHUNK, len(hv))), dtype=np.uint32)
         for lo in range(0, len(hv), MINHASH_CHUNK):
-            block = hv[lo : lo + MINHASH_CHUNK, None] * a32
-            block += b32
-            np.minimum(out, block.min(axis=0), out=out)
+            chunk = hv[lo : lo + MINHASH_CHUNK]
+            block = buffer[:, : len(chunk)]
+            np.multiply(a32[:, None], chunk[None, :], out=block)
+            block += b32[:, None]
+            np.minimum(out, block.min(axis=1), out=out)
     return out.astype("<u4")
 
 
@@ -260,7 +273,7 @@ def edit_ratio(a: str, b: str) -> float:
     """rapidfuzz's token-sort ratio of the normalised texts, in [0, 1]: an edit distance that
     a reordering of sentences does not defeat. Past EDIT_CAP characters, the ratio of
     consistent samples of the texts (bounded_pair), so a long payload costs near-linear time."""
-    left, right = bounded_pair(normalise(a), normalise(b))
+    left, right = _bounded_words(normalised_words(a), normalised_words(b), EDIT_CAP)
     return float(fuzz.token_sort_ratio(left, right)) / 100.0
 
 
@@ -273,18 +286,27 @@ def bounded_pair(a: str, b: str, cap: int = EDIT_CAP) -> tuple[str, str]:
     like, a word padded a million times is thinned like any other, and word order does not
     matter (the token-sort ratio sorts anyway). Linear in the texts; the ratio then runs on
     at most about 2 * `cap` characters."""
-    longest = max(len(a), len(b))
+    return _bounded_words(a.split(), b.split(), cap)
+
+
+def _bounded_words(a: list[str], b: list[str], cap: int) -> tuple[str, str]:
+    """bounded_pair on texts already split into normalised words."""
+    longest = max(_joined_length(a), _joined_length(b))
     if longest <= cap:
-        return a, b
+        return " ".join(a), " ".join(b)
     rate = 1
     while longest // rate > cap:
         rate *= 2
     return _sample(a, rate), _sample(b, rate)
 
 
-def _sample(text: str, rate: int) -> str:
+def _joined_length(words: list[str]) -> int:
+    return sum(map(len, words)) + max(len(words) - 1, 0)
+
+
+def _sample(words: list[str], rate: int) -> str:
     kept = []
-    for word, count in sorted(Counter(text.split()).items()):
+    for word, count in sorted(Counter(words).items()):
         # crc32, not hash(): stable across processes (str hashes are salted per process).
         offset = zlib.crc32(word.encode("utf-8")) % rate
         kept.extend([word] * len(range(offset, count, rate)))
