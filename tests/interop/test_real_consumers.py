@@ -250,7 +250,7 @@ V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P"  # 9.8 base, 9.3 tempor
 
 
 def test_cvss_library_recomputes_every_stated_score() -> None:
-    right = {
+    right: dict[str, Any] = {
         "cvssV4_0": {
             "version": "4.0",
             "vectorString": V4,
