@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 PORT   ?= 8000
 
-.PHONY: demo test check lint layers typecheck migrations-check pytest pytest-postgres schema cli-docs install install-dev clean
+.PHONY: demo test check lint layers typecheck migrations-check pytest pytest-postgres schema cli-docs install install-dev consumers consumers-for-tests clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,44 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The real consumers of the exports (tests/interop/test_real_consumers.py), pinned in
+# tools/consumers/ and kept out of the project's venv: the BSI CSAF validator library (Node.js)
+# and avidtools + cvelib in a Python 3.12 venv (avidtools declares Python >= 3.12). Python 3.12
+# is `python3.12` on PATH or, where a pyenv shim answers for another version, pyenv's own.
+CONSUMERS := .consumers
+PYTHON312 ?= $(shell for p in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
+	$$p -c '' 2>/dev/null && { echo $$p; break; }; done)
+
+$(CONSUMERS)/.installed: tools/consumers/package.json tools/consumers/package-lock.json tools/consumers/requirements.txt
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make consumers: needs node and npm (Node.js 20)"; exit 1; }
+	@[ -n "$(PYTHON312)" ] || { echo "make consumers: needs Python 3.12 (python3.12)"; exit 1; }
+	rm -rf $(CONSUMERS)
+	mkdir -p $(CONSUMERS)/node
+	cp tools/consumers/package.json tools/consumers/package-lock.json $(CONSUMERS)/node/
+	cd $(CONSUMERS)/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+	$(PYTHON312) -m venv $(CONSUMERS)/py312
+	$(CONSUMERS)/py312/bin/pip install -q -r tools/consumers/requirements.txt
+	touch $@
+
+consumers: $(CONSUMERS)/.installed
+
+# With CI=true the consumers must install (their test then fails rather than skips); elsewhere
+# a machine without Node.js or Python 3.12 gets a note and the test skips, saying why.
+consumers-for-tests:
+	@if [ "$$CI" = "true" ]; then \
+		$(MAKE) --no-print-directory consumers; \
+	else \
+		$(MAKE) --no-print-directory consumers || \
+		echo "note: the real consumers are not installed; tests/interop/test_real_consumers.py skips"; \
+	fi
+
 demo: $(VENV)/.installed-demo
 	$(BIN)/modelcvd demo --port $(PORT)
 
 lint: install-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 # The import contracts in pyproject.toml: pure engines, the kernel, the app layers.
 layers: install-dev
@@ -61,11 +93,12 @@ schema: install
 cli-docs: install
 	$(BIN)/python -m modelcvd.cli.docs > docs/cli.md
 
-pytest: install-dev
+pytest: install-dev consumers-for-tests
 	$(BIN)/pytest
 
 # With CI=true the suite must also pass on PostgreSQL; an unreachable server fails the run.
-# The pure engines never touch a database, so their tests run once, in the SQLite leg.
+# The pure engines never touch a database, so their tests run once, in the SQLite leg (so does
+# tests/interop/test_real_consumers.py: it checks the exported files, not the database).
 PURE_TESTS := tests/verification/engine tests/verification/test_commands.py tests/verification/test_forensics_behaviour.py tests/interop tests/scoring tests/policy tests/reports/engine tests/forensics tests/artifacts/test_digest.py tests/artifacts/test_cards.py tests/scale
 # Its own data directory, so it can run beside the SQLite leg (keys, mail, converted models).
 pytest-postgres: install-dev
@@ -90,4 +123,4 @@ test: check
 	fi
 
 clean:
-	rm -rf $(VENV) data data-postgres .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(CONSUMERS) data data-postgres .mypy_cache .ruff_cache .pytest_cache

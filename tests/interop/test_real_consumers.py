@@ -1,0 +1,293 @@
+"""Real consumers accept every export (issue 16): on the demo data, `modelcvd export` in all four
+formats at both export levels exits 0, every file passes the official schema in
+../shared/schemas, the BSI CSAF validator library's mandatory tests, avidtools' models and
+cvelib's CVE JSON 5 validation accept each file of their format, and the `cvss` library
+re-parses every vector and computes every score the files state.
+
+The consumers are installed by `make consumers` (tools/consumers/, pinned, under .consumers/);
+without them these tests skip on a developer's machine and fail with CI=true. The last tests
+give each consumer a broken file, so a consumer that accepted anything would be caught.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.selectors import PUBLIC_STATES
+from modelcvd.cli import main
+from modelcvd.demo import demo_load
+from modelcvd.interop import avid, csaf, cve5, osv
+from modelcvd.interop.advisory import AdvisoryDocument
+from tests.conftest import skip_unless_ci
+from tests.interop.consumers import (
+    CHECKS,
+    CONSUMERS_OF,
+    FORMATS,
+    Problems,
+    consumer_missing,
+    cvss_problems,
+    schema_problems,
+    vectors_in,
+)
+from tests.interop.samples import SAMPLE_ADVISORIES, csaf_validator, errors, jailbreak_advisory
+
+LEVELS = ("public", "defender")
+SUFFIX = {"cve5": "cve.json", "osv": "osv.json", "csaf": "csaf.json", "avid": "avid.json"}
+
+
+def _require(consumers: set[str]) -> None:
+    missing = [f"{c}: {why}" for c in sorted(consumers) if (why := consumer_missing(c))]
+    if missing:
+        skip_unless_ci("; ".join(missing) + " (run `make consumers`)")
+
+
+def _check(files_by_format: dict[str, list[Path]], root: Path) -> Problems:
+    """Every problem any consumer or schema finds, keyed by "consumer: file"."""
+    found: Problems = {}
+    for fmt, files in files_by_format.items():
+        verdicts = [("schema", schema_problems(fmt, files))]
+        verdicts += [(c, CHECKS[c](files)) for c in CONSUMERS_OF[fmt]]
+        for consumer, problems in verdicts:
+            for file, lines in problems.items():
+                if lines:
+                    found[f"{consumer}: {Path(file).relative_to(root)}"] = lines
+    return found
+
+
+def _report(problems: Problems) -> str:
+    return "\n".join(
+        f"{where}\n" + "\n".join(f"    {p}" for p in lines) for where, lines in problems.items()
+    )
+
+
+def _export(
+    fmt: str, level: str, out: Path, capsys: pytest.CaptureFixture[str], *ids: str
+) -> tuple[int, str]:
+    words = ["export", "--format", fmt, "--level", level, "--out", str(out), "--json"]
+    code = main([*words, *(w for i in ids for w in ("--advisory", i))])
+    return code, capsys.readouterr().err.strip()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_demo_exports_are_accepted_by_real_consumers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _require(set(CHECKS))
+    demo_load(progress=lambda line: None)
+    published = list(
+        Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("advisory_id", flat=True)
+    )
+    assert published, "the demo publishes advisories"
+    problems: Problems = {}
+    files_by_format: dict[str, list[Path]] = {fmt: [] for fmt in FORMATS}
+    for level in LEVELS:
+        for fmt in FORMATS:
+            out = tmp_path / level / fmt
+            command = f"modelcvd export --format {fmt} --level {level}"
+            code, err = _export(fmt, level, out, capsys)
+            if code != 0:
+                problems[command] = [f"exit {code}: {err}"]
+                # Still check every advisory that does export, one at a time, so one advisory
+                # that fails cannot hide what the consumers say about the others.
+                for advisory_id in published:
+                    code, err = _export(fmt, level, out, capsys, advisory_id)
+                    if code != 0:
+                        problems[f"{command} --advisory {advisory_id}"] = [f"exit {code}: {err}"]
+            written = sorted(out.glob("*.json"))
+            files_by_format[fmt] += written
+            if len(written) != len(published):
+                problems.setdefault(command, []).append(
+                    f"wrote {len(written)} file(s) for {len(published)} published advisories"
+                )
+    problems |= _check(files_by_format, tmp_path)
+    assert not problems, "\n" + _report(problems)
+    # The demo scores its advisories: a cvss check that found no vector would prove nothing.
+    assert vectors_in(f for files in files_by_format.values() for f in files) > 0
+
+
+def _sample_files(advisory: AdvisoryDocument, out: Path) -> dict[str, Path]:
+    """The four formats of a sample advisory, written as the exporter writes them."""
+    url = f"https://modelcvd.example/advisories/{advisory.id}/"
+    names = {"org_id": "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", "short_name": "modelcvd"}
+    documents: dict[str, dict[str, Any]] = {
+        "cve5": cve5.cve_record(advisory, **names, advisory_url=url)
+        if advisory.cve_id
+        else cve5.cna_container(advisory, **names, advisory_url=url),
+        "osv": osv.osv_document(advisory, advisory_url=url),
+        "csaf": csaf.csaf_vex(
+            advisory,
+            publisher_name="modelcvd",
+            publisher_namespace="https://modelcvd.example",
+            advisory_url=url,
+        ),
+        "avid": avid.avid_report(advisory, advisory_url=url),
+    }
+    paths = {}
+    for fmt, document in documents.items():
+        path = out / fmt / f"{advisory.id}.{SUFFIX[fmt]}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document), "utf-8")
+        paths[fmt] = path
+    return paths
+
+
+# Files each consumer must reject, made from the jailbreak sample: (format, what spoils it).
+def _undefined_product(document: dict[str, Any]) -> None:
+    # Schema-valid, but names a product the product tree never defines (CSAF 2.0, 6.1.1).
+    document["vulnerabilities"][0]["product_status"]["known_affected"].append("CSAFPID-9999")
+
+
+def _unknown_detection(document: dict[str, Any]) -> None:
+    document["metrics"] = [{"name": "m", "detection_method": {"type": "Vibes", "name": "n"}}]
+
+
+def _unknown_key(document: dict[str, Any]) -> None:
+    document["problemtype"]["x_source"] = "modelcvd"
+
+
+def _no_affected(document: dict[str, Any]) -> None:
+    del document["containers"]["cna"]["affected"]
+
+
+BROKEN: dict[str, tuple[str, Callable[[dict[str, Any]], None]]] = {
+    "undefined-product": ("csaf", _undefined_product),
+    "unknown-detection": ("avid", _unknown_detection),
+    "unknown-key": ("avid", _unknown_key),
+    "no-affected": ("cve5", _no_affected),
+}
+
+
+@dataclass
+class SampleRun:
+    """The samples and the broken files, and what each installed consumer said of them (one
+    run per consumer: starting node and the validator library costs seconds)."""
+
+    good: dict[str, list[Path]]
+    broken: dict[str, Path]
+    verdicts: dict[str, Problems]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
+    root = tmp_path_factory.mktemp("samples")
+    good: dict[str, list[Path]] = {fmt: [] for fmt in FORMATS}
+    for make in SAMPLE_ADVISORIES.values():
+        for fmt, path in _sample_files(make(), root / "good").items():
+            good[fmt].append(path)
+    base = _sample_files(jailbreak_advisory(), root / "base")
+    broken: dict[str, Path] = {}
+    for name, (fmt, spoil) in BROKEN.items():
+        document = json.loads(base[fmt].read_text("utf-8"))
+        spoil(document)
+        broken[name] = root / "broken" / f"{name}.{SUFFIX[fmt]}"
+        broken[name].parent.mkdir(exist_ok=True)
+        broken[name].write_text(json.dumps(document), "utf-8")
+    verdicts: dict[str, Problems] = {}
+    for consumer, check in CHECKS.items():
+        if consumer_missing(consumer) is None:
+            formats = {fmt for fmt, readers in CONSUMERS_OF.items() if consumer in readers}
+            files = [f for fmt in sorted(formats) for f in good[fmt]]
+            files += [broken[name] for name, (fmt, _) in BROKEN.items() if fmt in formats]
+            verdicts[consumer] = check(files)
+    return SampleRun(good, broken, verdicts)
+
+
+def test_sample_exports_are_accepted_by_real_consumers(sample_run: SampleRun) -> None:
+    """The interop samples (several revisions, a fix, not-affected derivatives, CVSS 4.0)."""
+    _require(set(CHECKS))
+    problems: Problems = {}
+    for fmt, files in sample_run.good.items():
+        verdicts = [("schema", schema_problems(fmt, files))]
+        verdicts += [(c, sample_run.verdicts[c]) for c in CONSUMERS_OF[fmt]]
+        for consumer, found in verdicts:
+            problems |= {f"{consumer}: {f}": found[str(f)] for f in files if found[str(f)]}
+    assert not problems, "\n" + _report(problems)
+    assert vectors_in(sample_run.good["cve5"]) > 0
+
+
+# -- each consumer rejects what it should: the harness is not a rubber stamp ---------------
+
+
+def test_csaf_validator_lib_runs_the_mandatory_tests(sample_run: SampleRun) -> None:
+    _require({"csaf-validator-lib"})
+    path = sample_run.broken["undefined-product"]
+    assert errors(csaf_validator(), json.loads(path.read_text("utf-8"))) == []
+    lines = sample_run.verdicts["csaf-validator-lib"][str(path)]
+    assert any(line.startswith("mandatoryTest_6_1_1: ") for line in lines), lines
+
+
+def test_avidtools_rejects_a_bad_report_and_names_dropped_keys(sample_run: SampleRun) -> None:
+    _require({"avidtools"})
+    verdicts = sample_run.verdicts["avidtools"]
+    invalid = verdicts[str(sample_run.broken["unknown-detection"])]
+    assert any("/metrics/0/detection_method/type" in line for line in invalid), invalid
+    assert verdicts[str(sample_run.broken["unknown-key"])] == [
+        "avidtools ignores /problemtype/x_source (unknown to the model: a consumer loses it)"
+    ]
+
+
+def test_cvelib_rejects_a_record_without_affected_products(sample_run: SampleRun) -> None:
+    _require({"cvelib"})
+    path = sample_run.broken["no-affected"]
+    assert json.loads(path.read_text("utf-8"))["dataType"] == "CVE_RECORD"
+    lines = sample_run.verdicts["cvelib"][str(path)]
+    # The full record fails the schema's oneOf (published or rejected) as a whole.
+    assert any(line.startswith("cvelib (full record): /: ") for line in lines), lines
+    assert "cvelib (CNA container): /: 'affected' is a required property" in lines
+
+
+V4 = "CVSS:4.0/AV:N/AC:L/AT:P/PR:N/UI:N/VC:L/VI:L/VA:N/SC:N/SI:N/SA:N"  # 6.3 MEDIUM
+V31 = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H/E:P"  # 9.8 base, 9.3 temporal
+
+
+def test_cvss_library_recomputes_every_stated_score() -> None:
+    right: dict[str, Any] = {
+        "cvssV4_0": {
+            "version": "4.0",
+            "vectorString": V4,
+            "baseScore": 6.3,
+            "baseSeverity": "MEDIUM",
+        },
+        "cvss_v3": {
+            "version": "3.1",
+            "vectorString": V31,
+            "baseScore": 9.8,
+            "baseSeverity": "CRITICAL",
+            "temporalScore": 9.3,
+            "attackVector": "NETWORK",
+        },
+        "severity": [{"type": "CVSS_V4", "score": V4}],
+        "note": f"{V4} (score 6.3, MEDIUM)",
+    }
+    assert cvss_problems(right) == (4, [])
+    wrong = copy.deepcopy(right)
+    wrong["cvssV4_0"]["baseScore"] = 6.4
+    wrong["cvss_v3"]["temporalScore"] = 9.8
+    wrong["cvss_v3"]["attackVector"] = "LOCAL"
+    wrong["cvss_v3"]["version"] = "3.0"
+    wrong["severity"] = [
+        {"type": "CVSS_V3", "score": V4},
+        {"type": "CVSS_V4", "score": "CVSS:4.0/AV:X"},
+    ]
+    wrong["note"] = f"{V4} (score 7.0, HIGH)"
+    found, problems = cvss_problems(wrong)
+    assert found == 5
+    assert [p.split(":")[0] for p in problems] == [
+        "/cvssV4_0/baseScore",
+        "/cvss_v3/version",
+        "/cvss_v3/temporalScore",
+        "/cvss_v3/attackVector",
+        "/severity/0",
+        "/severity/1",
+        "/note",
+        "/note",
+    ], problems
