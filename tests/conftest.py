@@ -34,6 +34,9 @@ def _isolated_keys_and_eager_tasks(settings: Any, tmp_path_factory: pytest.TempP
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.KEY_FILE = tmp_path_factory.getbasetemp() / "keys" / "kek.json"
     settings.KEK_ENV = ""
+    # The suite's stand-in endpoint for webhooks and `openai:` targets that must register but
+    # never answer: nothing listens on the discard port. Egress tests set their own list.
+    settings.EGRESS_ALLOW = ["127.0.0.1:9"]
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
 

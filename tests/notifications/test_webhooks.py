@@ -44,7 +44,7 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings: Any) -> Iterator[Receiver]:
     state = Receiver()
     verify = docs_verify()
 
@@ -69,6 +69,8 @@ def receiver() -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.port = server.server_address[1]
+    # A receiver on loopback is an internal target: allowed by name, as a deployment would.
+    settings.EGRESS_ALLOW = [*settings.EGRESS_ALLOW, f"127.0.0.1:{state.port}"]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

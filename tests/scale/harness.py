@@ -383,6 +383,8 @@ class Stack:
             # Plain HTTP on loopback: production refuses it unless told, and logs the override.
             "MODELCVD_ALLOW_INSECURE_HTTP": "1",
             "MODELCVD_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The fake model server listens on loopback: an internal target, listed on purpose.
+            "MODELCVD_EGRESS_ALLOW": "127.0.0.0/8",
             "MODELCVD_CELERY_VISIBILITY_TIMEOUT": str(visibility_timeout),
             "MODELCVD_VERIFICATION_CHUNK_TRIALS": str(chunk_trials),
             "MODELCVD_LOG_FORMAT": "json",

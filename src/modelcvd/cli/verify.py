@@ -187,8 +187,17 @@ def _judge_from(spec: str, args: argparse.Namespace) -> Judge:
                 rubric = args.rubric.read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise _usage(f"cannot read rubric {args.rubric}: {exc.strerror}") from exc
-        return LLMJudge(target_from_uri(rest, batch_size=args.batch_size), rubric=rubric)
+        return LLMJudge(
+            target_from_uri(rest, batch_size=args.batch_size, api_key=_operator_key()),
+            rubric=rubric,
+        )
     raise _usage(f"unknown judge {spec!r}: use refusal, classifier:DIR or llm:TARGET")
+
+
+def _operator_key() -> str | None:
+    """The key for an `openai:` endpoint this operator names: the CLI runs on their machine,
+    against their endpoint, so it goes direct (a server's requests go through core.egress)."""
+    return os.environ.get("MODELCVD_OPENAI_API_KEY") or None
 
 
 def _pin(args: argparse.Namespace, pinned: ModelIdentity | None) -> ModelIdentity | None:
@@ -236,6 +245,7 @@ def _verify(args: argparse.Namespace, out: Output) -> None:
         replayable=args.replayable,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
+        api_key=_operator_key(),
     )
     try:
         judges = [_judge_from(item, args) for item in (args.judge or ["refusal"])]

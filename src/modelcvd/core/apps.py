@@ -14,9 +14,14 @@ class CoreConfig(AppConfig):
 
     def ready(self) -> None:
         from modelcvd.core.checks import embedded_only_settings
+        from modelcvd.core.egress import allow_list_problems
         from modelcvd.core.observability import connect_celery_signals
 
         connect_celery_signals()
+
+        if problems := allow_list_problems(settings.EGRESS_ALLOW):
+            # A mistyped entry would silently refuse the target it was meant to allow.
+            raise ImproperlyConfigured("; ".join(problems))
 
         if settings.PRODUCTION:
             production_refuses_unsafe_settings(embedded_only_settings())

@@ -7,27 +7,27 @@ Signature (docs/webhooks.md): HMAC-SHA256 with the endpoint's secret over
 The timestamp is inside the MAC, so a receiver that rejects old timestamps also rejects
 replays. Secrets are sealed at rest and shown once, when the endpoint is created.
 
-Delivery: one attempt per task run; a failed attempt (no answer, or not a 2xx) schedules the
-next after WEBHOOK_BACKOFF_SECONDS * 2**(attempt - 1), until WEBHOOK_MAX_ATTEMPTS. Every
-attempt is appended to the delivery's log.
+Delivery: one attempt per task run, through the egress policy (core.egress: the address is
+resolved, checked and pinned at every attempt, redirects are refused, time and size capped);
+a failed attempt (no answer, refused, or not a 2xx) schedules the next after
+WEBHOOK_BACKOFF_SECONDS * 2**(attempt - 1), until WEBHOOK_MAX_ATTEMPTS. Every attempt is
+appended to the delivery's log with its status or error class, never the receiver's body.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import socket
 import time
-import urllib.error
-import urllib.request
 from urllib.parse import urlsplit
 
+import httpx
 from django.conf import settings
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import organisations_where, roles_of
+from modelcvd.core import egress
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.core.sealing import open_blob
 from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
@@ -79,18 +79,20 @@ def _check_url(url: str) -> None:
         raise InvalidInput([FieldError("url", "no spaces or control characters")])
     if parts.scheme not in ("http", "https") or not hostname:
         raise InvalidInput([FieldError("url", "an absolute http(s) URL is required")])
-    if settings.PRODUCTION:
-        if parts.scheme != "https":
-            raise InvalidInput([FieldError("url", "webhooks use https in production")])
-        try:
-            addresses = {str(info[4][0]) for info in socket.getaddrinfo(hostname, None)}
-        except OSError:
-            raise InvalidInput([FieldError("url", "the host name does not resolve")]) from None
-        for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-                # No webhook may be aimed at the platform's own network.
-                raise InvalidInput([FieldError("url", "the host is on a private network")])
+    if settings.PRODUCTION and parts.scheme != "https":
+        raise InvalidInput([FieldError("url", "webhooks use https in production")])
+    # Said now, to whoever registers; every delivery attempt is checked again (a name may
+    # resolve elsewhere by then: DNS rebinding).
+    if (problem := egress.url_problem(url)) is not None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "url",
+                    f"refused: {problem} (internal receivers must be listed in "
+                    "MODELCVD_EGRESS_ALLOW)",
+                )
+            ]
+        )
 
 
 def _may_manage(actor: User, *, program: Program | None, organisation: Organisation | None) -> bool:
@@ -126,29 +128,28 @@ def webhook_attempt(*, delivery_id: int) -> int | None:
         return None
     secret = open_blob(delivery.endpoint.secret).decode()
     timestamp = int(time.time())
-    request = urllib.request.Request(  # noqa: S310 - scheme checked at registration
-        delivery.endpoint.url,
-        data=delivery.body.encode(),
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "modelcvd-webhooks",
-            SIGNATURE_HEADER: signature_header(secret, timestamp, delivery.body),
-            EVENT_HEADER: delivery.event,
-            DELIVERY_HEADER: str(delivery.pk),
-        },
-    )
     status: int | None = None
     error = ""
     try:
-        with urllib.request.urlopen(  # noqa: S310
-            request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
-        ) as response:
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        status, error = exc.code, f"HTTP {exc.code}"
-    except (urllib.error.URLError, OSError) as exc:
-        error = str(getattr(exc, "reason", exc))[:500]
+        with egress.client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as client:
+            response = client.post(
+                delivery.endpoint.url,
+                content=delivery.body.encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "User-Agent": "modelcvd-webhooks",
+                    SIGNATURE_HEADER: signature_header(secret, timestamp, delivery.body),
+                    EVENT_HEADER: delivery.event,
+                    DELIVERY_HEADER: str(delivery.pk),
+                },
+            )
+        status = response.status_code
+        if not 200 <= status < 300:
+            error = f"HTTP {status}"
+    except httpx.HTTPError as exc:
+        # The vendor who registered the endpoint reads this log: the class only, not the
+        # addresses its name resolved to on our side.
+        error = egress.error_class(exc)
     delivery.attempts += 1
     ok = status is not None and 200 <= status < 300
     delay: int | None = None

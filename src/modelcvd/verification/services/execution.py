@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from modelcvd.cases.models import TimelineEvent
+from modelcvd.core import egress
 from modelcvd.core.audit import audit_record
 from modelcvd.core.observability import TRIALS
 from modelcvd.core.projections import case_projections_refresh
@@ -27,7 +28,7 @@ from modelcvd.verification.engine.judges import RefusalJudge
 from modelcvd.verification.engine.runner import Trial, run_trials, summarise
 from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
 from modelcvd.verification.engine.stats import SequentialTest
-from modelcvd.verification.engine.targets import target_from_uri
+from modelcvd.verification.engine.targets import TargetError, target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
 
 TRIAL_PURPOSE = "verification.trial"
@@ -70,6 +71,31 @@ def runs_stalled(*, idle_seconds: int) -> list[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def run_target(uri: str) -> Any:
+    """The run's target. Endpoints are called through the egress policy (core.egress): checked
+    and pinned addresses, no redirects, capped time and size. The platform's API key
+    (MODELCVD_OPENAI_API_KEY) goes only to a destination the allow list admitted, decided on
+    the resolution the connection uses; a coordinator's URL elsewhere never receives it."""
+    key = settings.OPENAI_API_KEY
+    transport = egress.EgressTransport(
+        allowlist_only_headers={"Authorization": f"Bearer {key}"} if key else None
+    )
+    return target_from_uri(uri, transport=transport)
+
+
+def run_error(exc: Exception) -> tuple[str, str]:
+    """(what the run shows to everyone who may see it, what only the audit chain keeps).
+
+    Reporters and vendors read `run.error`: it holds an error class and an HTTP status, never
+    text from the endpoint (an error body may echo the conversation or say anything its
+    operator wants shown) nor the worker's paths. The detail names the exception for staff; the
+    engine keeps remote text out of it too."""
+    detail = f"{type(exc).__name__}: {exc}"[:2000]
+    if isinstance(exc, TargetError):
+        return exc.public, detail
+    return f"internal error ({type(exc).__name__})", detail
 
 
 class RunCancelled(Exception):
@@ -144,7 +170,9 @@ def _store_trial(run_id: int, trial: Any) -> None:
     TRIALS.inc()
 
 
-def _run_end(run_id: int, state: str, action: str, error: str = "") -> VerificationRun:
+def _run_end(
+    run_id: int, state: str, action: str, error: str = "", detail: str = ""
+) -> VerificationRun:
     with transaction.atomic():
         # Only a run still in progress ends here: with chunks on several workers, the first
         # chunk to fail or see the cancellation ends it, and the others find it ended.
@@ -156,7 +184,8 @@ def _run_end(run_id: int, state: str, action: str, error: str = "") -> Verificat
         )
         run = VerificationRun.objects.get(pk=run_id)
         if ended:
-            audit_record(actor=None, action=action, obj=run, data={"error": error} if error else {})
+            data = {"error": error, "detail": detail} if error else {}
+            audit_record(actor=None, action=action, obj=run, data=data)
     return run
 
 
@@ -183,7 +212,7 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
         spec = _spec(run)
         rows = run.trial_rows.filter(index__gte=start, index__lt=stop).select_related("sealed")
         completed = [_trial_of(row) for row in rows]
-        target = target_from_uri(run.target_uri)
+        target = run_target(run.target_uri)
         judge = RefusalJudge()
         run_trials(
             spec,
@@ -209,12 +238,8 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
     except (OperationalError, InterfaceError):
         raise  # the database went away: the task retries, and the chunk resumes
     except Exception as exc:  # a failed run is recorded, not lost: the worker must go on
-        return _run_end(
-            run_id,
-            VerificationRun.State.FAILED,
-            "verification.failed",
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        error, detail = run_error(exc)
+        return _run_end(run_id, VerificationRun.State.FAILED, "verification.failed", error, detail)
     return _run_finish(run, summary)
 
 
@@ -235,7 +260,7 @@ def run_execute(*, run_id: int) -> VerificationRun:
     try:
         spec = _spec(run)
         completed = _stored_trials(run)
-        target = target_from_uri(run.target_uri)
+        target = run_target(run.target_uri)
         sequential = (
             SequentialTest(p0=0.05, p1=0.3, alpha=0.05, beta=0.1, max_trials=run.trials)
             if run.sequential
@@ -254,12 +279,8 @@ def run_execute(*, run_id: int) -> VerificationRun:
     except (OperationalError, InterfaceError):
         raise  # the database went away: the task retries, and the run resumes
     except Exception as exc:  # a failed run is recorded, not lost: the worker must go on
-        return _run_end(
-            run.pk,
-            VerificationRun.State.FAILED,
-            "verification.failed",
-            error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        error, detail = run_error(exc)
+        return _run_end(run.pk, VerificationRun.State.FAILED, "verification.failed", error, detail)
     return _run_finish(run, result.summary.to_dict())
 
 

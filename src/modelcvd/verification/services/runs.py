@@ -16,6 +16,7 @@ from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
+from modelcvd.core import egress
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.reports.models import Report
@@ -40,6 +41,18 @@ def check_target(uri: str) -> str:
             )
         return f"hf:{path}"
     if scheme == "openai" and rest.startswith(("http://", "https://")) and "#" in rest:
+        # Said now, to the coordinator; the worker checks again at every request (a name may
+        # resolve elsewhere by then).
+        if (problem := egress.url_problem(rest.partition("#")[0])) is not None:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "target",
+                        f"the endpoint is refused: {problem} (internal endpoints must be listed "
+                        "in MODELCVD_EGRESS_ALLOW)",
+                    )
+                ]
+            )
         return uri
     raise InvalidInput([FieldError("target", "use hf:DIR or openai:URL#MODEL")])
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
 from modelcvd.optional import require_ml
 from modelcvd.verification.engine.targets.base import (
     Generation,
@@ -20,9 +22,18 @@ __all__ = ["Generation", "GenerationRequest", "Target", "TargetError", "target_f
 
 
 def target_from_uri(
-    uri: str, *, replayable: bool = False, batch_size: int = 16, concurrency: int = 4
+    uri: str,
+    *,
+    replayable: bool = False,
+    batch_size: int = 16,
+    concurrency: int = 4,
+    transport: httpx.BaseTransport | None = None,
+    api_key: str | None = None,
 ) -> Target:
-    """`hf:DIR` (local transformers model) or `openai:URL#MODEL` (chat-completions endpoint)."""
+    """`hf:DIR` (local transformers model) or `openai:URL#MODEL` (chat-completions endpoint).
+
+    `transport` and `api_key` apply to endpoints: the server passes its egress transport (and
+    no key); the CLI passes no transport and the operator's own key."""
     scheme, _, rest = uri.partition(":")
     if scheme == "hf" and rest:
         require_ml("a local Hugging Face target (hf:DIR)")
@@ -36,5 +47,7 @@ def target_from_uri(
             raise TargetError("an openai target needs a model: openai:URL#MODEL")
         if replayable:
             raise TargetError("--replayable needs a local target: HTTP endpoints cannot pin RNG")
-        return OpenAICompatibleTarget(url, model, concurrency=concurrency)
+        return OpenAICompatibleTarget(
+            url, model, concurrency=concurrency, transport=transport, api_key=api_key
+        )
     raise TargetError(f"unknown target {uri!r}: use hf:DIR or openai:URL#MODEL")

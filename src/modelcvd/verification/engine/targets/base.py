@@ -11,7 +11,23 @@ from modelcvd.verification.engine.spec import Message, SamplingSpec
 
 
 class TargetError(RuntimeError):
-    """A target that could not be loaded or could not answer."""
+    """A target that could not be loaded or could not answer.
+
+    The message is for the operator and staff; `public` (a fixed error class and an HTTP status)
+    is what a run shows to anyone who may see it. Neither ever holds text the remote service
+    sent: an error body may echo the conversation, or say anything its operator wants shown.
+    """
+
+    def __init__(
+        self, message: str, *, error_class: str = "target error", status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.status = status
+
+    @property
+    def public(self) -> str:
+        return f"{self.error_class} (HTTP {self.status})" if self.status else self.error_class
 
 
 @dataclass(frozen=True)

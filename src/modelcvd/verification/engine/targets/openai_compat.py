@@ -10,11 +10,16 @@ The identity that ran is what the endpoint says in each response (`model`,
 endpoint cannot prove its weights, so its identity has no digest, and a run pinned to a digest
 is recorded as a mismatch. Each request carries the trial's seed, but servers honour `seed` on a
 best-effort basis, so trials are not assumed replayable.
+
+Where requests go is the caller's decision: `transport` (an httpx transport) is how. The server
+passes its egress transport (core.egress: checked and pinned addresses, no redirects, capped
+time and size) and never a key of its own here; the CLI, run by an operator against an endpoint
+they chose, passes none and the key it was given. The engine reads no environment variable.
+A failure's message never carries what the endpoint sent back (see TargetError).
 """
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -29,7 +34,6 @@ from modelcvd.verification.engine.identity import ModelIdentity
 from modelcvd.verification.engine.targets.base import Generation, GenerationRequest, TargetError
 
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
-API_KEY_ENV = "MODELCVD_OPENAI_API_KEY"
 
 
 def retry_after_seconds(value: str | None, *, now: float | None = None) -> float | None:
@@ -64,10 +68,13 @@ class OpenAICompatibleTarget:
         backoff_cap_s: float = 30.0,
         retry_after_cap_s: float = 120.0,
         api_key: str | None = None,
+        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise TargetError(f"endpoint must be an http(s) URL, got {base_url!r}")
+            raise TargetError(
+                f"endpoint must be an http(s) URL, got {base_url!r}", error_class="bad target"
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.concurrency = max(1, concurrency)
@@ -76,12 +83,15 @@ class OpenAICompatibleTarget:
         self.backoff_cap_s = backoff_cap_s
         self.retry_after_cap_s = retry_after_cap_s
         self._sleep = sleep
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
             limits=httpx.Limits(max_connections=self.concurrency),
+            transport=transport,
+            follow_redirects=False,
+            # With a transport given, proxies from the environment would bypass it.
+            trust_env=transport is None,
         )
         self._lock = threading.Lock()
         self._last_identity = ModelIdentity(name=model, kind="openai")
@@ -129,19 +139,33 @@ class OpenAICompatibleTarget:
     def _complete(self, request: GenerationRequest) -> Generation:
         url = f"{self.base_url}/chat/completions"
         body = self._body(request)
-        last_problem = ""
+        problem, problem_class = "not attempted", "connection failed"
+        status: int | None = None
         for attempt in range(self.max_retries + 1):
             try:
                 response = self._client.post(url, json=body)
             except httpx.TransportError as exc:
-                last_problem = f"{type(exc).__name__}: {exc}"
+                timed_out = isinstance(exc, httpx.TimeoutException)
+                problem = f"{type(exc).__name__}: {exc}"
+                problem_class = "timeout" if timed_out else "connection failed"
+                status = None
                 wait = self._backoff(attempt)
+            except httpx.HTTPError as exc:
+                # Refused by the transport (an egress policy: address, redirect, size): retrying
+                # would be refused again. Its error_class is a fixed phrase, safe to show.
+                refused = getattr(exc, "error_class", "") or "request refused"
+                raise TargetError(f"{url}: {exc}", error_class=str(refused)) from exc
             else:
                 if response.status_code == 200:
                     return self._parse(request, response)
-                last_problem = f"HTTP {response.status_code}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise TargetError(f"{url} answered {last_problem}: {response.text[:200]}")
+                # The body is dropped: an error page may echo the conversation or carry
+                # anything its operator wants shown to the run's readers.
+                status = response.status_code
+                problem, problem_class = f"HTTP {status}", "http error"
+                if status not in RETRY_STATUSES:
+                    raise TargetError(
+                        f"{url} answered {problem}", error_class=problem_class, status=status
+                    )
                 hinted = retry_after_seconds(response.headers.get("retry-after"))
                 wait = (
                     min(hinted, self.retry_after_cap_s)
@@ -153,7 +177,11 @@ class OpenAICompatibleTarget:
             with self._lock:
                 self.retries += 1
             self._sleep(wait)
-        raise TargetError(f"{url} failed after {self.max_retries + 1} attempts: {last_problem}")
+        raise TargetError(
+            f"{url} failed after {self.max_retries + 1} attempts: {problem}",
+            error_class=problem_class,
+            status=status,
+        )
 
     def _parse(self, request: GenerationRequest, response: httpx.Response) -> Generation:
         try:
@@ -161,7 +189,9 @@ class OpenAICompatibleTarget:
             choice = data["choices"][0]
             content = choice["message"].get("content") or ""
         except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            raise TargetError(f"malformed chat completion: {exc!r}") from exc
+            raise TargetError(
+                f"malformed chat completion: {type(exc).__name__}", error_class="malformed answer"
+            ) from exc
         identity = ModelIdentity(
             name=str(data.get("model") or self.model),
             revision=str(data.get("system_fingerprint") or ""),
