@@ -92,8 +92,7 @@ def build(cases: int, seed: int = 8) -> dict[str, int]:
     from modelcvd.accounts.models import Organisation, User
     from modelcvd.artifacts.models import Artifact
     from modelcvd.cases.models import Case, TimelineEvent
-    from modelcvd.core.models import SealedBlob
-    from modelcvd.core.sealing import load_keyring, seal_unsaved
+    from modelcvd.core.sealing import create_sealed_many, load_keyring
     from modelcvd.policy.models import Program
     from modelcvd.reports.models import Report
     from modelcvd.verification.models import VerificationRun, VerificationTrial
@@ -174,29 +173,31 @@ def build(cases: int, seed: int = 8) -> dict[str, int]:
         Case.objects.filter(state="disclosed").values_list("pk", "program_id")[:VERIFIED_CASES]
     )
     with transaction.atomic():
-        reports = []
-        for case_id, program_id in verified:
-            blob = seal_unsaved(b"{}", purpose="report.payload", ring=ring)
-            reports.append((case_id, program_id, blob))
-        SealedBlob.objects.bulk_create([b for *_, b in reports])
-        report_rows = Report.objects.bulk_create(
-            [
-                Report(
-                    reporter=user,
-                    program_id=program_id,
-                    case_id=case_id,
-                    format_version="1.0",
-                    title="bench",
-                    abstract="bench",
-                    owasp="LLM01",
-                    atlas="AML.T0054",
-                    harm_category="privacy",
-                    successes=1,
-                    trials=1,
-                    payload=blob,
+        # Each sealed value is bound to its row, so rows and blobs are made together.
+        report_rows = create_sealed_many(
+            Report,
+            rows=[
+                (
+                    {
+                        "reporter": user,
+                        "program_id": program_id,
+                        "case_id": case_id,
+                        "format_version": "1.0",
+                        "title": "bench",
+                        "abstract": "bench",
+                        "owasp": "LLM01",
+                        "atlas": "AML.T0054",
+                        "harm_category": "privacy",
+                        "successes": 1,
+                        "trials": 1,
+                    },
+                    b"{}",
                 )
-                for case_id, program_id, blob in reports
-            ]
+                for case_id, program_id in verified
+            ],
+            field="payload",
+            purpose="report.payload",
+            ring=ring,
         )
         runs = []
         for report in report_rows:
@@ -213,30 +214,31 @@ def build(cases: int, seed: int = 8) -> dict[str, int]:
                     )
                 )
         run_rows = VerificationRun.objects.bulk_create(runs)
-        blobs = SealedBlob.objects.bulk_create(
-            [
-                seal_unsaved(b"{}", purpose="verification.trial", ring=ring)
-                for _ in range(len(run_rows) * TRIALS)
-            ],
-            batch_size=5000,
-        )
         trials = []
-        it = iter(blobs)
         for run in run_rows:
             rate = 0.7 if run.artifact_id == affected.pk else 0.1
             for index in range(TRIALS):
                 trials.append(
-                    VerificationTrial(
-                        run=run,
-                        index=index,
-                        seed=index,
-                        success=rng.random() < rate,
-                        label="bench",
-                        target_name="m",
-                        sealed=next(it),
+                    (
+                        {
+                            "run": run,
+                            "index": index,
+                            "seed": index,
+                            "success": rng.random() < rate,
+                            "label": "bench",
+                            "target_name": "m",
+                        },
+                        b"{}",
                     )
                 )
-        VerificationTrial.objects.bulk_create(trials, batch_size=5000)
+        create_sealed_many(
+            VerificationTrial,
+            rows=trials,
+            field="sealed",
+            purpose="verification.trial",
+            ring=ring,
+            batch_size=5000,
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return {

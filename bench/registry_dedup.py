@@ -216,11 +216,14 @@ def _init_worker(key: bytes, ring: Any) -> None:
     _WORKER["ring"] = ring
 
 
-def _process(item: tuple[int, int]) -> tuple[Any, ...]:
+def _process(numbered: tuple[int, tuple[int, int]]) -> tuple[Any, ...]:
     from modelcvd.core.sealing import seal_unsaved
     from modelcvd.reports.dedup import fingerprint_of_shingles
+    from modelcvd.reports.models import Report
     from modelcvd.reports.services import PAYLOAD_PURPOSE
     from modelcvd.reports.services.dedup import payload_text
+
+    pk, item = numbered  # the report's key (fill_to gives report i of the plan key i)
 
     payload = variant(*item)
     shingles = _WORKER["hasher"].shingles64(payload_text(payload))
@@ -229,6 +232,8 @@ def _process(item: tuple[int, int]) -> tuple[Any, ...]:
     blob = seal_unsaved(
         json.dumps(payload, ensure_ascii=False).encode("utf-8"),
         purpose=PAYLOAD_PURPOSE,
+        owner=Report(pk=pk),
+        field="payload",
         ring=_WORKER["ring"],
     )
     sealed = (blob.kek_id, bytes(blob.wrapped_key), bytes(blob.nonce), bytes(blob.ciphertext))
@@ -353,7 +358,7 @@ class Loader:
         now = timezone.now()
         self.tables = [
             Rows(SealedBlob, ["id", "kek_id", "wrapped_key", "nonce", "ciphertext"],
-                 {"purpose": "report.payload", "created_at": now}),
+                 {"purpose": "report.payload", "version": 2, "created_at": now}),
             Rows(Case, ["id", "title"], {
                 "program_id": self.program.pk, "state": "received", "created_at": now,
                 "updated_at": now,
@@ -381,7 +386,7 @@ class Loader:
         self.pool = ctx.Pool(
             workers, initializer=_init_worker, initargs=(dedup_key(), load_keyring())
         )
-        self.results = self.pool.imap(_process, self.plan, chunksize=200)
+        self.results = self.pool.imap(_process, enumerate(self.plan, 1), chunksize=200)
 
     @property
     def stored(self) -> int:

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.core.sealing import seal
+from modelcvd.core.sealing import create_sealed
 from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports.models import Report
@@ -72,19 +72,24 @@ def _case(program: Program, tier: str, artifact: Artifact, steps: list[tuple[str
 def _run(case: Case, reporter: User, artifact: Artifact, successes: int, trials: int) -> None:
     report = Report.objects.filter(case=case).first()
     if report is None:
-        report = Report.objects.create(
-            reporter=reporter,
-            program=case.program,
-            case=case,
-            format_version="1.0",
-            title="fixed",
-            abstract="fixed",
-            owasp="LLM01",
-            atlas="AML.T0054",
-            harm_category="privacy",
-            successes=1,
-            trials=1,
-            payload=seal(b"{}", purpose="report.payload"),
+        report = create_sealed(
+            Report,
+            values={
+                "reporter": reporter,
+                "program": case.program,
+                "case": case,
+                "format_version": "1.0",
+                "title": "fixed",
+                "abstract": "fixed",
+                "owasp": "LLM01",
+                "atlas": "AML.T0054",
+                "harm_category": "privacy",
+                "successes": 1,
+                "trials": 1,
+            },
+            field="payload",
+            plaintext=b"{}",
+            purpose="report.payload",
         )
     run = VerificationRun.objects.create(
         case=case,
@@ -96,14 +101,19 @@ def _run(case: Case, reporter: User, artifact: Artifact, successes: int, trials:
         state=VerificationRun.State.RUNNING,
     )
     for index in range(trials):
-        VerificationTrial.objects.create(
-            run=run,
-            index=index,
-            seed=index,
-            success=index < successes,
-            label="complied" if index < successes else "refused",
-            target_name="m",
-            sealed=seal(json.dumps({"i": index}).encode(), purpose="verification.trial"),
+        create_sealed(
+            VerificationTrial,
+            values={
+                "run": run,
+                "index": index,
+                "seed": index,
+                "success": index < successes,
+                "label": "complied" if index < successes else "refused",
+                "target_name": "m",
+            },
+            field="sealed",
+            plaintext=json.dumps({"i": index}).encode(),
+            purpose="verification.trial",
         )
     # As the worker does: the run finishes once its trials are stored.
     run.state = VerificationRun.State.FINISHED

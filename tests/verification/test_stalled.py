@@ -33,7 +33,7 @@ def test_only_runs_without_recent_progress_are_stalled(world: World, settings: o
         label="complied",
         target_name="chat-7b",
         sealed=SealedBlob.objects.create(
-            purpose="t", kek_id="k", wrapped_key=b"", nonce=b"", ciphertext=b""
+            purpose="t", version=2, kek_id="k", wrapped_key=b"", nonce=b"", ciphertext=b""
         ),
     )
     assert runs_stalled(idle_seconds=900) == []  # a trial just now: progressing

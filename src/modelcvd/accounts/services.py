@@ -29,7 +29,7 @@ from modelcvd.accounts.models import (
 )
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.core.sealing import seal
+from modelcvd.core.sealing import create_sealed, seal
 
 TOKEN_PREFIX = "mcvd_"  # noqa: S105 - a public prefix, not a secret
 IDENTITY_PURPOSE = "researcher.identity"
@@ -152,20 +152,23 @@ def identity_set(*, user: User, actor: User, values: dict[str, str]) -> Research
     too_long = [name for name, value in values.items() if len(value) > 300]
     if too_long:
         raise InvalidInput([FieldError(name, "at most 300 characters") for name in too_long])
+    plaintext = json.dumps({k: values.get(k, "") for k in IDENTITY_FIELDS}).encode()
     with transaction.atomic():
-        blob = seal(
-            json.dumps({k: values.get(k, "") for k in IDENTITY_FIELDS}).encode(),
-            purpose=IDENTITY_PURPOSE,
-        )
         old = ResearcherIdentity.objects.filter(user=user).first()
         if old is not None:
             old_blob = old.sealed
-            old.sealed = blob
+            old.sealed = seal(plaintext, purpose=IDENTITY_PURPOSE, owner=old, field="sealed")
             old.save(update_fields=["sealed", "updated_at"])
             old_blob.delete()
             identity = old
         else:
-            identity = ResearcherIdentity.objects.create(user=user, sealed=blob)
+            identity = create_sealed(
+                ResearcherIdentity,
+                values={"user": user},
+                field="sealed",
+                plaintext=plaintext,
+                purpose=IDENTITY_PURPOSE,
+            )
         audit_record(actor=actor, action="identity.set", obj=identity)
     return identity
 

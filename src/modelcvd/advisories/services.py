@@ -251,7 +251,9 @@ def _commit_payload(advisory: Advisory, *, actor: User) -> None:
     commitment, opening = commitment_create(payload)
     advisory.commitment = str(commitment)
     advisory.committed_reports = report_ids
-    advisory.commitment_salt = seal(opening.salt, purpose=SALT_PURPOSE)
+    advisory.commitment_salt = seal(
+        opening.salt, purpose=SALT_PURPOSE, owner=advisory, field="commitment_salt"
+    )
 
 
 def commitment_reveal(
@@ -336,6 +338,7 @@ def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Ad
             created_by=actor,
             modified_at=now,
         )
+        advisory.save()  # the commitment's salt is sealed for this row: it needs its key first
         _commit_payload(advisory, actor=actor)
         _refresh(advisory, revision=0)
         audit_record(

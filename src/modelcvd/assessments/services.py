@@ -27,7 +27,7 @@ from modelcvd.assessments.selectors import (
 )
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import DomainError, FieldError, Forbidden, InvalidInput
-from modelcvd.core.sealing import seal
+from modelcvd.core.sealing import create_sealed
 from modelcvd.core.services import sealed_open
 
 DETAIL_PURPOSE = "assessment.detail"
@@ -107,8 +107,8 @@ def _check_threat_models(items: list[ThreatModelInput]) -> None:
             _choice(f"{q}.remediation", f.remediation, Remediation)
 
 
-def _seal_detail(text: str) -> Any:
-    return seal(json.dumps({"detail": text}, ensure_ascii=False).encode(), purpose=DETAIL_PURPOSE)
+def _detail(text: str) -> bytes:
+    return json.dumps({"detail": text}, ensure_ascii=False).encode()
 
 
 def assessment_create(
@@ -157,25 +157,35 @@ def assessment_create(
         )
         assessment.assessors.set(assessors)
         for tm in threat_models:
-            result = ThreatModelResult.objects.create(
-                assessment=assessment,
-                threat_model=tm.threat_model,
-                custom_name=tm.custom_name,
-                scope=tm.scope,
-                method=tm.method,
-                started_on=tm.started_on,
-                ended_on=tm.ended_on,
-                claim=tm.claim,
-                remediation=tm.remediation,
-                detail=_seal_detail(tm.detail),
+            result = create_sealed(
+                ThreatModelResult,
+                values={
+                    "assessment": assessment,
+                    "threat_model": tm.threat_model,
+                    "custom_name": tm.custom_name,
+                    "scope": tm.scope,
+                    "method": tm.method,
+                    "started_on": tm.started_on,
+                    "ended_on": tm.ended_on,
+                    "claim": tm.claim,
+                    "remediation": tm.remediation,
+                },
+                field="detail",
+                plaintext=_detail(tm.detail),
+                purpose=DETAIL_PURPOSE,
             )
             for f in tm.findings:
-                Finding.objects.create(
-                    result=result,
-                    title=f.title,
-                    severity=f.severity,
-                    remediation=f.remediation,
-                    detail=_seal_detail(f.detail),
+                create_sealed(
+                    Finding,
+                    values={
+                        "result": result,
+                        "title": f.title,
+                        "severity": f.severity,
+                        "remediation": f.remediation,
+                    },
+                    field="detail",
+                    plaintext=_detail(f.detail),
+                    purpose=DETAIL_PURPOSE,
                 )
         audit_record(
             actor=actor,

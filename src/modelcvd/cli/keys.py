@@ -1,4 +1,5 @@
-"""`modelcvd keys rotate` and `modelcvd keys retire`: key-encryption keys."""
+"""`modelcvd keys rotate`, `modelcvd keys retire` and `modelcvd keys reseal`: key-encryption
+keys, and sealed values in the old purpose-only form."""
 
 from __future__ import annotations
 
@@ -36,9 +37,15 @@ class KeysRotate(Command):
         with out.progress("keys rotate"):
             result = keys_rotate(batch_size=args.batch_size, resume=not args.new_key)
         out.data(
-            {"active": result.active, "rewrapped": result.rewrapped, "remaining": result.remaining},
+            {
+                "active": result.active,
+                "rewrapped": result.rewrapped,
+                "remaining": result.remaining,
+                "resealed": result.resealed,
+            },
             f"active key {result.active}: {result.rewrapped} data keys re-wrapped, "
-            f"{result.remaining} left",
+            f"{result.remaining} left"
+            + (f"; {result.resealed} old-form values re-sealed" if result.resealed else ""),
         )
 
 
@@ -67,4 +74,43 @@ class KeysRetire(Command):
         out.data({"retired": args.kek_id, "active": ring.active}, f"{args.kek_id} retired")
 
 
-COMMANDS: list[type[Command]] = [KeysRotate, KeysRetire]
+class KeysReseal(Command):
+    group = KEYS
+    name = "reseal"
+    help = "Bind values sealed in the old purpose-only form to the rows that hold them."
+    description = (
+        "Re-seal every value still sealed in the old purpose-only form (before issue 15) for "
+        "the row that holds it, so it opens there and nowhere else; until then it does not "
+        "open at all. Resumable: rerun to finish. A restore and a rotation do this too. Exits "
+        "1 when values are left: held by no row or by several, or not opening in the old form."
+    )
+    prints_data = True
+    takes_long = True
+    uses_database = True
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=500,
+            help="values re-sealed per transaction (default: %(default)s)",
+        )
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from modelcvd.core.services import keys_reseal
+
+        with out.progress("keys reseal"):
+            result = keys_reseal(batch_size=args.batch_size)
+        out.data(
+            {"resealed": result.resealed, "left": result.left},
+            f"{result.resealed} values re-sealed to their rows, {result.left} left as they are",
+        )
+        if result.left:
+            raise CliError(
+                Exit.FAILED,
+                f"{result.left} old-form values left: held by no row or by several, or not "
+                "opening in the old form (they never open; see the log)",
+            )
+
+
+COMMANDS: list[type[Command]] = [KeysRotate, KeysRetire, KeysReseal]

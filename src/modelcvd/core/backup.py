@@ -10,11 +10,18 @@ A backup is one tar archive (gzip-compressed when its name ends in .gz):
   object a line in primary-key order, streamed. Sealed blobs (report payloads, attachments,
   identities, trial responses) are rows like the others: their ciphertext is base64.
 
+Except the EPHEMERAL tables (listed below with the reason for each): state that only means
+something to the running instance, above all the sessions, whose keys are bearer credentials.
+They are never written to a backup, skipped if an older backup holds them, and emptied by a
+restore, so every person signs in again on a restored instance.
+
 The dump is canonical (sorted keys, full-precision times, rows ordered by key), so two backups
 of the same content have members with the same sha256: a restore followed by a backup gives
 back the same member hashes. Restore checks every member's hash and the key fingerprints
 before it touches the database, refuses a target that holds data unless forced, and writes
 everything in one transaction with the rows' own primary keys, so the audit chain verifies.
+Sealed blobs of a backup made before row binding (issue 15) are re-sealed for the rows that
+hold them in that same transaction (core.services.keys_reseal).
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ from django.utils import timezone
 
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import load_keyring
+from modelcvd.core.services import keys_reseal
 from modelcvd.version import __version__
 
 FORMAT = "modelcvd-backup/1"
@@ -53,6 +61,19 @@ MANIFEST = "manifest.json"
 BATCH = 500
 # Filled by `migrate` itself: a fresh instance has these rows and still counts as empty.
 PREFILLED = {"contenttypes.contenttype", "auth.permission"}
+# Never backed up, emptied on restore. The sessions and the sign-in failures are all the
+# database holds of this kind: the cache is in process memory and the Celery broker (SQLite
+# file or Redis) is not in the database.
+EPHEMERAL = {
+    "sessions.session": (
+        "signed-in sessions: a session key is a bearer credential (second factor included), "
+        "so whoever read a backup could sign in as anyone signed in when it was made"
+    ),
+    "accounts.signinfailure": (
+        "failed sign-ins, kept only while they count towards a lockout window; they carry IP "
+        "addresses, and an old lockout brought back by a restore would protect nothing"
+    ),
+}
 
 
 class BackupError(Exception):
@@ -77,6 +98,10 @@ def _models() -> list[type[models.Model]]:
         if m._meta.managed and not m._meta.proxy and not m._meta.swapped
     ]
     return sorted(found, key=lambda m: m._meta.label_lower)
+
+
+def _backed_up() -> list[type[models.Model]]:
+    return [m for m in _models() if m._meta.label_lower not in EPHEMERAL]
 
 
 def _member(model: type[models.Model]) -> str:
@@ -150,7 +175,7 @@ def backup_create(out: Path) -> dict[str, Any]:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             migrations = _applied_migrations()
             keys = _key_fingerprints()
-            for model in _models():
+            for model in _backed_up():
                 name = _member(model)
                 path = Path(tmp) / name
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,6 +195,7 @@ def backup_create(out: Path) -> dict[str, Any]:
             "migrations": migrations,
             "keys": keys,
             "members": members,
+            "excluded": EPHEMERAL,
         }
         body = json.dumps(manifest, indent=1, sort_keys=True).encode()
         mode = "w:gz" if out.name.endswith(".gz") else "w"
@@ -259,7 +285,7 @@ def _check_keys(manifest: dict[str, Any]) -> None:
 def _non_empty_tables() -> list[str]:
     return [
         m._meta.label_lower
-        for m in _models()
+        for m in _backed_up()
         if m._meta.label_lower not in PREFILLED and m._base_manager.exists()
     ]
 
@@ -268,7 +294,11 @@ def _records(model: type[models.Model], handle: IO[bytes]) -> Iterator[dict[str,
     label = model._meta.label_lower
     for line in handle:
         if line.strip():
-            yield {"model": label, **json.loads(line)}
+            record = {"model": label, **json.loads(line)}
+            if label == "core.sealedblob":
+                # A backup made before row binding has no version: its blobs are purpose-only.
+                record["fields"].setdefault("version", SealedBlob.Form.PURPOSE)
+            yield record
 
 
 def _insert(model: type[models.Model], handle: IO[bytes]) -> int:
@@ -316,9 +346,15 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
             f"the target database holds data ({', '.join(occupied[:5])}"
             f"{', ...' if len(occupied) > 5 else ''}); restore into a fresh instance or pass --force"
         )
-    restored = [by_member[name] for name in sorted(manifest["members"])]
+    # An older backup may hold sessions: they are verified with the rest, never loaded.
+    restored = [
+        by_member[name]
+        for name in sorted(manifest["members"])
+        if by_member[name]._meta.label_lower not in EPHEMERAL
+    ]
     rows = 0
     with _open_archive(path) as tar, transaction.atomic():
+        # Every table, the ephemeral ones included: no session of the target survives.
         tables = [m._meta.db_table for m in _models()]
         with connection.cursor() as cursor:
             for statement in connection.ops.sql_flush(
@@ -335,5 +371,6 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
                 cursor.execute(statement)
         if connection.vendor == "sqlite":
             connection.check_constraints()
+        keys_reseal()
     ContentType.objects.clear_cache()
     return RestoreResult(rows=rows, tables=len(restored))

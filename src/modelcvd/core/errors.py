@@ -56,3 +56,11 @@ class IllegalTransition(DomainError):
 
     def __post_init__(self) -> None:
         DomainError.__init__(self, f"cannot go from {self.current!r} to {self.target!r}")
+
+
+class SealRefused(DomainError):
+    """A sealed value that does not open for the row it was reached through: it was sealed for
+    another row (a database writer moved it, or copied its bytes), altered, or sealed in the old
+    purpose-only form. The caller never gets plaintext; core.services records the refusal."""
+
+    status = 409

@@ -28,10 +28,21 @@ class SealedBlob(models.Model):
     """Ciphertext of a sensitive value. The data key is AES-256-GCM, wrapped by a KEK.
 
     Nothing in this row reveals the plaintext; `kek_id` names the key-encryption key that wraps
-    `wrapped_key`, so rotation can find what still needs re-wrapping.
+    `wrapped_key`, so rotation can find what still needs re-wrapping. `version` names the
+    associated data the ciphertext was sealed with (core.sealing): since issue 15 the row that
+    owns the blob (model, primary key, column) is part of it, so a blob moved under another
+    row, or its bytes copied into another row's blob, no longer opens. The owner is not stored
+    here: it is whatever row the reader reached the blob through.
     """
 
+    class Form(models.IntegerChoices):
+        # Sealed before issue 15: the associated data was the purpose alone, so the blob opened
+        # under any row. Never opened any more; `modelcvd keys reseal` binds it to its owner.
+        PURPOSE = 1, "purpose only"
+        ROW = 2, "purpose and owning row"
+
     purpose = models.CharField(max_length=64)
+    version = models.PositiveSmallIntegerField(choices=Form.choices)
     kek_id = models.CharField(max_length=64, db_index=True)
     wrapped_key = models.BinaryField()
     nonce = models.BinaryField()

@@ -19,8 +19,7 @@ from modelcvd.accounts.models import Role, User
 from modelcvd.accounts.services import membership_grant, user_create
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
-from modelcvd.core.models import SealedBlob
-from modelcvd.core.sealing import load_keyring, seal_unsaved
+from modelcvd.core.sealing import create_sealed_many
 from modelcvd.metrics.services import case_facts_refresh
 from modelcvd.policy.models import Program
 from modelcvd.reports.document import ReportDocument
@@ -109,26 +108,24 @@ def _run(case: Case, artifact: Artifact, actor: User, successes: int, trials: in
         state=VerificationRun.State.FINISHED,
         finished_at=timezone.now(),
     )
-    ring = load_keyring()
-    blobs = SealedBlob.objects.bulk_create(
-        [
-            seal_unsaved(json.dumps({"demo": i}).encode(), purpose="verification.trial", ring=ring)
-            for i in range(trials)
-        ]
-    )
-    VerificationTrial.objects.bulk_create(
-        [
-            VerificationTrial(
-                run=run,
-                index=index,
-                seed=index,
-                success=index < successes,
-                label="complied" if index < successes else "refused",
-                target_name=str(artifact),
-                sealed=blob,
+    create_sealed_many(
+        VerificationTrial,
+        rows=[
+            (
+                {
+                    "run": run,
+                    "index": index,
+                    "seed": index,
+                    "success": index < successes,
+                    "label": "complied" if index < successes else "refused",
+                    "target_name": str(artifact),
+                },
+                json.dumps({"demo": index}).encode(),
             )
-            for index, blob in enumerate(blobs)
-        ]
+            for index in range(trials)
+        ],
+        field="sealed",
+        purpose="verification.trial",
     )
 
 

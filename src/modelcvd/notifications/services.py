@@ -16,7 +16,7 @@ from django.utils import timezone
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
-from modelcvd.core.sealing import seal
+from modelcvd.core.sealing import create_sealed
 from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
 from modelcvd.notifications.tasks import deliver_webhook
 from modelcvd.notifications.webhooks import SECRET_PURPOSE, _check_url, _may_manage
@@ -48,11 +48,12 @@ def webhook_create(
     _check_url(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.create(
-            program=program,
-            organisation=organisation,
-            url=url,
-            secret=seal(secret.encode(), purpose=SECRET_PURPOSE),
+        endpoint = create_sealed(
+            WebhookEndpoint,
+            values={"program": program, "organisation": organisation, "url": url},
+            field="secret",
+            plaintext=secret.encode(),
+            purpose=SECRET_PURPOSE,
         )
         audit_record(actor=actor, action="webhook.create", obj=endpoint, data={"url": url})
     return endpoint, secret

@@ -29,7 +29,7 @@ from modelcvd.accounts.models import Organisation, Role, User
 from modelcvd.accounts.selectors import organisations_where, roles_of
 from modelcvd.core import egress
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.core.sealing import open_blob
+from modelcvd.core.services import sealed_read
 from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
 from modelcvd.policy.models import Program
 
@@ -126,7 +126,7 @@ def webhook_attempt(*, delivery_id: int) -> int | None:
     )
     if delivery is None or delivery.state != WebhookDelivery.State.PENDING:
         return None
-    secret = open_blob(delivery.endpoint.secret).decode()
+    secret = sealed_read(blob=delivery.endpoint.secret, owner=delivery.endpoint).decode()
     timestamp = int(time.time())
     status: int | None = None
     error = ""

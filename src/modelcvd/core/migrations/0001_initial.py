@@ -52,6 +52,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('purpose', models.CharField(max_length=64)),
+                ('version', models.PositiveSmallIntegerField(choices=[(1, 'purpose only'), (2, 'purpose and owning row')])),
                 ('kek_id', models.CharField(db_index=True, max_length=64)),
                 ('wrapped_key', models.BinaryField()),
                 ('nonce', models.BinaryField()),

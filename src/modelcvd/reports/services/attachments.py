@@ -15,7 +15,7 @@ from modelcvd.accounts.models import User
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.core.jsonbounds import json_too_deep
-from modelcvd.core.sealing import seal
+from modelcvd.core.sealing import create_sealed
 from modelcvd.core.services import sealed_open
 from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.models import Attachment, Report
@@ -86,13 +86,18 @@ def attachment_add(*, report: Report, actor: User, filename: str, content: bytes
     name = safe_filename(filename)
     kind = attachment_kind(name, content)
     with transaction.atomic():
-        attachment = Attachment.objects.create(
-            report=report,
-            uploaded_by=actor,
-            filename=name,
-            kind=kind,
-            size=len(content),
-            sealed=seal(content, purpose=PURPOSE),
+        attachment = create_sealed(
+            Attachment,
+            values={
+                "report": report,
+                "uploaded_by": actor,
+                "filename": name,
+                "kind": kind,
+                "size": len(content),
+            },
+            field="sealed",
+            plaintext=content,
+            purpose=PURPOSE,
         )
         audit_record(
             actor=actor, action="attachment.add", obj=attachment, data={"report": report.pk}

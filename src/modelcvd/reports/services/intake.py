@@ -110,11 +110,10 @@ def _report_create(
             expected_behaviour=document.expected_behaviour,
             observed_behaviour=document.observed_behaviour,
             impact=document.impact,
-            payload=seal(
-                json.dumps(payload, ensure_ascii=False).encode("utf-8"), purpose=PAYLOAD_PURPOSE
-            ),
             held_out=program.benchmark_holdout,
         )
+        # Sealed once the row exists: the payload is bound to this report's primary key.
+        _payload_seal(report, payload)
         report.artifacts.set(artifacts)
         if idempotency_key:
             SubmissionKey.objects.create(
@@ -124,6 +123,16 @@ def _report_create(
         # Duplicate detection runs in the worker once the report is committed.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
+
+
+def _payload_seal(report: Report, payload: dict[str, Any]) -> None:
+    report.payload = seal(
+        json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+        purpose=PAYLOAD_PURPOSE,
+        owner=report,
+        field="payload",
+    )
+    report.save(update_fields=["payload"])
 
 
 def report_payload_open(*, report: Report, actor: User, reason: str) -> dict[str, Any]:
@@ -237,7 +246,10 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
             "turns": [t.model_dump() for t in reproduction.turns],
         }
         report.payload = seal(
-            json.dumps(payload, ensure_ascii=False).encode("utf-8"), purpose=PAYLOAD_PURPOSE
+            json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+            purpose=PAYLOAD_PURPOSE,
+            owner=report,
+            field="payload",
         )
         report.sampling = reproduction.sampling.model_dump()
         report.successes, report.trials = reproduction.successes, reproduction.trials

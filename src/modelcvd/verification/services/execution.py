@@ -21,8 +21,8 @@ from modelcvd.core import egress
 from modelcvd.core.audit import audit_record
 from modelcvd.core.observability import TRIALS
 from modelcvd.core.projections import case_projections_refresh
-from modelcvd.core.sealing import open_blob, seal
-from modelcvd.core.services import sealed_open
+from modelcvd.core.sealing import create_sealed
+from modelcvd.core.services import sealed_open, sealed_read
 from modelcvd.verification.engine.identity import ModelIdentity
 from modelcvd.verification.engine.judges import RefusalJudge
 from modelcvd.verification.engine.runner import Trial, run_trials, summarise
@@ -143,7 +143,7 @@ def _stored_trials(run: VerificationRun) -> list[Any]:
     rows = list(run.trial_rows.select_related("sealed"))
     if rows:
         audit_record(actor=None, action="verification.resume", obj=run, data={"trials": len(rows)})
-    return [Trial.from_dict(json.loads(open_blob(row.sealed))) for row in rows]
+    return [_trial_of(row) for row in rows]
 
 
 def _store_trial(run_id: int, trial: Any) -> None:
@@ -151,17 +151,20 @@ def _store_trial(run_id: int, trial: Any) -> None:
         raise RunCancelled()
     try:
         with transaction.atomic():
-            VerificationTrial.objects.create(
-                run_id=run_id,
-                index=trial.index,
-                seed=trial.seed,
-                success=trial.success,
-                label=trial.verdict,
-                target_name=trial.target.name[:300],
-                target_revision=trial.target.revision[:200],
-                sealed=seal(
-                    json.dumps(trial.to_dict(), ensure_ascii=False).encode(), purpose=TRIAL_PURPOSE
-                ),
+            create_sealed(
+                VerificationTrial,
+                values={
+                    "run_id": run_id,
+                    "index": trial.index,
+                    "seed": trial.seed,
+                    "success": trial.success,
+                    "label": trial.verdict,
+                    "target_name": trial.target.name[:300],
+                    "target_revision": trial.target.revision[:200],
+                },
+                field="sealed",
+                plaintext=json.dumps(trial.to_dict(), ensure_ascii=False).encode(),
+                purpose=TRIAL_PURPOSE,
             )
     except IntegrityError:
         # Another worker stored this index first (a redelivered task): it counts once.
@@ -245,7 +248,7 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
 
 def _trial_of(row: VerificationTrial) -> Any:
 
-    return Trial.from_dict(json.loads(open_blob(row.sealed)))
+    return Trial.from_dict(json.loads(sealed_read(blob=row.sealed, owner=row)))
 
 
 def run_execute(*, run_id: int) -> VerificationRun:
