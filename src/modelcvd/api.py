@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from modelcvd import __version__
 from modelcvd.accounts.api import router as accounts_router
+from modelcvd.accounts.scopes import openapi_security, operation_scopes
 from modelcvd.advisories.api import router as advisories_router
 from modelcvd.artifacts.api import router as artifacts_router
 from modelcvd.assessments.api import router as assessments_router
@@ -66,6 +67,7 @@ class ModelcvdAPI(NinjaAPI):
         ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
         for operations in schema["paths"].values():
             for operation in operations.values():
+                openapi_security(operation)
                 responses = operation.setdefault("responses", {})
                 public = not operation.get("security")
                 for status, description in ERROR_STATUSES.items():
@@ -78,12 +80,16 @@ class ModelcvdAPI(NinjaAPI):
 api = ModelcvdAPI(
     title="modelcvd API",
     version=__version__,
-    description="Coordinated disclosure of AI model vulnerabilities. Bearer tokens (`modelcvd token "
-    "create`) for scripts; the browser session with CSRF for the web UI.",
+    description="Coordinated disclosure of AI model vulnerabilities. Bearer tokens (the token page "
+    "`/account/tokens/`, or `modelcvd token create`) for scripts; the browser session with CSRF "
+    "for the web UI. Each operation states the token scopes it needs in `x-token-scopes` and in "
+    "its `BearerToken` security requirements; a token lacking one is answered 403.",
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url="/docs",
 )
+# Every operation's declared token scopes, held in one place (accounts/scopes.py).
+api.add_decorator(operation_scopes, mode="view")
 for router in (
     reports_router,
     cases_router,

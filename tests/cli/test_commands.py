@@ -29,6 +29,8 @@ SUBCOMMANDS = [
     ["demo"],
     ["createadmin"],
     ["token", "create"],
+    ["token", "list"],
+    ["token", "revoke"],
     ["submit"],
     ["status"],
     ["audit", "verify"],

@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from modelcvd.accounts.services import token_create
 from tests.factories import ROLES as FACTORY_ROLES
 from tests.factories import World, report_data, sign_in, token_for
 from tests.transparency import transparency_of
@@ -221,6 +222,12 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "signin/two-factor/setup/"): row(302, 200, 200, 200, 200, 302, 200, 200, 302),
     # No setup under way in this session (no key shown yet): back to the setup page.
     ("POST", "signin/two-factor/setup/"): everyone(302),
+    # API tokens (issue 15.5): each person's own; another's token is not found, admins' too.
+    ("GET", "account/tokens/"): signed_in(200, anonymous=302),
+    ("POST", "account/tokens/"): signed_in(201, anonymous=302),
+    ("POST", "account/tokens/<int:token_id>/revoke/"): row(
+        302, 302, 404, 404, 404, 404, 404, 404, 404
+    ),
     ("GET", "programs/<slug:slug>/"): everyone(200),
     ("GET", "reports/new/"): signed_in(200, anonymous=302),
     ("GET", "reports/"): signed_in(200, anonymous=302),
@@ -374,6 +381,9 @@ def _fill(path: str, world: World) -> str:
         values["{extension_id}"] = values["<int:extension_id>"] = _extension_id(world)
     if "{webhook_id}" in path:
         values["{webhook_id}"] = _webhook_id(world)
+    if "<int:token_id>" in path:  # a token of researcher_a's
+        token, _ = token_create(user=world.users["researcher_a"], scopes=["read"])
+        values["<int:token_id>"] = token.pk
     for key, value in values.items():
         path = path.replace(key, str(value))
     return path
@@ -541,6 +551,8 @@ def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
     for suffix, body in transparency.items():
         if route.endswith(suffix):
             return body
+    if route == "account/tokens/":
+        return {"name": "matrix", "scopes": ["read", "submit"], "days": "30"}
     if route.startswith("advisories/"):
         from tests.advisories.helpers import FORM
 

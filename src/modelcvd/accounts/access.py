@@ -3,6 +3,14 @@
 The object kinds' rules (cases/access.py, reports/access.py, ...) are written with these, so a
 rule is one query with the memberships as subqueries: a list page costs no extra query per
 role, and a forbidden object costs exactly the work of a missing one.
+
+This app's own object kind with a rule is the API token:
+
+| action | who                                                                              |
+|--------|----------------------------------------------------------------------------------|
+| view   | its owner, and nobody else (administrators included): another's token is "not    |
+|        | found"; an operator lists any with `modelcvd token list`                          |
+| revoke | its owner (an operator: `modelcvd token revoke`)                                  |
 """
 
 from __future__ import annotations
@@ -11,8 +19,8 @@ from typing import Any
 
 from django.db.models import Exists, Q, QuerySet
 
-from modelcvd.accounts.models import Membership, Role, User
-from modelcvd.core.access import EVERYTHING, NOTHING, Actor
+from modelcvd.accounts.models import ApiToken, Membership, Role, User
+from modelcvd.core.access import EVERYTHING, NOTHING, Actor, RestrictedQuerySet
 
 
 def _user_id(actor: Actor) -> int | None:
@@ -54,3 +62,16 @@ def is_actor(actor: Actor, field: str) -> Q:
     """Rows whose `field` (a user foreign key) is the actor."""
     user_id = _user_id(actor)
     return NOTHING if user_id is None else Q(**{field: user_id})
+
+
+class TokenQuerySet(RestrictedQuerySet[ApiToken]):
+    rules = {
+        "view": lambda actor: is_actor(actor, "user"),
+        "revoke": lambda actor: is_actor(actor, "user"),
+    }
+
+
+def api_tokens() -> TokenQuerySet:
+    """API tokens under their access rule. (Not `ApiToken.objects`: accounts.models cannot
+    import this module, which imports it.)"""
+    return TokenQuerySet(model=ApiToken)

@@ -8,9 +8,10 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.identity import identity_open
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.accounts.selectors import roles_of
 from modelcvd.accounts.services import identity_set
 
@@ -41,8 +42,8 @@ class ReasonIn(Schema):
 
 
 @router.get("/me", response=MeOut, summary="Who am I, as others see me")
+@token_scope(TokenScope.READ)
 def me(request: HttpRequest) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     user = api_user(request)
     return {
         "username": user.username,
@@ -53,8 +54,8 @@ def me(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.put("/me/identity", response={204: None}, summary="Seal my real identity")
+@token_scope(one_of=(TokenScope.SUBMIT, TokenScope.ADMIN))
 def identity_put(request: HttpRequest, body: IdentityIn) -> Status[None]:
-    require_any_scope(request, TokenScope.SUBMIT, TokenScope.ADMIN)
     user = api_user(request)
     identity_set(user=user, actor=user, values=body.model_dump())
     return Status(204, None)
@@ -63,7 +64,7 @@ def identity_put(request: HttpRequest, body: IdentityIn) -> Status[None]:
 @router.post(
     "/me/identity/unseal", response=IdentityOut, summary="Read my sealed identity (audited)"
 )
+@token_scope(TokenScope.READ)
 def identity_get(request: HttpRequest, body: ReasonIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     user = api_user(request)
     return identity_open(user=user, actor=user, reason=body.reason)

@@ -4,7 +4,8 @@ A browser session counts only once it has passed the second factor where one is 
 see `accounts.twofactor`); bearer tokens are a credential of their own and need no code.
 
 Either way `request.auth` is the User and `request.scopes` the scopes this request may use:
-a token's own scopes, or every scope for a signed-in browser session.
+a token's own scopes, or every scope for a signed-in browser session. What a token may call is
+each operation's declaration, checked here as soon as the token is found (accounts/scopes.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from django.utils import timezone
 from ninja.security import HttpBearer, SessionAuth
 
 from modelcvd.accounts.models import TokenScope, User
+from modelcvd.accounts.scopes import token_scope_check
 from modelcvd.accounts.selectors import token_for_secret
 from modelcvd.accounts.services import token_digest, token_use_audit
 from modelcvd.accounts.twofactor import two_factor_pending
@@ -37,6 +39,8 @@ class BearerToken(HttpBearer):
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             # Writes by script are on the audit chain even when the write itself is refused.
             token_use_audit(token=found, method=request.method, path=request.path)
+        if not token_scope_check(request, found.scopes):
+            return None  # an open operation, and no `read`: the token reads as the public
         request.scopes = frozenset(found.scopes)  # type: ignore[attr-defined]
         request.api_token = found  # type: ignore[attr-defined]
         return found.user
@@ -75,14 +79,3 @@ def api_actor(request: HttpRequest) -> User | AnonymousUser:
     """The caller of a route open to the public: a user, or the anonymous one."""
     user = getattr(request, "auth", None)
     return user if isinstance(user, User) else AnonymousUser()
-
-
-def require_scope(request: HttpRequest, scope: TokenScope) -> None:
-    if scope.value not in getattr(request, "scopes", frozenset()):
-        raise Forbidden(f"this token lacks the '{scope.value}' scope")
-
-
-def require_any_scope(request: HttpRequest, *scopes: TokenScope) -> None:
-    held: frozenset[str] = getattr(request, "scopes", frozenset())
-    if not any(s.value in held for s in scopes):
-        raise Forbidden(f"this token needs one of the scopes {[s.value for s in scopes]}")

@@ -1,4 +1,4 @@
-"""Sign-in forms: the password form with its lockout, and the one-time code."""
+"""Sign-in forms (the password form with its lockout, the one-time code) and the API token form."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from modelcvd.accounts.lockout import (
     signin_failures_clear,
     signin_refused,
 )
+from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.services import sign_in_refused_audit
 
 
@@ -63,3 +64,26 @@ class TotpCodeForm(forms.Form):
             }
         ),
     )
+
+
+# How long a token made on the token page lives; one without expiry is an operator's decision
+# (`modelcvd token create --days 0`).
+TOKEN_DAYS = [(7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "1 year")]
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        required=False,
+        help_text="A label to recognise the token by, e.g. the script that uses it.",
+    )
+    scopes = forms.MultipleChoiceField(
+        label="Scopes",
+        choices=TokenScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What the token may do, within what your account may do: read (see what "
+        "you may see), submit (your reports, comments and assessments), triage (work a case: "
+        "transitions, embargo, internal and vendor comments), admin (programs, webhooks).",
+    )
+    days = forms.TypedChoiceField(label="Expires after", choices=TOKEN_DAYS, coerce=int, initial=90)

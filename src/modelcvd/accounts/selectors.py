@@ -1,10 +1,12 @@
-"""Reads on accounts: who holds which role where."""
+"""Reads on accounts: who holds which role where, and API tokens."""
 
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from modelcvd.accounts.access import api_tokens
 from modelcvd.accounts.models import ApiToken, Membership, Role, User
 
 
@@ -39,6 +41,22 @@ def token_for_secret(digest: str) -> ApiToken | None:
     if token.expires_at is not None and token.expires_at <= timezone.now():
         return None
     return token
+
+
+def tokens_of(*, actor: User) -> QuerySet[ApiToken]:
+    """The actor's own tokens, newest first: never anyone else's (accounts/access.py)."""
+    return api_tokens().restrict(actor, "view").order_by("-created_at", "-pk")
+
+
+def token_get_for(*, actor: User, token_id: int, action: str = "view") -> ApiToken:
+    """One of the actor's own tokens; another's is NotFound, exactly as a missing one."""
+    return api_tokens().get_for(actor=actor, action=action, pk=token_id)
+
+
+def tokens_for_operator(*, username: str | None = None) -> QuerySet[ApiToken]:
+    """Every token (an operator's view, `modelcvd token list`), or one user's, newest first."""
+    tokens = ApiToken.objects.select_related("user").order_by("-created_at", "-pk")
+    return tokens.filter(user__username=username) if username else tokens
 
 
 def user_by_username(username: str) -> User | None:

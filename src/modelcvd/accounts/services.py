@@ -132,12 +132,24 @@ def token_create(
     return token, secret
 
 
-def token_revoke(*, token: ApiToken, actor: User) -> ApiToken:
+def token_revoke(*, token: ApiToken, actor: User | None) -> ApiToken:
+    """Revoke a token: it never authenticates again. `actor` None: an operator (CLI). The
+    caller has fetched the token through its access rule (`token_get_for`), or is the
+    operator. Revoking a revoked token changes nothing: the first revocation stands."""
     with transaction.atomic():
-        token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
-        audit_record(actor=actor, action="token.revoke", obj=token)
-    return token
+        locked = (
+            ApiToken.objects.select_for_update(of=("self",)).select_related("user").get(pk=token.pk)
+        )
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor,
+                action="token.revoke",
+                obj=locked,
+                data={"prefix": locked.prefix, "user": locked.user.get_username()},
+            )
+    return locked
 
 
 def identity_set(*, user: User, actor: User, values: dict[str, str]) -> ResearcherIdentity:

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from modelcvd.accounts import views
+from modelcvd.accounts import token_views, views
 from modelcvd.accounts.forms import SignInForm
 
 app_name = "accounts"
@@ -16,4 +16,10 @@ urlpatterns = [
     path("signin/two-factor/", views.totp_verify, name="totp_verify"),
     path("signin/two-factor/setup/", views.totp_setup, name="totp_setup"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+    path("account/tokens/", token_views.tokens, name="tokens"),
+    path(
+        "account/tokens/<int:token_id>/revoke/",
+        token_views.token_revoke_view,
+        name="token_revoke",
+    ),
 ]

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
-from modelcvd.accounts.models import TokenScope, User
+from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
+from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.advisories.render import (
     FILE_SUFFIX,
     advisory_export,
@@ -37,22 +37,15 @@ router = Router(tags=["advisories"])
 OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers read the public level
 
 
-def _reader(request: HttpRequest) -> User | AnonymousUser:
-    """The caller, for reading: a token without the read scope reads as the public does."""
-    actor = api_actor(request)
-    if actor.is_authenticated and TokenScope.READ.value not in getattr(request, "scopes", ()):
-        return AnonymousUser()
-    return actor
-
-
 @router.get(
     "/advisories",
     response=AdvisoryPage,
     auth=OPTIONAL_AUTH,
     summary="Search the public registry (public level only)",
 )
+@token_scope(PUBLIC)
 def advisory_list(request: HttpRequest) -> dict[str, Any]:
-    query = registry_query_parse(request.GET, actor=_reader(request))
+    query = registry_query_parse(request.GET, actor=api_actor(request))
     found = registry_page(query)
     return {
         "count": found.count,
@@ -69,8 +62,9 @@ def advisory_list(request: HttpRequest) -> dict[str, Any]:
     auth=OPTIONAL_AUTH,
     summary="One advisory at the level the caller is entitled to",
 )
+@token_scope(PUBLIC)
 def advisory_detail(request: HttpRequest, advisory_id: str) -> dict[str, Any]:
-    actor = _reader(request)
+    actor = api_actor(request)
     advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
     return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)
 
@@ -81,8 +75,9 @@ def advisory_detail(request: HttpRequest, advisory_id: str) -> dict[str, Any]:
     auth=OPTIONAL_AUTH,
     summary="The advisory's revisions and their changelogs",
 )
+@token_scope(PUBLIC)
 def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
-    advisory = advisory_get_visible(actor=_reader(request), advisory_id=advisory_id)
+    advisory = advisory_get_visible(actor=api_actor(request), advisory_id=advisory_id)
     return [
         {"number": r.number, "changelog": r.changelog, "created_at": r.created_at}
         for r in advisory.revisions.order_by("number")
@@ -95,10 +90,11 @@ def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str,
     auth=OPTIONAL_AUTH,
     summary="The advisory as CVE 5.1, OSV, CSAF 2.0 VEX or AVID, at the caller's level",
 )
+@token_scope(PUBLIC)
 def advisory_export_one(request: HttpRequest, advisory_id: str, fmt: str) -> dict[str, Any]:
     if fmt not in FILE_SUFFIX:
         raise InvalidInput([FieldError("fmt", f"one of {sorted(FILE_SUFFIX)}")])
-    actor = _reader(request)
+    actor = api_actor(request)
     advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
     return advisory_export(advisory=advisory, actor=actor, fmt=fmt)
 
@@ -109,10 +105,10 @@ def advisory_export_one(request: HttpRequest, advisory_id: str, fmt: str) -> dic
     auth=API_AUTH,
     summary="Draft an advisory for a case (coordinators)",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def advisory_new(
     request: HttpRequest, case_id: int, body: AdvisoryContent
 ) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     actor = api_user(request)
     advisory = advisory_create(actor=actor, case_id=case_id, content=body.model_dump(mode="json"))
     return Status(201, advisory_render(advisory=advisory, actor=actor, channel=Channel.API))
@@ -124,8 +120,8 @@ def advisory_new(
     auth=API_AUTH,
     summary="Edit an advisory; after publication a changelog is required (a new revision)",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def advisory_edit(request: HttpRequest, advisory_id: str, body: AdvisoryEdit) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     actor = api_user(request)
     changes = body.model_dump(exclude={"changelog"}, exclude_unset=True)
     advisory = advisory_update(
@@ -140,10 +136,10 @@ def advisory_edit(request: HttpRequest, advisory_id: str, body: AdvisoryEdit) ->
     auth=API_AUTH,
     summary="Move an advisory: draft, review, published, withdrawn",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def advisory_move(
     request: HttpRequest, advisory_id: str, body: AdvisoryTransitionIn
 ) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     actor = api_user(request)
     advisory = advisory_transition(
         actor=actor, advisory_id=advisory_id, to=body.to, reason=body.reason

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
 from modelcvd.accounts.models import Organisation, TokenScope
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.selectors import artifact_get_visible, artifact_list_visible
@@ -63,6 +64,7 @@ class ArtifactIn(Schema):
 
 
 @router.get("/artifacts", response=list[ArtifactOut], auth=OPTIONAL_AUTH, summary="Artifacts")
+@token_scope(PUBLIC)
 def artifacts(request: HttpRequest) -> QuerySet[Artifact]:
     return artifact_list_visible(actor=api_actor(request))
 
@@ -70,6 +72,7 @@ def artifacts(request: HttpRequest) -> QuerySet[Artifact]:
 @router.get(
     "/artifacts/{artifact_id}", response=ArtifactOut, auth=OPTIONAL_AUTH, summary="One artifact"
 )
+@token_scope(PUBLIC)
 def artifact(request: HttpRequest, artifact_id: int) -> Artifact:
     return artifact_get_visible(actor=api_actor(request), artifact_id=artifact_id)
 
@@ -77,8 +80,8 @@ def artifact(request: HttpRequest, artifact_id: int) -> Artifact:
 @router.post(
     "/artifacts", response={201: ArtifactOut}, auth=API_AUTH, summary="Register a pinned artifact"
 )
+@token_scope(TokenScope.TRIAGE)
 def register(request: HttpRequest, body: ArtifactIn) -> Status[Artifact]:
-    require_scope(request, TokenScope.TRIAGE)
     digest = body.weights_digest.strip().lower()
     if digest and not SHA256.match(digest):
         raise InvalidInput([FieldError("weights_digest", "must be 64 hexadecimal characters")])
@@ -136,6 +139,7 @@ class LineageOut(Schema):
     auth=OPTIONAL_AUTH,
     summary="Lineage graph of an artifact",
 )
+@token_scope(PUBLIC)
 def lineage(request: HttpRequest, artifact_id: int) -> dict[str, object]:
     actor = api_actor(request)
     artifact = artifact_get_visible(actor=actor, artifact_id=artifact_id)

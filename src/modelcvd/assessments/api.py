@@ -10,8 +10,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.assessments.models import (
     Assessment,
     ClaimLevel,
@@ -177,6 +178,7 @@ def assessment_out(a: Assessment) -> dict[str, Any]:
     auth=PUBLIC_AUTH,
     summary="Published assessments (and my organisation's drafts)",
 )
+@token_scope(PUBLIC)
 def assessments(request: HttpRequest) -> list[dict[str, Any]]:
     return [assessment_out(a) for a in assessment_list_visible(actor=api_actor(request))]
 
@@ -187,6 +189,7 @@ def assessments(request: HttpRequest) -> list[dict[str, Any]]:
     auth=None,
     summary="Published assessments side by side: organisations x threat models",
 )
+@token_scope(PUBLIC)
 def compare(request: HttpRequest) -> dict[str, Any]:
     c = assessments_comparison()
     names = {o.pk: o.name for o in c.organisations}
@@ -206,6 +209,7 @@ def compare(request: HttpRequest) -> dict[str, Any]:
     auth=PUBLIC_AUTH,
     summary="One assessment (public parts)",
 )
+@token_scope(PUBLIC)
 def assessment_detail(request: HttpRequest, assessment_id: int) -> dict[str, Any]:
     return assessment_out(
         assessment_get_visible(actor=api_actor(request), assessment_id=assessment_id)
@@ -218,8 +222,8 @@ def assessment_detail(request: HttpRequest, assessment_id: int) -> dict[str, Any
     auth=API_AUTH,
     summary="Record a draft assessment (assessors)",
 )
+@token_scope(TokenScope.SUBMIT)
 def create(request: HttpRequest, body: AssessmentIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.SUBMIT)
     user = api_user(request)
     data = body.dict()
     assessment = assessment_create(
@@ -241,8 +245,8 @@ def create(request: HttpRequest, body: AssessmentIn) -> Status[dict[str, Any]]:
     auth=API_AUTH,
     summary="Publish a draft (its assessors)",
 )
+@token_scope(TokenScope.SUBMIT, TokenScope.READ)
 def publish(request: HttpRequest, assessment_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.SUBMIT)
     user = api_user(request)
     assessment_publish(actor=user, assessment_id=assessment_id)
     return assessment_out(assessment_get_visible(actor=user, assessment_id=assessment_id))
@@ -254,8 +258,8 @@ def publish(request: HttpRequest, assessment_id: int) -> dict[str, Any]:
     auth=API_AUTH,
     summary="Open the sealed detail (assessed organisation and assessors; audited)",
 )
+@token_scope(TokenScope.READ)
 def detail(request: HttpRequest, assessment_id: int, body: ReasonIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     opened = assessment_detail_open(
         actor=api_user(request), assessment_id=assessment_id, reason=body.reason
     )

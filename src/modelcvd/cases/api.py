@@ -9,8 +9,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import scope_narrow, token_scope
 from modelcvd.cases.models import Case
 from modelcvd.cases.schemas import (
     CaseBrief,
@@ -33,6 +34,7 @@ from modelcvd.cases.services import (
     embargo_out,
     severity_out,
 )
+from modelcvd.vocabulary import CommentVisibility
 
 router = Router(tags=["cases"], auth=API_AUTH)
 
@@ -81,22 +83,22 @@ def comment_out(comment: Any) -> dict[str, Any]:
 
 
 @router.get("/cases", response=list[CaseBrief], summary="Cases visible to me")
+@token_scope(TokenScope.READ)
 def case_list(request: HttpRequest) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [case_brief(c) for c in case_list_visible(actor=api_user(request))]
 
 
 @router.get(
     "/triage/queue", response=list[CaseBrief], summary="Cases waiting on triage, oldest first"
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def queue(request: HttpRequest) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     return [case_brief(c) for c in triage_queue(actor=api_user(request))]
 
 
 @router.get("/cases/{case_id}/comments", response=list[CommentOut], summary="Comments I may read")
+@token_scope(TokenScope.READ)
 def comments(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     case = case_get_visible(actor=api_user(request), case_id=case_id)
     access = case_access(actor=api_user(request), case=case)
     return [
@@ -105,8 +107,11 @@ def comments(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 
 
 @router.post("/cases/{case_id}/comments", response={201: CommentOut}, summary="Add a comment")
+@token_scope(one_of=(TokenScope.SUBMIT, TokenScope.TRIAGE))
 def comment_create(request: HttpRequest, case_id: int, body: CommentIn) -> Status[dict[str, Any]]:
-    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
+    if body.visibility != CommentVisibility.REPORTER:
+        # The coordinators' and the vendors' channels are case work, not a reporter's writing.
+        scope_narrow(request, TokenScope.TRIAGE, f"{body.visibility.value} comments")
     comment = comment_add(
         case_id=case_id,
         actor=api_user(request),
@@ -122,10 +127,10 @@ def comment_create(request: HttpRequest, case_id: int, body: CommentIn) -> Statu
     response={201: VendorPartyOut},
     summary="Notify one more vendor of the case (coordinators)",
 )
+@token_scope(TokenScope.TRIAGE)
 def vendor_notify(
     request: HttpRequest, case_id: int, body: VendorNotifyIn
 ) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     party = case_vendor_notify(
         case_id=case_id, actor=api_user(request), organisation=body.organisation, reason=body.reason
     )

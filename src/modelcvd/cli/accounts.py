@@ -1,9 +1,15 @@
-"""`modelcvd createadmin` and `modelcvd token create`: accounts and API tokens."""
+"""`modelcvd createadmin` and `modelcvd token create|list|revoke`: accounts and API tokens.
+
+The token commands are the operator's: they see and revoke anyone's tokens (a person manages
+their own on the token page, /account/tokens/). A token is named by its prefix, the part that
+is shown everywhere; the secret itself is never stored, so it cannot be listed.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from modelcvd.cli.base import Command, Group, Output, user_named
 from modelcvd.cli.errors import CliError, Exit
@@ -94,4 +100,103 @@ class TokenCreate(Command):
         )
 
 
-COMMANDS: list[type[Command]] = [CreateAdmin, TokenCreate]
+class TokenList(Command):
+    group = TOKEN
+    name = "list"
+    help = "List API tokens: prefix, owner, scopes, expiry, last use, state."
+    description = (
+        "List API tokens, newest first, with their state: active, expired or revoked. "
+        "The secrets are not stored and cannot be shown."
+    )
+    prints_data = True
+    uses_database = True
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--user", help="only this account's tokens (default: everyone's)")
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from django.utils import timezone
+
+        from modelcvd.accounts.selectors import tokens_for_operator
+
+        if args.user:
+            user_named(args.user)  # an unknown account is "not found", not an empty list
+        now = timezone.now()
+        rows = [_token_row(t, now) for t in tokens_for_operator(username=args.user)]
+        lines = [
+            f"{r['prefix']:<12} {r['user']:<16} {','.join(r['scopes']):<24} "
+            f"{r['state']:<8} expires {r['expires_at'] or 'never'}  "
+            f"last used {r['last_used_at'] or 'never'}" + (f"  ({r['name']})" if r["name"] else "")
+            for r in rows
+        ]
+        out.data(rows, "\n".join(lines) if lines else "no tokens")
+
+
+class TokenRevoke(Command):
+    group = TOKEN
+    name = "revoke"
+    help = "Revoke the API token with PREFIX: it never works again."
+    description = (
+        "Revoke the API token whose prefix (as `token list` shows it) is PREFIX; audited. "
+        "Revoking a revoked token changes nothing."
+    )
+    prints_data = True
+    uses_database = True
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("prefix", help="the token's prefix, e.g. mcvd_AbC12")
+        parser.add_argument("--user", help="the token's owner, when two tokens share a prefix")
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from django.utils import timezone
+
+        from modelcvd.accounts.selectors import tokens_for_operator
+        from modelcvd.accounts.services import token_revoke
+
+        prefix = args.prefix.rstrip("…").strip()
+        if args.user:
+            user_named(args.user)
+        found = list(tokens_for_operator(username=args.user).filter(prefix=prefix))
+        if not found:
+            raise CliError(
+                Exit.NOT_FOUND,
+                f"no token with prefix {prefix!r}" + (f" of {args.user!r}" if args.user else ""),
+                "see `modelcvd token list`",
+            )
+        if len(found) > 1:
+            owners = sorted({t.user.get_username() for t in found})
+            raise CliError(
+                Exit.USAGE,
+                f"{len(found)} tokens have prefix {prefix!r} (owners: {', '.join(owners)})",
+                "name the owner with --user",
+            )
+        token = found[0]
+        already = token.revoked_at is not None
+        token = token_revoke(token=token, actor=None)
+        row = _token_row(token, timezone.now())
+        text = (
+            f"token {token.prefix} of {row['user']} was revoked already, at {row['revoked_at']}"
+            if already
+            else f"token {token.prefix} of {row['user']} revoked"
+        )
+        out.data(row, text)
+
+
+def _token_row(token: Any, now: Any) -> dict[str, Any]:
+    def when(value: Any) -> str | None:
+        return value.isoformat(timespec="seconds") if value else None
+
+    return {
+        "prefix": token.prefix,
+        "user": token.user.get_username(),
+        "name": token.name,
+        "scopes": list(token.scopes),
+        "state": token.state_at(now),
+        "created_at": when(token.created_at),
+        "expires_at": when(token.expires_at),
+        "last_used_at": when(token.last_used_at),
+        "revoked_at": when(token.revoked_at),
+    }
+
+
+COMMANDS: list[type[Command]] = [CreateAdmin, TokenCreate, TokenList, TokenRevoke]

@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.credits.models import Bounty, Credit
 from modelcvd.credits.selectors import (
     bounties_visible_for_case,
@@ -126,8 +127,8 @@ def bounty_out(b: Bounty) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}/credits", response=list[CreditOut], summary="Credits on a case")
+@token_scope(TokenScope.READ)
 def case_credits(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [credit_out(c) for c in credits_for_case(actor=api_user(request), case_id=case_id)]
 
 
@@ -136,8 +137,8 @@ def case_credits(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     response={201: CreditOut, 409: ConflictDetail},
     summary="Grant a credit (staff); 409 if the person holds it already",
 )
+@token_scope(TokenScope.TRIAGE)
 def grant(request: HttpRequest, case_id: int, body: CreditIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     credit = credit_grant(
         actor=api_user(request),
         case_id=case_id,
@@ -149,16 +150,16 @@ def grant(request: HttpRequest, case_id: int, body: CreditIn) -> Status[dict[str
 
 
 @router.get("/me/credits", response=list[CreditOut], summary="My credits")
+@token_scope(TokenScope.READ)
 def my_credits(request: HttpRequest) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [credit_out(c) for c in credits_mine(actor=api_user(request))]
 
 
 @router.post(
     "/credits/{credit_id}/respond", response=CreditOut, summary="Accept or decline my credit"
 )
+@token_scope(TokenScope.SUBMIT, TokenScope.READ)
 def respond(request: HttpRequest, credit_id: int, body: RespondIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.SUBMIT)
     credit = credit_respond(
         actor=api_user(request), credit_id=credit_id, accept=body.accept, listed=body.listed
     )
@@ -171,6 +172,7 @@ def respond(request: HttpRequest, credit_id: int, body: RespondIn) -> dict[str, 
     auth=None,
     summary="Public hall of fame of a program",
 )
+@token_scope(PUBLIC)
 def program_hall_of_fame(request: HttpRequest, slug: str) -> list[dict[str, Any]]:
     return [e.__dict__ for e in hall_of_fame(program=program_get(slug=slug))]
 
@@ -180,8 +182,8 @@ def program_hall_of_fame(request: HttpRequest, slug: str) -> list[dict[str, Any]
     response=list[BountyOut],
     summary="Bounties of a case (the researcher's own; staff: all)",
 )
+@token_scope(TokenScope.READ)
 def case_bounties(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [
         bounty_out(b) for b in bounties_visible_for_case(actor=api_user(request), case_id=case_id)
     ]
@@ -190,8 +192,8 @@ def case_bounties(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 @router.post(
     "/cases/{case_id}/bounties", response={201: BountyOut}, summary="Award a bounty (staff)"
 )
+@token_scope(TokenScope.TRIAGE)
 def award(request: HttpRequest, case_id: int, body: BountyIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     bounty = bounty_award(
         actor=api_user(request),
         case_id=case_id,
@@ -204,14 +206,14 @@ def award(request: HttpRequest, case_id: int, body: BountyIn) -> Status[dict[str
 
 
 @router.get("/bounties/{bounty_id}", response=BountyOut, summary="One bounty")
+@token_scope(TokenScope.READ)
 def bounty_detail(request: HttpRequest, bounty_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     return bounty_out(bounty_get_visible(actor=api_user(request), bounty_id=bounty_id))
 
 
 @router.post("/bounties/{bounty_id}/status", response=BountyOut, summary="Move a bounty (staff)")
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def bounty_status(request: HttpRequest, bounty_id: int, body: BountyStatusIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     return bounty_out(
         bounty_set_status(actor=api_user(request), bounty_id=bounty_id, status=body.status)
     )
@@ -222,8 +224,8 @@ def bounty_status(request: HttpRequest, bounty_id: int, body: BountyStatusIn) ->
     response={200: BountyOut, 409: ConflictDetail},
     summary="Donate my bounty to a charity (the researcher)",
 )
+@token_scope(TokenScope.SUBMIT, TokenScope.READ)
 def bounty_donation(request: HttpRequest, bounty_id: int, body: DonationIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.SUBMIT)
     return bounty_out(
         bounty_set_donation(
             actor=api_user(request), bounty_id=bounty_id, donate=body.donate, charity=body.charity

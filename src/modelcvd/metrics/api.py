@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema
 from pydantic import Field
 
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.metrics.export import metrics_csv, metrics_data
 from modelcvd.metrics.selectors import metrics_compute
 
@@ -40,6 +41,7 @@ class MetricsQuery(Schema):
         }
     },
 )
+@token_scope(PUBLIC)
 def metrics(request: HttpRequest, filters: Query[MetricsQuery]) -> Any:
     m = metrics_compute(program_slug=filters.program)
     if filters.format == "csv":

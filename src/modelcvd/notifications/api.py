@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.notifications.models import WebhookEndpoint
 from modelcvd.notifications.services import webhook_create
 from modelcvd.notifications.webhooks import webhook_get_visible, webhooks_visible
@@ -61,8 +62,8 @@ def webhook_out(endpoint: WebhookEndpoint) -> dict[str, Any]:
 
 
 @router.post("/webhooks", response={201: WebhookCreatedOut}, summary="Register a signed webhook")
+@token_scope(TokenScope.ADMIN)
 def create(request: HttpRequest, body: WebhookIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.ADMIN)
     endpoint, secret = webhook_create(
         actor=api_user(request),
         url=body.url,
@@ -73,8 +74,8 @@ def create(request: HttpRequest, body: WebhookIn) -> Status[dict[str, Any]]:
 
 
 @router.get("/webhooks", response=list[WebhookOut], summary="Webhooks I manage")
+@token_scope(TokenScope.READ)
 def webhook_list(request: HttpRequest) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [webhook_out(e) for e in webhooks_visible(actor=api_user(request))]
 
 
@@ -83,7 +84,7 @@ def webhook_list(request: HttpRequest) -> list[dict[str, Any]]:
     response=list[DeliveryOut],
     summary="The delivery log of a webhook (latest 100)",
 )
+@token_scope(TokenScope.READ)
 def deliveries(request: HttpRequest, webhook_id: int) -> list[Any]:
-    require_scope(request, TokenScope.READ)
     endpoint = webhook_get_visible(actor=api_user(request), endpoint_id=webhook_id)
     return list(endpoint.deliveries.all()[:100])

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.policy.models import Program
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.policy.services import program_policy_update, program_urls
@@ -88,11 +89,13 @@ def program_out(program: Program) -> dict[str, Any]:
 
 
 @router.get("/programs", response=list[ProgramOut], auth=None, summary="Disclosure programs")
+@token_scope(PUBLIC)
 def programs(request: HttpRequest) -> list[dict[str, Any]]:
     return [program_out(p) for p in program_list()]
 
 
 @router.get("/programs/{slug}", response=ProgramOut, auth=None, summary="One program and its scope")
+@token_scope(PUBLIC)
 def program(request: HttpRequest, slug: str) -> dict[str, Any]:
     return program_out(program_get(slug=slug))
 
@@ -103,8 +106,8 @@ def program(request: HttpRequest, slug: str) -> dict[str, Any]:
     auth=API_AUTH,
     summary="Change a program's policy, deadlines, security.txt and intake rules",
 )
+@token_scope(TokenScope.ADMIN)
 def policy_update(request: HttpRequest, slug: str, body: PolicyIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.ADMIN)
     changes = {k: v for k, v in body.dict().items() if v is not None}
     program_policy_update(actor=api_user(request), slug=slug, changes=changes)
     return program_out(program_get(slug=slug))

@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Header, Router, Status
 from ninja.files import UploadedFile
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.reports.document import ReportDocument
 from modelcvd.reports.holdout import WITHHELD, report_withheld
 from modelcvd.reports.models import Attachment, Report
@@ -84,6 +85,7 @@ def _report_fields(report: Report) -> dict[str, Any]:
 
 
 @router.post("/reports", response={201: ReportOut}, summary="Submit a report in the report format")
+@token_scope(TokenScope.SUBMIT)
 def submit(
     request: HttpRequest,
     document: ReportDocument,
@@ -94,7 +96,6 @@ def submit(
         description="Retrying with the same key and body returns the first report, never a second one.",
     ),
 ) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.SUBMIT)
     report = report_submit(
         actor=api_user(request), document=document, idempotency_key=idempotency_key
     )
@@ -106,8 +107,8 @@ def submit(
     response={201: ReportOut},
     summary="Abstract-first intake: submit the abstract (no payload)",
 )
+@token_scope(TokenScope.SUBMIT)
 def submit_abstract(request: HttpRequest, document: AbstractDocument) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.SUBMIT)
     report = report_submit_abstract(actor=api_user(request), document=document)
     return Status(201, report_out(report_get_visible(actor=api_user(request), report_id=report.pk)))
 
@@ -117,8 +118,8 @@ def submit_abstract(request: HttpRequest, document: AbstractDocument) -> Status[
     response=ReportOut,
     summary="Abstract-first intake: a triager confirms or refuses scope",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def scope(request: HttpRequest, report_id: int, body: ScopeDecisionIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     report_scope_decide(report_id=report_id, actor=user, in_scope=body.in_scope, reason=body.reason)
     return report_out(report_get_visible(actor=user, report_id=report_id), user)
@@ -129,23 +130,23 @@ def scope(request: HttpRequest, report_id: int, body: ScopeDecisionIn) -> dict[s
     response=ReportOut,
     summary="Abstract-first intake: upload the payload (sealed) once in scope",
 )
+@token_scope(TokenScope.SUBMIT, TokenScope.READ)
 def payload_upload(request: HttpRequest, report_id: int, body: PayloadIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.SUBMIT)
     user = api_user(request)
     report_payload_add(report_id=report_id, actor=user, reproduction=body.reproduction)
     return report_out(report_get_visible(actor=user, report_id=report_id), user)
 
 
 @router.get("/reports", response=list[ReportOut], summary="My reports")
+@token_scope(TokenScope.READ)
 def mine(request: HttpRequest) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     reports = report_list_mine(actor=api_user(request)).prefetch_related("artifacts")
     return [report_out(r, api_user(request)) for r in reports.select_related("reporter")]
 
 
 @router.get("/reports/{report_id}", response=ReportOut, summary="One report (payload stays sealed)")
+@token_scope(TokenScope.READ)
 def detail(request: HttpRequest, report_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     return report_out(
         report_get_visible(actor=api_user(request), report_id=report_id), api_user(request)
     )
@@ -154,8 +155,8 @@ def detail(request: HttpRequest, report_id: int) -> dict[str, Any]:
 @router.post(
     "/reports/{report_id}/unseal", response=PayloadOut, summary="Read the sealed payload (audited)"
 )
+@token_scope(TokenScope.READ)
 def unseal(request: HttpRequest, report_id: int, body: UnsealIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     report = report_get_visible(actor=api_user(request), report_id=report_id)
     return report_payload_open(report=report, actor=api_user(request), reason=body.reason)
 
@@ -165,8 +166,8 @@ def unseal(request: HttpRequest, report_id: int, body: UnsealIn) -> dict[str, An
     response=list[AttachmentOut],
     summary="Attachments of a report",
 )
+@token_scope(TokenScope.READ)
 def attachments(request: HttpRequest, report_id: int) -> list[Attachment]:
-    require_scope(request, TokenScope.READ)
     report = report_get_visible(actor=api_user(request), report_id=report_id)
     if report_withheld(actor=api_user(request), report=report):
         return []  # a held-out item's files may quote it; not even their names are shown
@@ -178,8 +179,8 @@ def attachments(request: HttpRequest, report_id: int) -> list[Attachment]:
     response={201: AttachmentOut},
     summary="Attach a file (sealed)",
 )
+@token_scope(one_of=(TokenScope.SUBMIT, TokenScope.TRIAGE))
 def attach(request: HttpRequest, report_id: int, file: File[UploadedFile]) -> Status[Attachment]:
-    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
     report = report_get_visible(actor=api_user(request), report_id=report_id)
     limit = settings.MAX_ATTACHMENT_BYTES
     # Read one byte past the limit: enough to refuse, never the whole of a huge upload.
@@ -204,10 +205,10 @@ def attach(request: HttpRequest, report_id: int, file: File[UploadedFile]) -> St
         }
     },
 )
+@token_scope(TokenScope.READ)
 def download(
     request: HttpRequest, report_id: int, attachment_id: int, body: UnsealIn
 ) -> HttpResponse:
-    require_scope(request, TokenScope.READ)
     report = report_get_visible(actor=api_user(request), report_id=report_id)
     opened = attachment_open(
         report=report, attachment_id=attachment_id, actor=api_user(request), reason=body.reason

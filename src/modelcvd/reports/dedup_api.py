@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.reports.dedup_selectors import duplicates_for_case
 from modelcvd.reports.models import DuplicateCandidate, Report
 from modelcvd.reports.services import duplicate_dismiss
@@ -78,10 +79,10 @@ def duplicate_out(d: DuplicateCandidate) -> dict[str, Any]:
     response=list[DuplicateOut],
     summary="Possible duplicates of this case's reports (coordinators only)",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def duplicates(
     request: HttpRequest, case_id: int, include_decided: bool = False
 ) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     found = duplicates_for_case(
         actor=api_user(request), case_id=case_id, include_decided=include_decided
     )
@@ -93,10 +94,10 @@ def duplicates(
     response={200: DuplicateOut, 409: MergeConflictOut},
     summary="Not a duplicate: dismiss the proposal",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def dismiss(
     request: HttpRequest, case_id: int, duplicate_id: int, body: DismissIn
 ) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     proposal = duplicate_dismiss(
         case_id=case_id, duplicate_id=duplicate_id, actor=api_user(request), reason=body.reason
     )

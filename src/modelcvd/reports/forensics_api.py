@@ -7,8 +7,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.artifacts.selectors import artifact_get_visible
 from modelcvd.reports.services.forensics import forensic_report_request
 
@@ -31,12 +32,12 @@ class QueuedOut(Schema):
     auth=API_AUTH,
     summary="Compare with a base; file a report if safety-stripped",
 )
+@token_scope(TokenScope.TRIAGE)
 def forensic_report(
     request: HttpRequest, artifact_id: int, body: ForensicReportIn
 ) -> Status[dict[str, object]]:
     """Queues weight forensics and the refusal probe on the stored copies of both artifacts;
     a report is filed against this artifact when it is found safety-stripped."""
-    require_scope(request, TokenScope.TRIAGE)
     actor = api_actor(request)
     derived = artifact_get_visible(actor=actor, artifact_id=artifact_id)
     base = artifact_get_visible(actor=actor, artifact_id=body.base_id)

@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.cases.selectors import case_get_visible
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import (
@@ -95,8 +96,8 @@ def run_out(run: VerificationRun) -> dict[str, Any]:
 @router.post(
     "/cases/{case_id}/verifications", response={201: RunOut}, summary="Queue a verification run"
 )
+@token_scope(TokenScope.TRIAGE)
 def request_run(request: HttpRequest, case_id: int, body: RunIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     run = run_request(
         case_id=case_id,
@@ -114,8 +115,8 @@ def request_run(request: HttpRequest, case_id: int, body: RunIn) -> Status[dict[
 @router.get(
     "/cases/{case_id}/verifications", response=list[RunOut], summary="Runs of a case with progress"
 )
+@token_scope(TokenScope.READ)
 def case_runs(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     return [run_out(r) for r in runs_visible_for_case(actor=api_user(request), case_id=case_id)]
 
 
@@ -124,8 +125,8 @@ def case_runs(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     response=list[VersionRowOut],
     summary="Success rate per artifact version",
 )
+@token_scope(TokenScope.READ)
 def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
-    require_scope(request, TokenScope.READ)
     case = case_get_visible(actor=api_user(request), case_id=case_id)
     return [
         {**row.__dict__, "wilson": list(row.wilson)}
@@ -134,14 +135,14 @@ def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 
 
 @router.get("/verifications/{run_id}", response=RunOut, summary="One run with progress")
+@token_scope(TokenScope.READ)
 def run_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     return run_out(run_get_visible(actor=api_user(request), run_id=run_id))
 
 
 @router.post("/verifications/{run_id}/cancel", response=RunOut, summary="Cancel a run")
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def cancel(request: HttpRequest, run_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     run_get_visible(actor=user, run_id=run_id)
     run_cancel(run_id=run_id, actor=user)
@@ -183,8 +184,8 @@ class FixOpinionOut(Schema):
     response={201: RunOut, 409: ConflictDetail},
     summary="Reporter: re-verify the announced fix on the fixed version (409 before a fix)",
 )
+@token_scope(TokenScope.SUBMIT)
 def reverify(request: HttpRequest, case_id: int, body: ReverifyIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.SUBMIT)
     user = api_user(request)
     run = reverification_request(
         case_id=case_id,
@@ -201,8 +202,8 @@ def reverify(request: HttpRequest, case_id: int, body: ReverifyIn) -> Status[dic
     response={201: FixOpinionOut, 409: ConflictDetail},
     summary="Reporter: agree or disagree that the fix works (on the timeline; 409 before a fix)",
 )
+@token_scope(TokenScope.SUBMIT)
 def fix_opinion(request: HttpRequest, case_id: int, body: FixOpinionIn) -> Status[dict[str, Any]]:
-    require_scope(request, TokenScope.SUBMIT)
     event = fix_opinion_record(
         case_id=case_id,
         actor=api_user(request),

@@ -10,8 +10,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from modelcvd.accounts.auth import API_AUTH, api_user, require_any_scope, require_scope
+from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope, User
+from modelcvd.accounts.scopes import token_scope
 from modelcvd.cases.api import case_brief, case_policy_out
 from modelcvd.cases.models import Case
 from modelcvd.cases.schemas import (
@@ -78,8 +79,8 @@ def case_out(case: Case, actor: User) -> dict[str, Any]:
 
 
 @router.get("/cases/{case_id}", response=CaseDetailOut, summary="One case with its timeline")
+@token_scope(TokenScope.READ)
 def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
-    require_scope(request, TokenScope.READ)
     return case_out(case_get_visible(actor=api_user(request), case_id=case_id), api_user(request))
 
 
@@ -88,8 +89,8 @@ def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
     response={200: CaseDetailOut, 409: ConflictOut},
     summary="Move a case; 409 lists the allowed targets",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     case = case_transition(
         case_id=case_id, actor=api_user(request), to=body.to.value, reason=body.reason
     )
@@ -101,8 +102,8 @@ def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> dict[s
     response=CaseDetailOut,
     summary="Score a case: CVSS 4.0, the AI rubric and SSVC; sets the tier and the deadlines",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def score(request: HttpRequest, case_id: int, body: ScoreIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     case = case_score(
         case_id=case_id,
@@ -121,8 +122,8 @@ def score(request: HttpRequest, case_id: int, body: ScoreIn) -> dict[str, Any]:
     response=CaseDetailOut,
     summary="Start or stop waiting on the reporter (the deadline clocks stop while waiting)",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def waiting(request: HttpRequest, case_id: int, body: WaitingIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     case = case_waiting_set(case_id=case_id, actor=user, waiting=body.waiting, reason=body.reason)
     return case_out(case, user)
@@ -133,10 +134,10 @@ def waiting(request: HttpRequest, case_id: int, body: WaitingIn) -> dict[str, An
     response={201: CaseDetailOut},
     summary="Ask for a deadline extension (a reason is required)",
 )
+@token_scope(TokenScope.READ, one_of=(TokenScope.SUBMIT, TokenScope.TRIAGE))
 def extension_create(
     request: HttpRequest, case_id: int, body: ExtensionIn
 ) -> Status[dict[str, Any]]:
-    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
     user = api_user(request)
     extension_request(
         case_id=case_id, actor=user, deadline=body.deadline, days=body.days, reason=body.reason
@@ -149,10 +150,10 @@ def extension_create(
     response=CaseDetailOut,
     summary="Approve or deny an extension request",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def extension_decision(
     request: HttpRequest, case_id: int, extension_id: int, body: ExtensionDecisionIn
 ) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     user = api_user(request)
     extension_decide(
         case_id=case_id,
@@ -169,8 +170,8 @@ def extension_decision(
     response=CaseDetailOut,
     summary="Embargo: propose, agree (each vendor), revise or exit",
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def embargo(request: HttpRequest, case_id: int, body: EmbargoIn) -> dict[str, Any]:
-    require_any_scope(request, TokenScope.SUBMIT, TokenScope.TRIAGE)
     user = api_user(request)
     embargo_apply(
         case_id=case_id,
@@ -188,8 +189,8 @@ def embargo(request: HttpRequest, case_id: int, body: EmbargoIn) -> dict[str, An
     summary="Merge a duplicate case into this one (its reports move here; both timelines kept)",
     tags=["duplicates"],
 )
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def merge(request: HttpRequest, case_id: int, body: MergeIn) -> dict[str, Any]:
-    require_scope(request, TokenScope.TRIAGE)
     actor = api_user(request)
     target = case_get_visible(actor=actor, case_id=case_id)
     source = case_get_visible(actor=actor, case_id=body.source_case_id)
