@@ -221,6 +221,10 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "signin/two-factor/setup/"): row(302, 200, 200, 200, 200, 302, 200, 200, 302),
     # No setup under way in this session (no key shown yet): back to the setup page.
     ("POST", "signin/two-factor/setup/"): everyone(302),
+    # The account's second-factor page; new recovery codes need an enrolled app (the staff
+    # here), others are sent to enrol.
+    ("GET", "account/two-factor/"): signed_in(200, anonymous=302),
+    ("POST", "account/two-factor/"): row(302, 302, 302, 302, 302, 200, 302, 302, 200),
     ("GET", "programs/<slug:slug>/"): everyone(200),
     ("GET", "reports/new/"): signed_in(200, anonymous=302),
     ("GET", "reports/"): signed_in(200, anonymous=302),

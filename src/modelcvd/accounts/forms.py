@@ -1,4 +1,4 @@
-"""Sign-in forms: the password form with its lockout, and the one-time code."""
+"""Sign-in forms: the password form with its lockout, and the one-time codes."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from modelcvd.accounts.lockout import (
     signin_refused,
 )
 from modelcvd.accounts.services import sign_in_refused_audit
+from modelcvd.accounts.twofactor import recovery_code_normalise
 
 
 class SignInForm(AuthenticationForm):
@@ -63,3 +64,31 @@ class TotpCodeForm(forms.Form):
             }
         ),
     )
+
+
+class SecondFactorForm(forms.Form):
+    """The code prompt at sign-in: the authenticator's 6 digits, or one recovery code."""
+
+    code = forms.CharField(
+        label="Authentication code",
+        max_length=20,
+        help_text="The 6 digits your app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(str(self.cleaned_data["code"]).split())
+        if len(code) == 6 and code.isdigit():
+            return code
+        if recovery_code_normalise(code) is None:
+            raise ValidationError(
+                "Enter the 6 digits your app shows, or a recovery code (xxxx-xxxx-xxxx)."
+            )
+        return code
+
+    @property
+    def is_recovery_code(self) -> bool:
+        code = str(self.cleaned_data["code"])
+        return not (len(code) == 6 and code.isdigit())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from modelcvd.accounts.models import ApiToken, Membership, Role, User
+from modelcvd.accounts.models import ApiToken, Membership, Organisation, Role, User
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> set[str]:
@@ -43,3 +43,7 @@ def token_for_secret(digest: str) -> ApiToken | None:
 
 def user_by_username(username: str) -> User | None:
     return User.objects.filter(username=username).first()
+
+
+def organisation_by_slug(slug: str) -> Organisation | None:
+    return Organisation.objects.filter(slug=slug).first()

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import TokenScope, User
 from modelcvd.advisories.render import (
     FILE_SUFFIX,
@@ -34,7 +34,6 @@ from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.policy.disclosure import Channel
 
 router = Router(tags=["advisories"])
-OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers read the public level
 
 
 def _reader(request: HttpRequest) -> User | AnonymousUser:

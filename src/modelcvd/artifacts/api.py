@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import Organisation, TokenScope
 from modelcvd.artifacts.lineage import lineage_of
 from modelcvd.artifacts.models import Artifact
@@ -19,7 +19,6 @@ from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.reports.document import SHA256
 
 router = Router(tags=["artifacts"])
-OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers get the public view
 
 
 class ArtifactOut(Schema):

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user, require_scope
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user, require_scope
 from modelcvd.accounts.models import TokenScope
 from modelcvd.assessments.models import (
     Assessment,
@@ -32,8 +32,6 @@ from modelcvd.assessments.services import (
 )
 
 router = Router(tags=["assessments"])
-# Anonymous callers get the public view.
-PUBLIC_AUTH = [*API_AUTH, lambda request: request.user]
 
 # The model's choices are the schema's types, so the API accepts exactly what can be stored.
 ThreatModelName = ThreatModel
@@ -174,7 +172,7 @@ def assessment_out(a: Assessment) -> dict[str, Any]:
 @router.get(
     "/assessments",
     response=list[AssessmentOut],
-    auth=PUBLIC_AUTH,
+    auth=OPTIONAL_AUTH,
     summary="Published assessments (and my organisation's drafts)",
 )
 def assessments(request: HttpRequest) -> list[dict[str, Any]]:
@@ -203,7 +201,7 @@ def compare(request: HttpRequest) -> dict[str, Any]:
 @router.get(
     "/assessments/{assessment_id}",
     response=AssessmentOut,
-    auth=PUBLIC_AUTH,
+    auth=OPTIONAL_AUTH,
     summary="One assessment (public parts)",
 )
 def assessment_detail(request: HttpRequest, assessment_id: int) -> dict[str, Any]:
