@@ -25,8 +25,9 @@ from django_otp.oath import TOTP
 
 from modelcvd.accounts.models import Role, TotpDevice, User
 from modelcvd.accounts.twofactor import recovery_codes_for, totp_device_for, totp_qr_svg
+from modelcvd.cli import main
 from modelcvd.core.backup import backup_create
-from modelcvd.core.models import AuditEvent
+from modelcvd.core.models import AuditEvent, SealedBlob
 from tests.factories import PASSWORD, World, build_world, make_user, sign_in, totp_code
 
 SECRET_RE = re.compile(r'id="totp-secret">([A-Z2-7 ]+)<')
@@ -56,7 +57,9 @@ def enrol_through_the_pages(client: Client) -> tuple[bytes, list[str]]:
     uri = URI_RE.search(text)
     assert uri and html.unescape(uri.group(1)).startswith("otpauth://totp/")
     assert totp_qr_svg(html.unescape(uri.group(1))) in text
-    assert re.search(r'<figure class="qr" id="totp-qr"><svg width="\d+" height="\d+" class="qr">', text)
+    assert re.search(
+        r'<figure class="qr" id="totp-qr"><svg width="\d+" height="\d+" class="qr">', text
+    )
     assert "<script" not in text and "style=" not in text and "<img" not in text
     done = client.post(
         "/signin/two-factor/setup/", {"code": f"{TOTP(secret).token():06d}", "next": "/triage/"}
@@ -222,3 +225,32 @@ def test_recovery_codes_need_an_authenticator(world: World) -> None:
     made = client.post("/account/two-factor/")
     assert made.status_code == 302
     assert made.headers["Location"].startswith("/signin/two-factor/setup/")
+
+
+def test_an_operator_resets_a_lost_second_factor(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    triager = world.users["triager"]
+    issue_codes(world, "triager")
+    device = totp_device_for(triager)
+    assert device is not None
+    blob_id = device.sealed_key_id
+    verified = sign_in(Client(), triager)
+    assert verified.get("/triage/").status_code == 200
+
+    assert main(["two-factor", "reset", "triager", "--reason", "ticket 42: phone lost"]) == 0
+    assert "second factor removed" in capsys.readouterr().out
+    assert totp_device_for(triager) is None and recovery_codes_for(triager) is None
+    assert not SealedBlob.objects.filter(pk=blob_id).exists()
+    event = AuditEvent.objects.get(action="auth.two_factor_reset")
+    assert event.reason == "ticket 42: phone lost" and event.object_id == str(triager.pk)
+    # The session verified by the removed app owes a code again: staff enrol anew.
+    page = verified.get("/triage/")
+    assert page.status_code == 302
+    assert page.headers["Location"].startswith("/signin/two-factor/setup/?next=")
+    assert verified.get("/api/v1/me").status_code == 401
+
+    assert main(["two-factor", "reset", "triager", "--reason", "again"]) == 0
+    assert "had no second factor" in capsys.readouterr().out
+    assert main(["two-factor", "reset", "ghost", "--reason", "x"]) == 3
+    assert main(["two-factor", "reset", "triager", "--reason", " "]) == 2

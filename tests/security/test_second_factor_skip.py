@@ -18,6 +18,10 @@ import pytest
 from django.test import Client
 from django.urls import resolve
 
+from modelcvd.accounts.checks import (
+    SECOND_FACTOR_MIDDLEWARE,
+    second_factor_middleware_installed,
+)
 from modelcvd.accounts.middleware import OPEN_VIEWS
 from modelcvd.artifacts.models import Artifact
 from tests.factories import PASSWORD, World, sign_in
@@ -184,3 +188,9 @@ def test_no_api_module_decides_the_caller_from_the_session_itself() -> None:
         if lines:
             offenders[str(path.relative_to(SRC))] = lines
     assert offenders == {}
+
+
+def test_a_settings_file_without_the_one_path_fails_the_system_check(settings: Any) -> None:
+    assert second_factor_middleware_installed() == []
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != SECOND_FACTOR_MIDDLEWARE]
+    assert [e.id for e in second_factor_middleware_installed()] == ["modelcvd.E001"]
