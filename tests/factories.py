@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,10 +12,14 @@ from django.http import HttpRequest
 from django.test import Client
 from django_otp import login as otp_login
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from modelcvd.accounts.models import Organisation, Role, User
-from modelcvd.accounts.services import membership_grant, token_create, user_create
+from modelcvd.accounts.models import Organisation, Role, TotpDevice, User
+from modelcvd.accounts.services import (
+    membership_grant,
+    token_create,
+    totp_device_confirm,
+    user_create,
+)
 from modelcvd.accounts.twofactor import totp_device_for
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
@@ -86,14 +92,32 @@ def token_for(user: User, scopes: list[str]) -> str:
     return token_create(user=user, scopes=scopes)[1]
 
 
-def enrol_totp(user: User) -> TOTPDevice:
-    """A confirmed authenticator for `user`, as if they had completed the setup page."""
-    return TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+# The secret of each authenticator enrolled here, as the user's app holds it (the database
+# holds it only sealed).
+_AUTHENTICATOR_KEYS: dict[int, bytes] = {}
 
 
-def totp_code(device: TOTPDevice) -> str:
-    """The code the user's authenticator app shows right now."""
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+def enrol_totp(user: User) -> TotpDevice:
+    """A confirmed authenticator for `user`, as if they had completed the setup page a while
+    ago (so the code their app shows now has not been used yet)."""
+    key = secrets.token_bytes(20)
+    device = totp_device_confirm(user=user, key=key, token=f"{TOTP(key).token():06d}")
+    assert device is not None
+    TotpDevice.objects.filter(pk=device.pk).update(last_t=-1, drift=0)
+    device.refresh_from_db()
+    _AUTHENTICATOR_KEYS[device.pk] = key
+    return device
+
+
+def authenticator_key(device: TotpDevice) -> bytes:
+    """The secret the user's app holds for `device` (enrolled by `enrol_totp`)."""
+    return _AUTHENTICATOR_KEYS[device.pk]
+
+
+def totp_code(device: TotpDevice, *, at: float | None = None) -> str:
+    """The code the user's authenticator app shows right now (or at time `at`)."""
+    totp = TOTP(authenticator_key(device), device.step, 0, device.digits, 0)
+    totp.time = time.time() if at is None else at
     return f"{totp.token():0{device.digits}d}"
 
 

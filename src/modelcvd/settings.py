@@ -44,8 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # serves the API docs from local static files, not a CDN
-    "django_otp",
-    "django_otp.plugins.otp_totp",
+    "django_otp",  # sessions verified by a device; the devices are accounts' (secrets sealed)
     "modelcvd.core",
     "modelcvd.accounts",
     "modelcvd.policy",
@@ -72,8 +71,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    # After OTPMiddleware: staff give a TOTP code before any page works.
-    "modelcvd.accounts.middleware.TwoFactorRequiredMiddleware",
+    # After OTPMiddleware: a session that owes a second factor is anonymous everywhere.
+    "modelcvd.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "modelcvd.core.middleware.SecurityHeadersMiddleware",
@@ -143,7 +142,7 @@ SIGNIN_WINDOW_SECONDS = int(env("MODELCVD_SIGNIN_WINDOW_SECONDS", "900"))
 # Behind a reverse proxy every request comes from the proxy: name the header it sets to the
 # client address (e.g. X-Real-IP). Unset: the address of the TCP peer.
 CLIENT_IP_HEADER = env("MODELCVD_CLIENT_IP_HEADER", "")
-# The name authenticator apps show beside the account (django-otp's TOTP devices).
+# The name authenticator apps show beside the account (in the otpauth:// setup URI).
 OTP_TOTP_ISSUER = env("MODELCVD_TOTP_ISSUER", "modelcvd")
 
 LANGUAGE_CODE = "en"

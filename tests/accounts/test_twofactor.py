@@ -12,9 +12,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from modelcvd.accounts.models import Role, User
+from modelcvd.accounts.models import Role, TotpDevice, User
 from modelcvd.accounts.twofactor import totp_device_for, two_factor_required
 from modelcvd.core.models import AuditEvent
 from tests.factories import PASSWORD, World, make_user, sign_in, token_for, totp_code
@@ -73,7 +72,9 @@ def test_staff_without_a_device_enrol_on_first_sign_in(world: World) -> None:
     }
 
     done = client.post("/signin/two-factor/setup/", {"code": code, "next": "/triage/"})
-    assert done.status_code == 302 and done.headers["Location"] == "/triage/"
+    # Confirmed: the recovery codes are shown, once, with the way on to where they were going.
+    assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
+    assert b'<a href="/triage/">I have saved them: continue</a>' in done.content
     device = totp_device_for(triager)
     assert device is not None and device.confirmed
     assert "auth.totp_device_confirmed" in actions(triager)
@@ -104,7 +105,7 @@ def test_staff_with_a_device_give_a_code_before_any_page(world: World) -> None:
     # django-otp throttles the device after a failure: even the right code waits.
     throttled = client.post("/signin/two-factor/", {"code": code, "next": "/triage/"})
     assert throttled.status_code == 422 and b"Too many wrong codes" in throttled.content
-    TOTPDevice.objects.filter(pk=device.pk).update(
+    TotpDevice.objects.filter(pk=device.pk).update(
         throttling_failure_timestamp=timezone.now() - timedelta(seconds=10)
     )
 
@@ -162,7 +163,7 @@ def test_other_roles_may_enrol_and_are_then_asked_for_a_code(world: World) -> No
     page = client.get("/signin/two-factor/setup/")
     assert page.status_code == 200 and b"Optional" in page.content
     _, code = code_from_setup_page(page.content.decode())
-    assert client.post("/signin/two-factor/setup/", {"code": code}).status_code == 302
+    assert client.post("/signin/two-factor/setup/", {"code": code}).status_code == 200
 
     again = password_only("researcher_b", next_url="/reports/")
     assert again.get("/reports/").headers["Location"] == "/signin/two-factor/?next=%2Freports%2F"

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from modelcvd.accounts.models import TotpDevice
 from modelcvd.accounts.twofactor import totp_device_for
 from tests.factories import PASSWORD, build_world, totp_code
 
@@ -48,7 +48,7 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-def sign_in(page: Any, base: str, username: str, device: TOTPDevice | None = None) -> None:
+def sign_in(page: Any, base: str, username: str, device: TotpDevice | None = None) -> None:
     page.goto(f"{base}/signin/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)

@@ -228,6 +228,10 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "account/tokens/<int:token_id>/revoke/"): row(
         302, 302, 404, 404, 404, 404, 404, 404, 404
     ),
+    # The account's second-factor page; new recovery codes need an enrolled app (the staff
+    # here), others are sent to enrol.
+    ("GET", "account/two-factor/"): signed_in(200, anonymous=302),
+    ("POST", "account/two-factor/"): row(302, 302, 302, 302, 302, 200, 302, 302, 200),
     ("GET", "programs/<slug:slug>/"): everyone(200),
     ("GET", "reports/new/"): signed_in(200, anonymous=302),
     ("GET", "reports/"): signed_in(200, anonymous=302),

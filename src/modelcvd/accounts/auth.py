@@ -1,11 +1,15 @@
 """API authentication: bearer tokens for scripts, the session (with CSRF) for the browser.
 
-A browser session counts only once it has passed the second factor where one is owed (staff,
-see `accounts.twofactor`); bearer tokens are a credential of their own and need no code.
+The browser session is whatever `request.user` is, and nothing else: a session that owes a
+second factor has already been made anonymous by accounts.middleware.SecondFactorMiddleware,
+the one place that decides it (so pages and operations cannot disagree). Bearer tokens are a
+credential of their own and need no code.
 
 Either way `request.auth` is the User and `request.scopes` the scopes this request may use:
 a token's own scopes, or every scope for a signed-in browser session. What a token may call is
 each operation's declaration, checked here as soon as the token is found (accounts/scopes.py).
+Operations open to the public use OPTIONAL_AUTH, whose last resort is the anonymous caller,
+never the session.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from modelcvd.accounts.models import TokenScope, User
 from modelcvd.accounts.scopes import token_scope_check
 from modelcvd.accounts.selectors import token_for_secret
 from modelcvd.accounts.services import token_digest, token_use_audit
-from modelcvd.accounts.twofactor import two_factor_pending
+from modelcvd.accounts.twofactor import anonymous
 from modelcvd.core.errors import Forbidden
 
 ALL_SCOPES = frozenset(s.value for s in TokenScope)
@@ -56,15 +60,20 @@ class BrowserSession(SessionAuth):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
-        if user and two_factor_pending(request.user):
-            # Password only, code still owed (staff): the session is not signed in for the API.
-            return None
         if user:
             request.scopes = ALL_SCOPES  # type: ignore[attr-defined]
         return user
 
 
+def anonymous_caller(request: HttpRequest) -> AnonymousUser:
+    """The last resort of an operation open to the public: the caller is anonymous. Never
+    `request.user`: only the two credentials above may name a user."""
+    return anonymous()
+
+
 API_AUTH = [BearerToken(), BrowserSession()]
+# Operations that answer the public too (each at the caller's level).
+OPTIONAL_AUTH = [*API_AUTH, anonymous_caller]
 
 
 def api_user(request: HttpRequest) -> User:

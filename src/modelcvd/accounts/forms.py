@@ -1,4 +1,4 @@
-"""Sign-in forms (the password form with its lockout, the one-time code) and the API token form."""
+"""Sign-in forms (the password form with its lockout, the one-time codes) and the API token form."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from modelcvd.accounts.lockout import (
 )
 from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.services import sign_in_refused_audit
+from modelcvd.accounts.twofactor import recovery_code_normalise
 
 
 class SignInForm(AuthenticationForm):
@@ -87,3 +88,31 @@ class TokenCreateForm(forms.Form):
         "transitions, embargo, internal and vendor comments), admin (programs, webhooks).",
     )
     days = forms.TypedChoiceField(label="Expires after", choices=TOKEN_DAYS, coerce=int, initial=90)
+
+
+class SecondFactorForm(forms.Form):
+    """The code prompt at sign-in: the authenticator's 6 digits, or one recovery code."""
+
+    code = forms.CharField(
+        label="Authentication code",
+        max_length=20,
+        help_text="The 6 digits your app shows now, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "none", "autofocus": True}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(str(self.cleaned_data["code"]).split())
+        if len(code) == 6 and code.isdigit():
+            return code
+        if recovery_code_normalise(code) is None:
+            raise ValidationError(
+                "Enter the 6 digits your app shows, or a recovery code (xxxx-xxxx-xxxx)."
+            )
+        return code
+
+    @property
+    def is_recovery_code(self) -> bool:
+        code = str(self.cleaned_data["code"])
+        return not (len(code) == 6 and code.isdigit())

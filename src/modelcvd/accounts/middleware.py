@@ -1,13 +1,19 @@
-"""Default-deny second factor for the web UI.
+"""The one place a session's user is decided: a session that owes a second factor is anonymous.
 
-A signed-in user whose session still owes a TOTP code (`twofactor.two_factor_pending`: staff,
-or anyone who enrolled) is sent to the code page, or to enrolment when they have no device,
-from every web view except signing in and out and those two pages. Doing this here rather than
-in a decorator means a new view is covered without anyone remembering to.
+After django_otp's OTPMiddleware has loaded the session's user and the device that verified
+it (if any), this middleware asks `twofactor.two_factor_pending`. When the session has passed
+the password but still owes a code (staff, members of an organisation that requires one, or
+anyone who enrolled), `request.user` becomes AnonymousUser for the rest of the request, for
+every page and every API operation alike: views, access rules, templates and the API's
+browser-session authentication all read `request.user`, so none of them can fall back to the
+half-signed-in user. The user stays reachable only through `twofactor.session_user`, which the
+code and enrolment pages use.
 
-The API is left to its own authentication: bearer tokens are a separate credential, and the
-browser-session auth (`accounts.auth.BrowserSession`) refuses an unverified session itself.
-Must come after django_otp's OTPMiddleware, which sets `request.user.is_verified()`.
+Web pages other than signing in and out and those two pages then send the session to the code
+page (or to enrolment when no authenticator is set up yet) rather than answering as for the
+public; the API answers as it answers anyone anonymous (401, or the public view). Doing this
+here rather than in a decorator means a new view or operation is covered without anyone
+remembering to.
 """
 
 from __future__ import annotations
@@ -16,11 +22,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django_otp import user_has_device
 
-from modelcvd.accounts.twofactor import two_factor_pending
+from modelcvd.accounts.twofactor import PENDING_USER_ATTR, totp_device_for, two_factor_pending
 
 OPEN_VIEWS = frozenset(
     {"accounts:signin", "accounts:signout", "accounts:totp_verify", "accounts:totp_setup"}
@@ -28,21 +34,31 @@ OPEN_VIEWS = frozenset(
 API_APP = "ninja"  # the URL app name NinjaAPI mounts itself under
 
 
-class TwoFactorRequiredMiddleware:
+class SecondFactorMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if two_factor_pending(user):
+            setattr(request, PENDING_USER_ATTR, user)
+            request.user = AnonymousUser()
+
+            async def anonymous_user() -> AnonymousUser:
+                return AnonymousUser()
+
+            request.auser = anonymous_user
         return self.get_response(request)
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
     ) -> HttpResponse | None:
+        pending = getattr(request, PENDING_USER_ATTR, None)
         match = request.resolver_match
-        if match is None or match.view_name in OPEN_VIEWS or API_APP in match.app_names:
+        if pending is None or match is None:
             return None
-        if not two_factor_pending(request.user):
+        if match.view_name in OPEN_VIEWS or API_APP in match.app_names:
             return None
-        route = "accounts:totp_verify" if user_has_device(request.user) else "accounts:totp_setup"
+        route = "accounts:totp_verify" if totp_device_for(pending) else "accounts:totp_setup"
         query = urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(f"{reverse(route)}?{query}")

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django_otp.models import Device, ThrottlingMixin
 
 # The user model is the kernel's (core/models.py says why); importable from here as before.
 from modelcvd.core.models import User as User
@@ -28,6 +29,9 @@ class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Members (every role) sign in with a second factor, as staff always do: vendors read
+    # sealed payloads too. Set by accounts.services.organisation_two_factor_set (audited).
+    require_two_factor = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -132,3 +136,70 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in failure from {self.ip or '?'} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+# After n wrong codes in a row, the next is refused for 2**(n-1) seconds (django-otp's
+# exponential back-off; the factor is the first delay).
+THROTTLE_FACTOR = 1
+
+
+class TotpDevice(ThrottlingMixin, Device):
+    """A user's TOTP authenticator app (RFC 6238, SHA-1, 30 s steps, 6 digits).
+
+    The shared secret is sealed (`sealed_key`, a core.SealedBlob opened only through
+    accounts.services, each opening audited): a copy of the database or a backup holds no
+    secret from which codes could be made. This row keeps only what makes codes one-time
+    (`last_t`), the clock drift and the throttle. django-otp's OTPMiddleware finds it through
+    the session, like any django-otp device; codes are checked by accounts.services.totp_check.
+    """
+
+    # django-otp's field, with no reverse accessor on the kernel's user model.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sealed_key = models.OneToOneField("core.SealedBlob", on_delete=models.PROTECT, related_name="+")
+    step = models.PositiveSmallIntegerField(default=30)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)  # steps of clock skew accepted
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)  # the last time step whose code was accepted
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user"], name="totp_device_one_per_user")]
+
+    def get_throttle_factor(self) -> int:
+        return THROTTLE_FACTOR
+
+
+class RecoveryCodeSet(ThrottlingMixin, Device):
+    """A user's one-time recovery codes, for signing in without the authenticator app.
+
+    A django-otp device (so a session verified by a recovery code is verified like any other)
+    whose codes are `RecoveryCode` rows holding only a keyed hash; the codes are shown once,
+    when made.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user"], name="recovery_codes_one_per_user")]
+
+    def get_throttle_factor(self) -> int:
+        return THROTTLE_FACTOR
+
+
+class RecoveryCode(models.Model):
+    """One unused recovery code, as an HMAC-SHA256 keyed with the instance secret (SECRET_KEY,
+    never in the database): the codes carry 60 random bits, so a stored hash cannot be turned
+    back into a code without that key. A code is deleted when used."""
+
+    code_set = models.ForeignKey(RecoveryCodeSet, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["code_set", "code_hash"], name="recovery_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"recovery code {self.pk} of {self.code_set_id}"

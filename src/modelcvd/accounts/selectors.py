@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from modelcvd.accounts.access import api_tokens
-from modelcvd.accounts.models import ApiToken, Membership, Role, User
+from modelcvd.accounts.models import ApiToken, Membership, Organisation, Role, User
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> set[str]:
@@ -61,3 +61,7 @@ def tokens_for_operator(*, username: str | None = None) -> QuerySet[ApiToken]:
 
 def user_by_username(username: str) -> User | None:
     return User.objects.filter(username=username).first()
+
+
+def organisation_by_slug(slug: str) -> Organisation | None:
+    return Organisation.objects.filter(slug=slug).first()

@@ -6,15 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_otp import user_has_device, verify_token
-from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from modelcvd.accounts.lockout import username_key
 from modelcvd.accounts.models import (
@@ -22,19 +18,32 @@ from modelcvd.accounts.models import (
     ApiToken,
     Membership,
     Organisation,
+    RecoveryCode,
+    RecoveryCodeSet,
     ResearcherIdentity,
     Role,
     TokenScope,
+    TotpDevice,
     User,
+)
+from modelcvd.accounts.twofactor import (
+    RECOVERY_CODE_COUNT,
+    recovery_code_hashes,
+    recovery_code_new,
+    recovery_code_normalise,
+    totp_match,
 )
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.core.sealing import create_sealed, seal
+from modelcvd.core.services import sealed_open
 
 TOKEN_PREFIX = "mcvd_"  # noqa: S105 - a public prefix, not a secret
 IDENTITY_PURPOSE = "researcher.identity"
 IDENTITY_FIELDS = ("legal_name", "email", "affiliation")
 TOTP_DEVICE_NAME = "authenticator"
+RECOVERY_CODES_NAME = "recovery codes"
+AUTHENTICATOR_PURPOSE = "accounts.totp_key"
 
 
 def token_digest(token: str) -> str:
@@ -185,42 +194,203 @@ def identity_set(*, user: User, actor: User, values: dict[str, str]) -> Research
     return identity
 
 
-def totp_device_confirm(*, user: User, key: str, token: str) -> TOTPDevice | None:
-    """Enrol the key once a code from it is right; None (and an audit event) when it is not."""
-    device = TOTPDevice(user=user, name=TOTP_DEVICE_NAME, key=key, confirmed=True)
-    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
-    totp.time = time.time()
+def organisation_two_factor_set(
+    *, organisation: Organisation, required: bool, actor: User | None
+) -> Organisation:
+    """Require (or stop requiring) a second factor of every member of `organisation`.
+
+    Takes effect at each member's next request: a session without the code becomes anonymous
+    until they give it (or enrol)."""
     with transaction.atomic():
-        if not token.isdigit() or not totp.verify(int(token), device.tolerance):
+        changed = organisation.require_two_factor != required
+        organisation.require_two_factor = required
+        organisation.save(update_fields=["require_two_factor"])
+        if changed:
+            audit_record(
+                actor=actor,
+                action="organisation.two_factor",
+                obj=organisation,
+                data={"required": required},
+            )
+    return organisation
+
+
+# The one place authenticator secrets are sealed and opened; the blob is bound to its device
+# row (core.sealing), so a secret moved under another user's device does not open.
+def _authenticator_device_create(*, key: bytes, values: dict[str, Any]) -> TotpDevice:
+    return create_sealed(
+        TotpDevice, values=values, field="sealed_key", plaintext=key, purpose=AUTHENTICATOR_PURPOSE
+    )
+
+
+def _authenticator_secret_open(device: TotpDevice) -> bytes:
+    return sealed_open(
+        blob=device.sealed_key, actor=device.user, reason="second-factor code check", subject=device
+    )
+
+
+def totp_device_confirm(*, user: User, key: bytes, token: str) -> TotpDevice | None:
+    """Enrol the key once a code from it is right; None (and an audit event) when it is not.
+
+    The key is sealed before it is stored; the code just used cannot be used again."""
+    with transaction.atomic():
+        match = totp_match(
+            key=key, token=token, step=30, digits=6, drift=0, tolerance=1, after_t=-1
+        )
+        if match is None:
             audit_record(actor=user, action="auth.totp_failed", obj=user, data={"stage": "setup"})
             return None
-        if user_has_device(user):  # a second tab enrolled meanwhile: keep the first device
+        if TotpDevice.objects.filter(user_id=user.pk).exists():
+            return None  # a second tab enrolled meanwhile: keep the first device
+        last_t, drift = match
+        try:
+            with transaction.atomic():
+                device = _authenticator_device_create(
+                    key=key,
+                    values={
+                        "user": user,
+                        "name": TOTP_DEVICE_NAME,
+                        "confirmed": True,
+                        "last_t": last_t,
+                        "drift": drift,
+                    },
+                )
+        except IntegrityError:  # the other tab won the race between the check and the insert
             return None
-        device.last_t = totp.t()  # the code just used cannot be replayed
-        device.drift = totp.drift
-        device.save()
         audit_record(actor=user, action="auth.totp_device_confirmed", obj=device)
     return device
 
 
-def totp_check(*, user: User, token: str) -> TOTPDevice | None:
-    """The user's device if `token` is a valid code for it; failures are audited.
+def totp_check(*, user: User, token: str) -> TotpDevice | None:
+    """The user's authenticator if `token` is its code now; every check is audited.
 
-    django-otp throttles the device after failures (exponential back-off) and refuses a code
-    already used.
-    """
-    device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
-    if device is None:
-        return None
+    After a wrong code the device is throttled (django-otp's exponential back-off: refused
+    outright while it lasts) and a code already accepted is refused. Opening the sealed
+    secret is itself audited (seal.open)."""
     with transaction.atomic():
-        verified = verify_token(user, device.persistent_id, token)
-        if verified is None:
+        device = (
+            TotpDevice.objects.select_for_update()
+            .select_related("sealed_key", "user")
+            .filter(user_id=user.pk, confirmed=True)
+            .first()
+        )
+        if device is None:
+            return None
+        allowed, _ = device.verify_is_allowed()
+        match = None
+        if allowed:
+            match = totp_match(
+                key=_authenticator_secret_open(device),
+                token=token,
+                step=device.step,
+                digits=device.digits,
+                drift=device.drift,
+                tolerance=device.tolerance,
+                after_t=device.last_t,
+            )
+        if match is None:
+            if allowed:
+                device.throttle_increment(commit=True)
             audit_record(
                 actor=user, action="auth.totp_failed", obj=device, data={"stage": "sign_in"}
             )
-        else:
-            audit_record(actor=user, action="auth.totp_verified", obj=device)
-    return verified
+            return None
+        device.last_t, device.drift = match
+        device.throttle_reset(commit=False)
+        device.save(
+            update_fields=[
+                "last_t",
+                "drift",
+                "throttling_failure_timestamp",
+                "throttling_failure_count",
+            ]
+        )
+        audit_record(actor=user, action="auth.totp_verified", obj=device)
+    return device
+
+
+def recovery_codes_issue(*, user: User) -> list[str]:
+    """New recovery codes for `user`, replacing any earlier ones; returned once, stored only
+    as keyed hashes. Needs an enrolled authenticator (the codes stand in for it)."""
+    if not TotpDevice.objects.filter(user_id=user.pk, confirmed=True).exists():
+        raise InvalidInput([FieldError("recovery_codes", "set up an authenticator app first")])
+    codes = [recovery_code_new() for _ in range(RECOVERY_CODE_COUNT)]
+    with transaction.atomic():
+        # The same device row stays, so a session verified by an earlier code stays verified.
+        code_set, _ = RecoveryCodeSet.objects.select_for_update().get_or_create(
+            user=user, defaults={"name": RECOVERY_CODES_NAME, "confirmed": True}
+        )
+        code_set.codes.all().delete()
+        hashes = set()
+        for code in codes:
+            normalised = recovery_code_normalise(code)
+            assert normalised is not None
+            hashes.add(recovery_code_hashes(normalised)[0])
+        RecoveryCode.objects.bulk_create(
+            [RecoveryCode(code_set=code_set, code_hash=h) for h in sorted(hashes)]
+        )
+        code_set.throttle_reset(commit=True)
+        audit_record(
+            actor=user,
+            action="auth.recovery_codes_issued",
+            obj=code_set,
+            data={"count": len(hashes)},
+        )
+    return codes
+
+
+def recovery_code_use(*, user: User, code: str) -> RecoveryCodeSet | None:
+    """Spend one recovery code: the user's code set (a django-otp device) if `code` is one of
+    their unused codes, which is then deleted; None otherwise. Audited either way, and wrong
+    codes throttle the set as wrong TOTP codes throttle the app."""
+    normalised = recovery_code_normalise(code)
+    with transaction.atomic():
+        code_set = (
+            RecoveryCodeSet.objects.select_for_update()
+            .filter(user_id=user.pk, confirmed=True)
+            .first()
+        )
+        if code_set is None:
+            return None
+        allowed, _ = code_set.verify_is_allowed()
+        found = None
+        if allowed and normalised is not None:
+            found = code_set.codes.filter(code_hash__in=recovery_code_hashes(normalised)).first()
+        if found is None:
+            if allowed:
+                code_set.throttle_increment(commit=True)
+            audit_record(actor=user, action="auth.recovery_code_failed", obj=code_set, data={})
+            return None
+        found.delete()
+        code_set.throttle_reset(commit=True)
+        audit_record(
+            actor=user,
+            action="auth.recovery_code_used",
+            obj=code_set,
+            data={"remaining": code_set.codes.count()},
+        )
+    return code_set
+
+
+def two_factor_reset(*, user: User, actor: User | None, reason: str) -> bool:
+    """Remove the user's authenticator and recovery codes (a lost phone): they enrol again at
+    their next sign-in if their role requires it. Sessions verified by the removed devices
+    owe a code again at once. False when there was nothing to remove."""
+    if not reason.strip():
+        raise InvalidInput([FieldError("reason", "a reason is required")])
+    with transaction.atomic():
+        devices = list(TotpDevice.objects.select_for_update().filter(user_id=user.pk))
+        code_sets = list(RecoveryCodeSet.objects.select_for_update().filter(user_id=user.pk))
+        if not devices and not code_sets:
+            return False
+        for device in devices:
+            blob = device.sealed_key
+            device.delete()
+            blob.delete()
+        for code_set in code_sets:
+            code_set.delete()
+        audit_record(actor=actor, action="auth.two_factor_reset", obj=user, reason=reason)
+    return True
 
 
 def sign_in_audit(*, user: Any) -> None:

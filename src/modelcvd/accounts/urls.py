@@ -15,6 +15,7 @@ urlpatterns = [
     ),
     path("signin/two-factor/", views.totp_verify, name="totp_verify"),
     path("signin/two-factor/setup/", views.totp_setup, name="totp_setup"),
+    path("account/two-factor/", views.two_factor, name="two_factor"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
     path("account/tokens/", token_views.tokens, name="tokens"),
     path(

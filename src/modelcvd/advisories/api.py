@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Status
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.advisories.render import (
@@ -34,7 +34,6 @@ from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.policy.disclosure import Channel
 
 router = Router(tags=["advisories"])
-OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers read the public level
 
 
 @router.get(

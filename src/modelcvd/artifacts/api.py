@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
 from modelcvd.accounts.models import Organisation, TokenScope
 from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.artifacts.lineage import lineage_of
@@ -20,7 +20,6 @@ from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.reports.document import SHA256
 
 router = Router(tags=["artifacts"])
-OPTIONAL_AUTH = [*API_AUTH, lambda request: request.user]  # anonymous callers get the public view
 
 
 class ArtifactOut(Schema):

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from modelcvd.accounts.auth import API_AUTH, api_actor, api_user
+from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.assessments.models import (
@@ -33,8 +33,6 @@ from modelcvd.assessments.services import (
 )
 
 router = Router(tags=["assessments"])
-# Anonymous callers get the public view.
-PUBLIC_AUTH = [*API_AUTH, lambda request: request.user]
 
 # The model's choices are the schema's types, so the API accepts exactly what can be stored.
 ThreatModelName = ThreatModel
@@ -175,7 +173,7 @@ def assessment_out(a: Assessment) -> dict[str, Any]:
 @router.get(
     "/assessments",
     response=list[AssessmentOut],
-    auth=PUBLIC_AUTH,
+    auth=OPTIONAL_AUTH,
     summary="Published assessments (and my organisation's drafts)",
 )
 @token_scope(PUBLIC)
@@ -206,7 +204,7 @@ def compare(request: HttpRequest) -> dict[str, Any]:
 @router.get(
     "/assessments/{assessment_id}",
     response=AssessmentOut,
-    auth=PUBLIC_AUTH,
+    auth=OPTIONAL_AUTH,
     summary="One assessment (public parts)",
 )
 @token_scope(PUBLIC)

@@ -19,6 +19,7 @@ from modelcvd.cli import (
     metrics,
     reports,
     server,
+    twofactor,
     verify,
 )
 from modelcvd.cli.base import (
@@ -35,6 +36,7 @@ from modelcvd.cli.errors import CliError, Exit, error_line, failure
 MODULES = (
     server,
     accounts,
+    twofactor,
     reports,
     audit,
     keys,

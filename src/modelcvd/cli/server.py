@@ -202,7 +202,7 @@ class Demo(Command):
             f"Open {url} and sign in with any of these (password: {DEMO_PASSWORD}):",
             *(f"  {username:<12} {role}" for username, role in summary.accounts),
             "Staff (triager, admin) also use a second factor: at their first sign-in a page shows "
-            "a secret to add to any TOTP authenticator app, then asks for its 6-digit code.",
+            "a QR code to add to any TOTP authenticator app, then asks for its 6-digit code.",
         ]
         out.data(
             {
