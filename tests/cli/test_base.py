@@ -25,7 +25,16 @@ COMMANDS = {command.path: command for command in app.commands()}
 # The commands that print no data: they run servers or change the schema quietly.
 NO_DATA = {"serve", "worker", "migrate"}
 # The list of work that can take more than a few seconds, plus the weight readers.
-LONG = {"verify", "export", "import", "backup", "restore", "keys rotate", "forensics compare"}
+LONG = {
+    "verify",
+    "export",
+    "import",
+    "backup",
+    "restore",
+    "keys rotate",
+    "keys reseal",
+    "forensics compare",
+}
 LONG |= {"metrics", "artifact digest", "forensics find-base"}
 
 
