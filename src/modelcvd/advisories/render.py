@@ -82,15 +82,14 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
     for entry in view["affected"]:
         display = f"{entry['provider']}/{entry['name']}"
         git = bool(entry["repository_url"])
+        # Counts and provenance; the exact interval is recomputed from the counts.
         rates = [
             {
                 "revision": m["revision"] if git else "",
                 "successes": m["successes"],
                 "trials": m["trials"],
-                "interval_low": m["interval_low"],
-                "interval_high": m["interval_high"],
                 "confidence": m["confidence"],
-                "interval_method": m["interval_method"],
+                "provenance": m["provenance"],
             }
             for m in measurements
             if m["artifact"] == display and (not git or m["revision"] == entry["revision"])
@@ -113,8 +112,6 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
         if view.get(key)
     ]
     details = []
-    if view.get("success_rate_band"):
-        details.append(f"Measured attack success rate: {view['success_rate_band']}.")
     if view.get("detection_indicators"):
         details.append(
             "Detection indicators:\n"

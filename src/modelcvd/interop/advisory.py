@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from cvss import CVSS4
@@ -27,6 +27,7 @@ from pydantic import (
 
 from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
 
 ADVISORY_ID = re.compile(r"^MCVD-\d{4}-\d{4,}$")
@@ -72,31 +73,129 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class ModelRef(_Frozen):
+    """A model as a verification run identified it: name, revision, weights sha256."""
+
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    revision: Annotated[str, Field(max_length=200)] = ""
+    weights_digest: Annotated[str, Field(max_length=71)] = ""
+
+
+class Replayed(_Frozen):
+    """Counts that a verification run on this instance produced: the only measurements that
+    may say "replayed here"."""
+
+    origin: Literal["replayed"] = "replayed"
+    run_id: int = Field(ge=1, description="The verification run on this instance.")
+    target: ModelRef = Field(description="The model that answered, as the run identified it.")
+    judge: ModelRef = Field(description="What decided success, as the run identified it.")
+
+
+class Reported(_Frozen):
+    """Counts exactly as a source gave them; nothing was replayed here."""
+
+    origin: Literal["reported"] = "reported"
+    source: ShortText = Field(description="Who gave the counts: 'garak', 'AVID', 'reporter'...")
+    source_id: Annotated[str, Field(max_length=300)] = Field(
+        default="", description="The source's own id for the record, e.g. AVID-2026-R0125."
+    )
+    importer: Annotated[str, Field(max_length=100)] = Field(
+        default="", description="The modelcvd importer that read them; empty when submitted."
+    )
+    basis: Annotated[str, Field(max_length=1_000)] = Field(
+        default="", description="What the counts count, in the source's terms."
+    )
+
+
+Provenance = Annotated[Replayed | Reported, Field(discriminator="origin")]
+
+
 class SuccessRate(_Frozen):
-    """A measured attack success rate on one revision: successes out of trials, with a CI."""
+    """Attack successes out of trials on one revision, with where the counts come from.
+
+    Never a bare rate: the counts and their provenance are required, and the interval is the
+    exact (Clopper-Pearson) one computed from the counts, so no input can contradict them."""
 
     revision: str = Field(
-        default="", description="The revision replayed; empty for artifacts without git history."
+        default="", description="The revision measured; empty for artifacts without git history."
     )
     successes: int = Field(ge=0)
     trials: int = Field(ge=1)
-    interval_low: float = Field(ge=0.0, le=1.0)
-    interval_high: float = Field(ge=0.0, le=1.0)
     confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
-    interval_method: IntervalMethod = "wilson"
+    provenance: Provenance
 
     @model_validator(mode="after")
     def _consistent(self) -> SuccessRate:
         if self.successes > self.trials:
             raise ValueError("successes cannot exceed trials")
-        # Both Wilson and Clopper-Pearson intervals contain the point estimate; allow rounding.
-        if not self.interval_low - 1e-9 <= self.rate <= self.interval_high + 1e-9:
-            raise ValueError("the interval must contain successes / trials")
         return self
 
     @property
     def rate(self) -> float:
         return self.successes / self.trials
+
+    @property
+    def interval_method(self) -> IntervalMethod:
+        return "clopper-pearson"
+
+    @property
+    def interval_low(self) -> float:
+        return exact_interval(self.successes, self.trials, self.confidence)[0]
+
+    @property
+    def interval_high(self) -> float:
+        return exact_interval(self.successes, self.trials, self.confidence)[1]
+
+    @property
+    def replayed_here(self) -> bool:
+        return isinstance(self.provenance, Replayed)
+
+    def origin_text(self) -> str:
+        """Where the counts come from, in words: every rendering of the counts carries it."""
+        origin = self.provenance
+        if isinstance(origin, Replayed):
+            target = origin.target.name + (
+                f"@{origin.target.revision}" if origin.target.revision else ""
+            )
+            return (
+                f"replayed on this instance: verification run #{origin.run_id}, "
+                f"target {target}, judge {origin.judge.name}"
+            )
+        given = f"reported by {origin.source}"
+        if origin.source_id:
+            given += f" ({origin.source_id})"
+        if origin.basis:
+            given += f": {origin.basis}"
+        if origin.importer:
+            given += f"; imported by the {origin.importer} importer"
+        return given + "; not replayed here"
+
+    def describe(self) -> str:
+        """'14 of 20 trials (95% CI 0.457-0.881, exact), replayed on this instance: ...'"""
+        return (
+            f"{self.successes} of {self.trials} trials ({self.confidence:.0%} CI "
+            f"{self.interval_low:.3f}-{self.interval_high:.3f}, exact Clopper-Pearson), "
+            f"{self.origin_text()}"
+        )
+
+    def export(self) -> dict[str, Any]:
+        """The measurement as exporters write it: counts, exact interval and provenance."""
+        return {
+            "revision": self.revision,
+            "successes": self.successes,
+            "trials": self.trials,
+            "interval": [round(self.interval_low, 4), round(self.interval_high, 4)],
+            "confidence": self.confidence,
+            "interval_method": self.interval_method,
+            "provenance": self.provenance.model_dump(mode="json"),
+        }
+
+
+@cache
+def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Clopper-Pearson interval of successes/trials. Cached: a bulk export repeats counts."""
+    low, high = clopper_pearson_interval(successes, trials, confidence)
+    return float(low), float(high)
 
 
 class AffectedArtifact(_Frozen):

@@ -1,7 +1,8 @@
 """AVID report export (the format of avidtools' `Report` datamodel, data_version 0.3.3).
 
-The advisory becomes a "Third-party Report" of type "Measurement" when success rates were
-measured (each one an AVID metric) and "Advisory" otherwise. Impact carries the AVID taxonomy
+The advisory becomes a "Third-party Report" of type "Measurement" when it holds counts (each
+one an AVID metric whose detection method names its provenance: a verification run on this
+instance, or the source that reported the counts) and "Advisory" otherwise. Impact carries the AVID taxonomy
 (SEP view chosen from the OWASP risk), the ATLAS technique and the CWE. AVID's `cvss` block is
 CVSS v3 only, so a CVSS 4.0 vector is not exported here. Exports are strict: tests validate
 them against the schema generated from AVID's datamodel. Importing AVID is in avid_import.py.
@@ -40,20 +41,13 @@ REFERENCE_TYPE = {"model": "model", "report": "source", "evidence": "source"}
 def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[str, Any]:
     """The advisory as an AVID report."""
     sep = SEP_BY_OWASP[advisory.owasp]
+    # The detection method names where the counts come from: "replayed on this instance" only
+    # for a verification run here, otherwise the source that reported them.
     metrics = [
         {
             "name": "attack success rate",
-            "detection_method": {"type": "Static Threshold", "name": "modelcvd replay"},
-            "results": {
-                "artifact": artifact.display_name,
-                "revision": m.revision,
-                "successes": m.successes,
-                "trials": m.trials,
-                "success_rate": m.rate,
-                "interval": [m.interval_low, m.interval_high],
-                "confidence": m.confidence,
-                "interval_method": m.interval_method,
-            },
+            "detection_method": {"type": "Static Threshold", "name": m.origin_text()},
+            "results": {"artifact": artifact.display_name, **m.export(), "success_rate": m.rate},
         }
         for artifact in advisory.artifacts
         for m in artifact.measurements

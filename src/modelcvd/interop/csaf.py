@@ -131,17 +131,14 @@ def _product_tree(
 
 
 def _measurement_text(advisory: AdvisoryDocument) -> str:
+    """One line per measurement: counts, exact interval and where the counts come from."""
     lines = []
     for artifact in advisory.artifacts:
         for m in artifact.measurements:
             where = (
                 f"{artifact.display_name} @ {m.revision}" if m.revision else artifact.display_name
             )
-            lines.append(
-                f"{where}: {m.successes}/{m.trials} successful trials "
-                f"({m.confidence:.0%} {m.interval_method} interval "
-                f"{m.interval_low:.3f}-{m.interval_high:.3f})"
-            )
+            lines.append(f"{where}: attack succeeded in {m.describe()}")
     return "\n".join(lines)
 
 
@@ -195,12 +192,20 @@ def _threats(
         for version in versions[artifact.display_name]:
             if version.status != "known_not_affected":
                 continue
-            replay = next((m for m in artifact.measurements if m.revision == version.branch), None)
+            # Only a run on this instance may be quoted as a replay.
+            replay = next(
+                (
+                    m
+                    for m in artifact.measurements
+                    if m.revision == version.branch and m.replayed_here
+                ),
+                None,
+            )
             details = "Verified not affected by modelcvd."
             if replay is not None:
                 details = (
-                    f"Verified not affected: the attack succeeded in {replay.successes} of "
-                    f"{replay.trials} replayed trials on this revision."
+                    f"Verified not affected on this revision: the attack succeeded in "
+                    f"{replay.describe()}."
                 )
             threats.append(
                 {"category": "impact", "details": details, "product_ids": [version.product_id]}
@@ -247,7 +252,9 @@ def _vulnerability(
             }
         )
     if measured := _measurement_text(advisory):
-        notes.append({"category": "details", "title": "Measured success rates", "text": measured})
+        notes.append(
+            {"category": "details", "title": "Attack success counts and origin", "text": measured}
+        )
     if advisory.payload_commitment:
         notes.append(
             {

@@ -64,16 +64,9 @@ def _git_affected(artifact: AffectedArtifact) -> dict[str, Any] | None:
             "version_label": artifact.version_label or None,
             "weights_sha256": artifact.weights_digest or None,
             "not_affected_revisions": list(artifact.not_affected_revisions),
+            # Counts with their provenance: replayed here, or reported by a named source.
             "measurements": [
-                {
-                    "revision": m.revision,
-                    "successes": m.successes,
-                    "trials": m.trials,
-                    "interval": [m.interval_low, m.interval_high],
-                    "confidence": m.confidence,
-                    "interval_method": m.interval_method,
-                }
-                for m in artifact.measurements
+                {**m.export(), "origin": m.origin_text()} for m in artifact.measurements
             ],
         },
     }
