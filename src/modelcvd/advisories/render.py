@@ -141,6 +141,21 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
             "remediations": remediations,
             "disclosure_level": view["disclosure_level"],
             "payload_commitment": commitment,
+            "sources": [
+                {
+                    "id": source["source_id"],
+                    "assigner": source["assigner"],
+                    "reserved": source["date_reserved"],
+                    "reported": source["date_reported"],
+                    "published": source["date_published"],
+                    "updated": source["date_updated"],
+                    "scores": [
+                        {"version": c["version"], "vector": c["vector"], "source": c["source"]}
+                        for c in source["cvss"]
+                    ],
+                }
+                for source in view.get("sources") or []
+            ],
         }
     )
 

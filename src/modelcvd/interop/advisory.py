@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from modelcvd.interop.source import cvss_rescore
 from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
 from modelcvd.verification.engine.stats import clopper_pearson_interval
@@ -304,6 +305,70 @@ class Remediation(_Frozen):
     )
 
 
+class SourceScore(_Frozen):
+    """A CVSS vector of any version as an imported record gave it; its score and severity are
+    the `cvss` library's, never restated by hand."""
+
+    version: Literal["2.0", "3.0", "3.1", "4.0"]
+    vector: Annotated[str, Field(min_length=1, max_length=500)]
+    source: Annotated[str, Field(max_length=200)] = ""
+
+    @property
+    def scored(self) -> tuple[float, str] | None:
+        """(base score, severity) by the `cvss` library; None when it cannot parse the vector."""
+        return cvss_rescore(self.version, self.vector)
+
+
+class SourceRef(_Frozen):
+    """An imported record the advisory stands on: its id, who assigned it, its dates and its
+    CVSS vectors, as the source gave them (interop/source.py keeps the whole record)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=300)]
+    assigner: Annotated[str, Field(max_length=200)] = ""
+    reserved: Annotated[str, Field(max_length=100)] = ""
+    reported: Annotated[str, Field(max_length=100)] = ""
+    published: Annotated[str, Field(max_length=100)] = ""
+    updated: Annotated[str, Field(max_length=100)] = ""
+    scores: tuple[SourceScore, ...] = ()
+
+    def dates_text(self) -> str:
+        """'reported 2023-12-22, published ...': the dates the source gave, in its spelling."""
+        given = (
+            ("reserved", self.reserved),
+            ("reported", self.reported),
+            ("published", self.published),
+            ("updated", self.updated),
+        )
+        return ", ".join(f"{name} {value}" for name, value in given if value)
+
+    def export(self) -> dict[str, Any]:
+        """The record as exporters write it in their extension fields."""
+        return {
+            "id": self.id,
+            "assigner": self.assigner or None,
+            "dates": {
+                name: value
+                for name, value in (
+                    ("reserved", self.reserved),
+                    ("reported", self.reported),
+                    ("published", self.published),
+                    ("updated", self.updated),
+                )
+                if value
+            },
+            "cvss": [
+                {
+                    "version": score.version,
+                    "vector": score.vector,
+                    "source": score.source,
+                    "base_score": score.scored[0] if score.scored else None,
+                    "base_severity": score.scored[1] if score.scored else None,
+                }
+                for score in self.scores
+            ],
+        }
+
+
 class AdvisoryDocument(_Frozen):
     """A published advisory about AI model vulnerabilities, as exporters consume it."""
 
@@ -325,6 +390,9 @@ class AdvisoryDocument(_Frozen):
     disclosure_level: ExportLevel = DisclosureLevel.PUBLIC
     payload_commitment: str = Field(
         default="", description="sha256 (hex) of the withheld payload, so it can be checked later."
+    )
+    sources: tuple[SourceRef, ...] = Field(
+        default=(), description="The imported records behind the advisory, as they gave them."
     )
 
     @field_validator("aliases")

@@ -38,6 +38,21 @@ RISK_DOMAIN = {"S": "Security", "E": "Ethics", "P": "Performance"}
 REFERENCE_TYPE = {"model": "model", "report": "source", "evidence": "source"}
 
 
+def _source_cvss(advisory: AdvisoryDocument) -> dict[str, Any] | None:
+    """AVID's cvss block (v3 only): the first v3 vector an imported record gave, scored by the
+    `cvss` library."""
+    for source in advisory.sources:
+        for given in source.scores:
+            if given.version in {"3.0", "3.1"} and given.scored is not None:
+                return {
+                    "version": given.version,
+                    "vectorString": given.vector,
+                    "baseScore": given.scored[0],
+                    "baseSeverity": given.scored[1],
+                }
+    return None
+
+
 def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[str, Any]:
     """The advisory as an AVID report."""
     sep = SEP_BY_OWASP[advisory.owasp]
@@ -86,6 +101,8 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     }
     if advisory.cwe:
         impact["cwe"] = [{"cweId": advisory.cwe[0], "description": advisory.cwe[1], "lang": LANG}]
+    if cvss := _source_cvss(advisory):
+        impact["cvss"] = cvss
     owasp = f"OWASP LLM 2025 {advisory.owasp} ({OWASP_LLM_2025[advisory.owasp]})"
     # AVID has no field for details or remediations: they go into the description.
     description = [advisory.summary, advisory.details]
@@ -93,6 +110,11 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     description.append(f"Classified as {owasp}.")
     if advisory.payload_commitment:
         description.append(f"Commitment to the withheld payload: {advisory.payload_commitment}")
+    # AVID has one date (reported_date, this advisory's): the sources' own dates and vectors
+    # are stated in the description.
+    for source in advisory.sources:
+        given = [source.dates_text()] + [f"CVSS {s.version} {s.vector}" for s in source.scores]
+        description.append(f"Source record {source.id}: {'; '.join(g for g in given if g)}.")
     return {
         "data_type": "AVID",
         "data_version": DATA_VERSION,

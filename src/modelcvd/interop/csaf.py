@@ -263,6 +263,7 @@ def _vulnerability(
                 "text": f"sha256 of the withheld payload: {advisory.payload_commitment}",
             }
         )
+    notes += _source_notes(advisory)
 
     vulnerability: dict[str, Any] = {
         "title": advisory.title,
@@ -275,6 +276,8 @@ def _vulnerability(
         vulnerability["cve"] = advisory.cve_id
     if advisory.cwe:
         vulnerability["cwe"] = {"id": advisory.cwe[0], "name": advisory.cwe[1]}
+    if scores := _source_scores(advisory, status.get("known_affected", [])):
+        vulnerability["scores"] = scores
     if remediations := _remediations(advisory, versions):
         vulnerability["remediations"] = remediations
     if threats := _threats(advisory, versions):
@@ -282,6 +285,52 @@ def _vulnerability(
     if advisory.credits:
         vulnerability["acknowledgments"] = _acknowledgments(advisory)
     return vulnerability
+
+
+def _source_notes(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
+    """One note per imported record: its id, assigner, dates and CVSS vectors as given."""
+    notes = []
+    for source in advisory.sources:
+        parts = [f"Assigned by {source.assigner}." if source.assigner else ""]
+        if dates := source.dates_text():
+            parts.append(f"Dates as given: {dates}.")
+        parts += [
+            f"CVSS {score.version} ({score.source or 'source'}): {score.vector}"
+            + (f" (score {score.scored[0]}, {score.scored[1]})" if score.scored else "")
+            for score in source.scores
+        ]
+        notes.append(
+            {
+                "category": "other",
+                "title": f"Source record {source.id}",
+                "text": " ".join(part for part in parts if part) or source.id,
+            }
+        )
+    return notes
+
+
+def _source_scores(advisory: AdvisoryDocument, product_ids: list[str]) -> list[dict[str, Any]]:
+    """The imported records' CVSS v2/v3 vectors as CSAF scores (CSAF 2.0 has no v4), scored by
+    the `cvss` library. At most one per CVSS version for the affected products (CSAF test
+    6.1.7); the first given wins (the CNA's before an ADP's), every vector is in the notes."""
+    score: dict[str, Any] = {}
+    for source in advisory.sources:
+        for given in source.scores:
+            key = "cvss_v2" if given.version == "2.0" else "cvss_v3"
+            if given.version == "4.0" or key in score or given.scored is None:
+                continue
+            if key == "cvss_v3" and not given.vector.startswith(f"CVSS:{given.version}/"):
+                continue
+            score[key] = {
+                "version": given.version,
+                "vectorString": given.vector,
+                "baseScore": given.scored[0],
+            }
+            if key == "cvss_v3":
+                score[key]["baseSeverity"] = given.scored[1]
+    if not score or not product_ids:
+        return []
+    return [{"products": list(product_ids), **score}]
 
 
 def _acknowledgments(advisory: AdvisoryDocument) -> list[dict[str, Any]]:

@@ -212,6 +212,8 @@ def _extension(advisory: AdvisoryDocument) -> dict[str, Any]:
         "advisory": advisory.id,
         "harmCategory": advisory.harm_category,
         "payloadCommitment": advisory.payload_commitment or None,
+        # The imported records behind the advisory: ids, dates and vectors as given.
+        "sources": [source.export() for source in advisory.sources],
         # Counts with their provenance (replayed here, or reported by a named source).
         "measurements": [
             {"artifact": artifact.display_name, **m.export(), "origin": m.origin_text()}
