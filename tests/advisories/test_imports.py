@@ -309,3 +309,43 @@ def test_a_researcher_import_files_reports_but_drafts_no_advisory(world: World) 
     assert measured["provenance"]["source_id"] == "AVID-2026-R0125"
     # The researcher who imported the record found nothing: not credited either.
     assert world.users["researcher_b"].public_name not in json.dumps(advisory.document)
+
+
+def test_an_avid_record_exports_to_avid_with_its_own_classification(world: World) -> None:
+    """What the AVID import used to replace: the SEP view (E0101 became E0402), lifecycle
+    view, class, deployer, artifact type; now an AVID record goes back out as it came in."""
+    triager = world.users["triager"]
+    paths = [AVID / name for name in ("AVID-2022-R0001.json", "AVID-2025-R0002.json")]
+    outcome = records_import(source="avid", paths=paths, actor=triager, program=PROGRAM)
+    first, second = (Advisory.objects.get(advisory_id=aid) for aid in outcome.advisory_ids)
+    report = export_view(render_at(first, Level.DEFENDER), "avid")
+    assert report["impact"]["avid"]["sep_view"] == ["E0101: Group fairness"]
+    assert report["impact"]["avid"]["risk_domain"] == ["Ethics"]
+    assert report["impact"]["avid"]["lifecycle_view"] == ["L05: Evaluation"]
+    assert report["problemtype"]["classof"] == "LLM Evaluation"
+    assert report["affects"]["deployer"] == ["HuggingFace"]
+    assert report["affects"]["artifacts"] == [
+        {"type": "Model", "name": "unparsed/bert-base-uncased"}
+    ]
+    assert [c["value"] for c in report["credit"]] == [
+        "Harry Saini, AVID",
+        "Sasha Luccioni, Hugging Face",
+    ]
+    assert "Source record AVID-2022-R0001: reported 2022-11-09." in report["description"]["value"]
+    # A drifted spelling goes out in AVID's own: by code, never replaced by another entry.
+    drifted = export_view(render_at(second, Level.DEFENDER), "avid")
+    assert drifted["impact"]["avid"]["sep_view"] == [
+        "E0100: Bias/ Discrimination",
+        "E0101: Group fairness",
+    ]
+    system = records_import(
+        source="avid", paths=[AVID / "AVID-2026-R0027.json"], actor=triager, program=PROGRAM
+    )
+    cve_entry = Advisory.objects.get(advisory_id=system.advisory_ids[0])
+    exported = export_view(render_at(cve_entry, Level.DEFENDER), "avid")
+    assert exported["affects"]["artifacts"] == [{"type": "System", "name": "run-llama/llama_index"}]
+    assert exported["problemtype"]["classof"] == "CVE Entry"
+    assert exported["impact"]["cvss"]["vectorString"] == (
+        "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"
+    )
+    assert cve_entry.content["aliases"] == ["AVID-2026-R0027", "CVE-2024-12909"]

@@ -153,11 +153,35 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
                         {"version": c["version"], "vector": c["vector"], "source": c["source"]}
                         for c in source["cvss"]
                     ],
+                    "cwes": list(dict.fromkeys(c["id"] for c in source["cwes"])),
+                    "avid_class": _avid_taxonomy(source, "classof"),
+                    "sep_view": _avid_taxonomy(source, "sep_view"),
+                    "lifecycle_view": _avid_taxonomy(source, "lifecycle_view"),
+                    "deployers": source["deployers"],
+                    "artifact_types": {
+                        f"{p['provider']}/{p['name']}": p["artifact_type"]
+                        for p in source["products"]
+                        if p["provider"] and p["artifact_type"]
+                    },
                 }
                 for source in view.get("sources") or []
             ],
         }
     )
+
+
+def _avid_taxonomy(source: dict[str, Any], key: str) -> Any:
+    """An AVID record's class (a string) or SEP/lifecycle view (strings), as the importer kept
+    it; empty for other sources and for values of another shape (real AVID records drift)."""
+    taxonomy = source.get("taxonomy") or {}
+    if source.get("source") != "avid" or not isinstance(taxonomy, dict):
+        return "" if key == "classof" else []
+    if key == "classof":
+        value = taxonomy.get("classof")
+        return value[:100] if isinstance(value, str) else ""
+    views = taxonomy.get("avid")
+    entries = views.get(key) if isinstance(views, dict) else None
+    return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
 
 
 FILE_SUFFIX = {"cve5": "cve.json", "osv": "osv.json", "csaf": "csaf.json", "avid": "avid.json"}

@@ -311,7 +311,7 @@ class SourceScore(_Frozen):
 
     version: Literal["2.0", "3.0", "3.1", "4.0"]
     vector: Annotated[str, Field(min_length=1, max_length=500)]
-    source: Annotated[str, Field(max_length=200)] = ""
+    source: Annotated[str, Field(max_length=1_000)] = ""
 
     @property
     def scored(self) -> tuple[float, str] | None:
@@ -324,12 +324,21 @@ class SourceRef(_Frozen):
     CVSS vectors, as the source gave them (interop/source.py keeps the whole record)."""
 
     id: Annotated[str, Field(min_length=1, max_length=300)]
-    assigner: Annotated[str, Field(max_length=200)] = ""
-    reserved: Annotated[str, Field(max_length=100)] = ""
-    reported: Annotated[str, Field(max_length=100)] = ""
-    published: Annotated[str, Field(max_length=100)] = ""
-    updated: Annotated[str, Field(max_length=100)] = ""
+    assigner: Annotated[str, Field(max_length=1_000)] = ""
+    reserved: Annotated[str, Field(max_length=1_000)] = ""
+    reported: Annotated[str, Field(max_length=1_000)] = ""
+    published: Annotated[str, Field(max_length=1_000)] = ""
+    updated: Annotated[str, Field(max_length=1_000)] = ""
     scores: tuple[SourceScore, ...] = ()
+    cwes: tuple[str, ...] = ()
+    # AVID's own classification and parties, as the record gave them.
+    avid_class: Annotated[str, Field(max_length=1_000)] = ""
+    sep_view: tuple[str, ...] = ()
+    lifecycle_view: tuple[str, ...] = ()
+    deployers: tuple[str, ...] = ()
+    artifact_types: dict[str, str] = Field(
+        default_factory=dict, description="'provider/name' -> the source's artifact type."
+    )
 
     def dates_text(self) -> str:
         """'reported 2023-12-22, published ...': the dates the source gave, in its spelling."""
@@ -366,6 +375,7 @@ class SourceRef(_Frozen):
                 }
                 for score in self.scores
             ],
+            "cwe_ids": list(self.cwes),
         }
 
 

@@ -294,6 +294,8 @@ def _source_notes(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
         parts = [f"Assigned by {source.assigner}." if source.assigner else ""]
         if dates := source.dates_text():
             parts.append(f"Dates as given: {dates}.")
+        if source.cwes:
+            parts.append(f"Weaknesses: {', '.join(source.cwes)}.")
         parts += [
             f"CVSS {score.version} ({score.source or 'source'}): {score.vector}"
             + (f" (score {score.scored[0]}, {score.scored[1]})" if score.scored else "")
