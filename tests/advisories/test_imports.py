@@ -17,6 +17,7 @@ from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
 from modelcvd.advisories.services import advisory_transition, advisory_update
 from modelcvd.cases.models import Case
 from modelcvd.cases.services.scoring import reported_reproducibility
+from modelcvd.cli import main
 from modelcvd.policy.disclosure import Level
 from modelcvd.reports.models import Report
 from modelcvd.verification.models import VerificationRun
@@ -349,3 +350,15 @@ def test_an_avid_record_exports_to_avid_with_its_own_classification(world: World
         "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H"
     )
     assert cve_entry.content["aliases"] == ["AVID-2026-R0027", "CVE-2024-12909"]
+
+
+def test_the_import_command_drafts_and_reimports(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["import", "cve", str(CVE / "CVE-2024-21513.json"), "--program", PROGRAM]
+    assert main([*args, "--user", "triager", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    [aid] = first["advisory_ids"]
+    assert first["imported"][0]["where"] == "cve CVE-2024-21513"
+    assert main([*args, "--user", "triager"]) == 0
+    assert f"already imported, unchanged; advisory {aid}" in capsys.readouterr().out

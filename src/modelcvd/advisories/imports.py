@@ -38,7 +38,7 @@ from modelcvd.cases.models import Case
 from modelcvd.core.errors import DomainError, InvalidInput
 from modelcvd.interop.advisory import Reference
 from modelcvd.interop.avid_import import import_avid_file
-from modelcvd.interop.cve_import import CveReference, import_cve_file
+from modelcvd.interop.cve_import import CveImportResult, CveReference, import_cve_file
 from modelcvd.interop.garak import import_garak_file
 from modelcvd.interop.jailbreakbench import import_jailbreakbench_file
 from modelcvd.interop.results import ImportResult, require_program
@@ -188,8 +188,7 @@ def records_import(
         outcome.notes += result.notes
         for document, record in zip(result.reports, result.sources, strict=True):
             _import_one(document, record, actor=actor, outcome=outcome)
-        if source == "cve" and not program:
-            assert hasattr(result, "records")
+        if isinstance(result, CveImportResult) and not program:
             for kept in result.records:
                 _keep_cve(kept, actor=actor, outcome=outcome)
     return outcome
