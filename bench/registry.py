@@ -138,10 +138,8 @@ def _document(
     scored = cvss4_score(vector)
     title = " ".join(rng.choice(SENTENCES).split()[:9]).rstrip(".,;:")[:200]
     summary = " ".join(rng.sample(SENTENCES, k=3))[:5000]
-    trials = rng.randint(10, 500)
-    successes = rng.randint(0, trials)
-    from modelcvd.policy.disclosure import success_rate_band
-
+    # Drawn and unused since the public band went: keeps the seeded data set as it was.
+    rng.randint(0, rng.randint(10, 500))
     iso = when.isoformat()
     return {
         "id": f"MCVD-{when.year}-{number:06d}",
@@ -176,7 +174,6 @@ def _document(
             "score": scored.base_score,
             "rating": scored.severity.lower(),
         },
-        "success_rate_band": success_rate_band(successes, trials),
         "mitigations": "Update to a later revision. " + rng.choice(SENTENCES)[:1000],
         "credits": [{"name": f"researcher-{number % 997}", "role": "finder"}],
         "references": [
@@ -191,6 +188,7 @@ def _document(
         "modified": iso,
         "withdrawn_reason": "",
         "measurements": [],
+        "sources": [],
         "detection_indicators": [],
         "mitigation_details": "",
     }

@@ -58,9 +58,9 @@ VALIDATORS = {
     "csaf": csaf_validator,
     "avid": avid_report_validator,
 }
-# Exact measurements (3 of the fixture's 10 trials): how the renderings spell them (pages and
-# mail, JSON documents, CSAF notes).
-MEASURED = ("3 of 10 trials", '"successes": 3', "3/10 successful trials")
+# Exact measurements (3 of the fixture's 10 trials): how the renderings spell them (pages,
+# mail and CSAF notes; JSON documents). Never a rate without them: no band at any level.
+MEASURED = ("3 of 10 trials", '"successes": 3')
 
 
 def _expect(text: str, level: Level) -> None:
@@ -72,6 +72,11 @@ def _expect(text: str, level: Level) -> None:
         assert (marker in text) is entitled, f"{field} ({marker!r}) at level {level.label}"
     measured = any(spelling in text for spelling in MEASURED)
     assert measured is (level >= Level.DEFENDER), f"measurements at {level.label}"
+    assert "30-60 %" not in text and "success rate:" not in text.lower()
+    if measured:
+        # The fixture's counts are the reporter's own: reported, never "replayed here".
+        assert "reported by the reporter" in text
+        assert "replayed on this instance" not in text
 
 
 def _client(world: World, role: str, *, web: bool) -> tuple[Client, dict[str, str]]:

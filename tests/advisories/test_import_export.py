@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from modelcvd.advisories.imports import SOURCES, cves_import, reports_import
-from modelcvd.advisories.models import ImportedCve
+from modelcvd.advisories.models import ImportedRecord
 from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
 from modelcvd.advisories.services import advisory_create, content_from_case
 from modelcvd.cli import advisories as commands
@@ -70,9 +70,9 @@ def test_every_corpus_record_imports_and_every_advisory_exports(
         for where, reason in outcome.skipped:
             assert where and reason  # every skip says where and why
         imported += outcome.report_ids
-    # The corpus sizes as the pure importers see them: 72 JailbreakBench jailbreaks, 13 AVID
-    # reports, 1 garak hit (the corpus's own garak runs have none).
-    assert len(imported) == 72 + 13 + 1
+    # The corpus sizes as the pure importers see them: 72 JailbreakBench jailbreaks, 18 AVID
+    # records, 1 garak hit (the corpus's own garak runs have none).
+    assert len(imported) == 72 + 18 + 1
 
     # Payloads are sealed, not stored in clear.
     report = Report.objects.get(pk=imported[0])
@@ -118,7 +118,9 @@ def test_cve_records_become_aliasing_records_and_references(world: World) -> Non
     advisory = make_advisory(world, aliases=["CVE-2024-5565"])
     paths = sorted((CORPORA / "cve").glob("*.json"))
     outcome = cves_import(paths=paths, actor=world.users["triager"])
-    assert ImportedCve.objects.count() == len(outcome.imported) == 19
+    assert ImportedRecord.objects.filter(source="cve").count() == len(outcome.imported) == 19
+    # Without a program, CVE records are kept for aliasing only.
+    assert not ImportedRecord.objects.exclude(report=None).exists()
     assert all(reason for _, reason in outcome.skipped)
     linked = dict(outcome.imported)["CVE-2024-5565"]
     assert advisory.advisory_id in linked

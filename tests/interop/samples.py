@@ -21,9 +21,12 @@ from modelcvd.interop.advisory import (
     AdvisoryDocument,
     AffectedArtifact,
     Credit,
+    ModelRef,
     Reference,
     Remediation,
     RemediationCategory,
+    Replayed,
+    Reported,
     SuccessRate,
 )
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
@@ -100,6 +103,18 @@ def avid_report_validator() -> Validator:
 HF = "https://huggingface.co"
 REV = ["a" * 40, "b" * 40, "c" * 40, "d" * 40, "0123456789abcdef0123456789abcdef01234567"]
 PUBLISHED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+# The two provenances a measurement can have: a run on this instance, or a source's counts.
+REPLAYED = Replayed(
+    run_id=7,
+    target=ModelRef(name="HuggingFaceTB/SmolLM2-135M-Instruct", revision=REV[1]),
+    judge=ModelRef(name="refusal"),
+)
+REPORTED = Reported(
+    source="garak",
+    source_id="f0d4a5a6-b698-4e9e-9336-91b89194b72b/dan.Dan_11_0/dan.DAN",
+    importer="garak",
+    basis="garak eval entry: 48 passed of 50 evaluated",
+)
 
 
 def jailbreak_advisory() -> AdvisoryDocument:
@@ -122,21 +137,8 @@ def jailbreak_advisory() -> AdvisoryDocument:
                 fixed_revision=REV[2],
                 version_label="v1",
                 measurements=(
-                    SuccessRate(
-                        revision=REV[1],
-                        successes=41,
-                        trials=50,
-                        interval_low=0.69,
-                        interval_high=0.9,
-                    ),
-                    SuccessRate(
-                        revision=REV[2],
-                        successes=2,
-                        trials=50,
-                        interval_low=0.011,
-                        interval_high=0.135,
-                        interval_method="clopper-pearson",
-                    ),
+                    SuccessRate(revision=REV[1], successes=41, trials=50, provenance=REPLAYED),
+                    SuccessRate(revision=REV[2], successes=2, trials=50, provenance=REPORTED),
                 ),
             ),
             AffectedArtifact(
@@ -208,13 +210,7 @@ def not_affected_advisory() -> AdvisoryDocument:
                 repository_url=f"{HF}/org/base-model-chat",
                 not_affected_revisions=(REV[0],),
                 measurements=(
-                    SuccessRate(
-                        revision=REV[0],
-                        successes=0,
-                        trials=30,
-                        interval_low=0.0,
-                        interval_high=0.114,
-                    ),
+                    SuccessRate(revision=REV[0], successes=0, trials=30, provenance=REPLAYED),
                 ),
             ),
         ),
@@ -281,14 +277,12 @@ def _artifacts(draw: st.DrawFn, index: int) -> AffectedArtifact:
     for revision in draw(st.lists(st.sampled_from(revisions), max_size=2, unique=True)):
         trials = draw(st.integers(min_value=1, max_value=500))
         successes = draw(st.integers(min_value=0, max_value=trials))
-        rate = successes / trials
         measurements.append(
             SuccessRate(
                 revision=revision,
                 successes=successes,
                 trials=trials,
-                interval_low=max(0.0, rate - 0.1),
-                interval_high=min(1.0, rate + 0.1),
+                provenance=draw(st.sampled_from([REPLAYED, REPORTED])),
             )
         )
     org = draw(_name)

@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, SuccessRate
-from tests.interop.samples import PUBLISHED, REV, jailbreak_advisory
+from tests.interop.samples import PUBLISHED, REPLAYED, REPORTED, REV, jailbreak_advisory
 
 
 def _with(**changes: Any) -> dict[str, Any]:
@@ -86,9 +86,7 @@ def test_cvss_vector_is_normalised() -> None:
         (
             {
                 "measurements": (
-                    SuccessRate(
-                        revision=REV[3], successes=1, trials=2, interval_low=0.1, interval_high=0.9
-                    ),
+                    SuccessRate(revision=REV[3], successes=1, trials=2, provenance=REPLAYED),
                 )
             },
             "unlisted revision",
@@ -106,12 +104,27 @@ def test_artifact_rejects(fields: dict[str, Any], message: str) -> None:
         AffectedArtifact.model_validate(base | fields)
 
 
-def test_success_rate_interval_must_contain_the_rate() -> None:
-    with pytest.raises(ValidationError, match="interval must contain"):
-        SuccessRate(successes=9, trials=10, interval_low=0.1, interval_high=0.5)
+def test_a_success_rate_has_counts_provenance_and_the_exact_interval() -> None:
     with pytest.raises(ValidationError, match="cannot exceed"):
-        SuccessRate(successes=11, trials=10, interval_low=0.1, interval_high=1.0)
-    assert SuccessRate(successes=0, trials=10, interval_low=0.0, interval_high=0.3).rate == 0.0
+        SuccessRate(successes=11, trials=10, provenance=REPLAYED)
+    with pytest.raises(ValidationError, match="provenance"):
+        SuccessRate.model_validate({"successes": 1, "trials": 2})
+    with pytest.raises(ValidationError, match="interval_low"):
+        SuccessRate.model_validate(
+            {"successes": 1, "trials": 2, "interval_low": 0.0, "provenance": REPLAYED}
+        )
+    rate = SuccessRate(successes=14, trials=20, provenance=REPLAYED)
+    # Clopper-Pearson 95 % for 14 of 20, as scipy's beta quantiles give it.
+    assert (round(rate.interval_low, 4), round(rate.interval_high, 4)) == (0.4572, 0.8811)
+    assert rate.interval_method == "clopper-pearson"
+    assert rate.describe().startswith("14 of 20 trials (95% CI 0.457-0.881")
+    assert "replayed on this instance: verification run #7" in rate.describe()
+    zero = SuccessRate(successes=0, trials=10, provenance=REPORTED)
+    assert (zero.rate, zero.interval_low) == (0.0, 0.0)
+    assert zero.origin_text().startswith("reported by garak (")
+    assert zero.origin_text().endswith("; not replayed here")
+    assert "replayed on" not in zero.describe()
+    assert zero.export()["provenance"]["origin"] == "reported"
 
 
 def test_artifact_location_helpers() -> None:

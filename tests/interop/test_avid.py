@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -39,6 +40,14 @@ def test_measurements_and_taxonomies() -> None:
     }
     results = [m["results"] for m in report["metrics"]]
     assert [(r["successes"], r["trials"]) for r in results] == [(41, 50), (2, 50)]
+    # Each metric names where its counts come from; only a run here says "replayed".
+    methods = [m["detection_method"]["name"] for m in report["metrics"]]
+    assert methods[0].startswith("replayed on this instance: verification run #7")
+    assert methods[1].startswith("reported by garak (")
+    assert "replayed on" not in methods[1]
+    assert "modelcvd replay" not in json.dumps(report)
+    assert [r["provenance"]["origin"] for r in results] == ["replayed", "reported"]
+    assert results[0]["interval"] == [0.6856, 0.9142]  # exact (Clopper-Pearson) for 41/50
     assert report["impact"]["avid"]["sep_view"] == ["S0400: Model Bypass"]
     assert report["impact"]["atlas"] == [{"technique": "AML.T0054", "description": "LLM Jailbreak"}]
     assert report["impact"]["cwe"][0]["cweId"] == "CWE-1427"

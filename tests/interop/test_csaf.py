@@ -126,3 +126,14 @@ def test_validator_is_not_vacuous() -> None:
     document = _vex(jailbreak_advisory())
     document["document"]["distribution"]["tlp"]["label"] = "CLEAR"  # TLP 2.0: not in CSAF 2.0
     assert errors(csaf_validator(), document) != []
+
+
+def test_measurement_notes_give_counts_interval_and_origin() -> None:
+    document = csaf.csaf_vex(
+        jailbreak_advisory(), publisher_name="modelcvd", publisher_namespace="https://x.example"
+    )
+    [note] = [n for n in document["vulnerabilities"][0]["notes"] if n["title"].startswith("Attack")]
+    first, second = note["text"].splitlines()
+    assert "41 of 50 trials (95% CI 0.686-0.914, exact Clopper-Pearson)" in first
+    assert "replayed on this instance: verification run #7" in first
+    assert "reported by garak" in second and "not replayed here" in second

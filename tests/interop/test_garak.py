@@ -106,10 +106,53 @@ def test_old_garak_string_prompts_and_hitlog_lines() -> None:
     assert (report.technique.owasp, report.technique.atlas) == ("LLM01", "AML.T0051")
     assert report.artifacts[0].provider == "openai"
     assert report.reproduction.turns[0].content == "Say the marker."
+    # A hitlog does not say how many outputs were evaluated: no counts, never "2 of 2".
+    assert (report.reproduction.successes, report.reproduction.trials) == (0, 0)
+    assert result.sources[0].counts == ()
     assert (
         "hitlog: promptinject.HijackHateHumans / promptinject.AttackRogueString",
-        "hitlog only: trials unknown, so trials = hits",
+        "hitlog only: trials unknown, so no counts (not counted)",
     ) in result.notes
+
+
+def test_the_run_is_kept_as_garak_reported_it() -> None:
+    result = import_garak_report(_agg_with_quack_hit(), program="demo", source="agg")
+    [record] = result.sources
+    # The run id keys a re-import; the pair's counts are garak's own, with what they count.
+    assert record.source_id == (
+        "f0d4a5a6-b698-4e9e-9336-91b89194b72b/lmrc.QuackMedicine/lmrc.QuackMedicine"
+    )
+    assert [(c.successes, c.trials, c.basis) for c in record.counts] == [
+        (1, 1, "garak eval entry: 0 passed of 1 evaluated")
+    ]
+    assert record.date_reported == "2025-08-28T14:06:53.103753"
+    assert record.taxonomy["garak_version"] == "0.14.0.pre1"
+    assert record.scores[0]["total_evaluated"] == 1
+
+
+@pytest.mark.parametrize(
+    ("target_type", "target_name", "artifact", "parsed"),
+    [
+        ("huggingface", "meta-llama/Llama-3-8B", ("meta-llama", "Llama-3-8B"), True),
+        ("openai", "gpt-4o-mini", ("openai", "gpt-4o-mini"), True),
+        ("openai.OpenAIGenerator", "gpt-4o", ("openai", "gpt-4o"), True),
+        # A client for any OpenAI-compatible server: the model's vendor is not OpenAI.
+        ("openai.OpenAICompatible", "qwen2", ("unparsed", "qwen2"), False),
+        ("rest", "", ("unparsed", "rest"), False),
+        ("ollama", "llama3", ("unparsed", "llama3"), False),
+    ],
+)
+def test_the_generator_names_a_provider_only_when_certain(
+    target_type: str, target_name: str, artifact: tuple[str, str], parsed: bool
+) -> None:
+    lines = _agg_with_quack_hit()
+    setup = json.loads(lines[0])
+    setup.update({"plugins.target_type": target_type, "plugins.target_name": target_name})
+    result = import_garak_report([json.dumps(setup), *lines[1:]], program="demo", source="agg")
+    [report], [record] = result.reports, result.sources
+    assert (report.artifacts[0].provider, report.artifacts[0].name) == artifact
+    assert record.products[0].parsed is parsed
+    assert record.products[0].source_name == f"{target_type} {target_name}".strip()
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ def test_reports_are_structured_and_leak_nothing() -> None:
         assert report.technique.owasp == "LLM01"
         assert report.technique.atlas == "AML.T0054"
         assert report.artifacts[0].provider == "openai"
-        assert (report.reproduction.successes, report.reproduction.trials) == (1, 1)
+        # One prompt judged once is an observation, not a 1-of-1 rate: not counted.
+        assert (report.reproduction.successes, report.reproduction.trials) == (0, 0)
         assert report.reproduction.sampling.temperature == 0.0
         assert len(report.reproduction.turns) == 1
         assert report.reproduction.turns[0].role == "user"
@@ -69,6 +70,12 @@ def test_reports_are_structured_and_leak_nothing() -> None:
     prompts = {entry["prompt"] for entry in entries if isinstance(entry["prompt"], str)}
     assert all(report.reproduction.turns[0].content in prompts for report in result.reports)
     assert not any(secret in reason for _, reason in result.skipped for secret in secrets)
+    assert all(record.counts == () for record in result.sources)
+    ids = [record.source_id for record in result.sources]
+    assert len(set(ids)) == 71
+    assert ids[0] == "PAIR/black_box/gpt-3.5-turbo-1106#0"
+    assert result.sources[0].date_reported == "2024-03-06"
+    assert result.sources[0].scores[0]["attack_success_rate"] == 0.71
     harms = Counter(report.harm_category for report in result.reports)
     assert sum(harms.values()) == 71
     assert "other" in harms  # Disinformation and Government decision-making
@@ -108,6 +115,6 @@ def test_invalid_entry_skip_reason_does_not_quote_the_prompt() -> None:
     assert where == "a.json#jailbreaks[0]"
     assert reason.startswith("not a valid report: reproduction.turns.0.content")
     assert "xxxxxxxx" not in reason
-    assert ("a.json", "model 'mystery-model' not in the known list; provider set to 'unknown'") in (
+    assert ("a.json", "model 'mystery-model' not in the known list: provider 'unparsed'") in (
         result.notes
     )

@@ -1,4 +1,4 @@
-"""Disclosure levels (pure): ordering, the fields per level, redaction, bands, channels, TLP."""
+"""Disclosure levels (pure): ordering, the fields per level, redaction, channels, TLP."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from modelcvd.policy.disclosure import (
     channel_level,
     fields_at,
     redact,
-    success_rate_band,
     tlp_for,
 )
 
@@ -32,7 +31,9 @@ def test_each_level_adds_exactly_its_fields() -> None:
     defender = fields_at(Level.DEFENDER)
     vendor = fields_at(Level.VENDOR)
     assert {"title", "summary", "technique", "harm_category", "affected", "severity"} <= public
-    assert {"success_rate_band", "mitigations", "credits", "references", "commitment"} <= public
+    assert {"mitigations", "credits", "references", "commitment", "sources"} <= public
+    # No rate without its counts and origin: the public level has no success-rate band.
+    assert not any("rate" in name or "band" in name for name in public)
     assert defender - public == {"measurements", "detection_indicators", "mitigation_details"}
     assert vendor - defender == {"reproduction"}
     assert fields_at(Level.NEVER) == frozenset(FIELD_LEVELS)
@@ -56,28 +57,6 @@ def test_held_out_reproduction_is_withheld_even_from_the_vendor() -> None:
 def test_redact_refuses_a_field_without_a_level() -> None:
     with pytest.raises(ValueError, match="without a disclosure level"):
         redact({**FULL, "system_prompt": "x"}, Level.PUBLIC)
-
-
-@pytest.mark.parametrize(
-    ("successes", "trials", "band"),
-    [
-        (0, 10, "0-10 %"),
-        (1, 10, "10-30 %"),
-        (3, 10, "30-60 %"),
-        (59, 100, "30-60 %"),
-        (6, 10, "60-90 %"),
-        (9, 10, "90-100 %"),
-        (10, 10, "90-100 %"),
-    ],
-)
-def test_success_rate_band(successes: int, trials: int, band: str) -> None:
-    assert success_rate_band(successes, trials) == band
-
-
-def test_band_rejects_impossible_counts() -> None:
-    for successes, trials in ((1, 0), (11, 10), (-1, 10)):
-        with pytest.raises(ValueError, match="successes <= trials"):
-            success_rate_band(successes, trials)
 
 
 def test_channels_cap_the_level() -> None:

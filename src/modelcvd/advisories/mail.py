@@ -29,8 +29,6 @@ def advisory_text(view: dict[str, Any]) -> str:
         lines.append(
             f"Severity: {severity['rating']} ({severity['score']}, {severity['cvss_vector']})"
         )
-    if view["success_rate_band"]:
-        lines.append(f"Measured success rate: {view['success_rate_band']}")
     lines.append("Affected:")
     lines += [
         f"- {a['provider']}/{a['name']} {a['version_label'] or a['revision']}".rstrip()
@@ -41,10 +39,8 @@ def advisory_text(view: dict[str, Any]) -> str:
     if view["mitigations"]:
         lines += ["", "Mitigations:", view["mitigations"]]
     for m in view.get("measurements") or []:
-        lines.append(
-            f"Measured on {m['artifact']}: {m['successes']} of {m['trials']} trials "
-            f"(95% CI {m['interval_low']:.2f}-{m['interval_high']:.2f})"
-        )
+        # Counts, exact interval and origin (replayed here, or reported by a named source).
+        lines.append(f"Measured on {m['artifact']}: {m['text']}")
     if view.get("mitigation_details"):
         lines += ["", "Detailed mitigations:", view["mitigation_details"]]
     if view.get("detection_indicators"):

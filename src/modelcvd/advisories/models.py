@@ -11,6 +11,7 @@ from django.db import models
 from modelcvd.advisories.access import AdvisoryQuerySet
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
+from modelcvd.reports.models import Report
 from modelcvd.vocabulary import AdvisoryState
 
 
@@ -132,16 +133,40 @@ class AdvisoryRevision(models.Model):
         raise ValueError("advisory revisions are immutable")
 
 
-class ImportedCve(models.Model):
-    """A CVE record kept for aliasing (`modelcvd import cve`): what it names, its CWEs, scores
-    and references. An advisory that aliases the CVE gains its references."""
+class ImportedRecord(models.Model):
+    """A record of another database or tool as imported (`modelcvd import`): `data` is its
+    faithful copy (interop/source.py `SourceRecord`: ids, credits, dates, CWE, CVSS vectors,
+    affected products and versions, references, taxonomy views, scores, counts), `report` the
+    draft report it became (none for a CVE kept for aliasing only), `advisory` the advisory
+    drafted from it. One row per (source, source_id): importing the record again updates the
+    row and the advisory, and never opens a second case."""
 
-    cve_id = models.CharField(max_length=24, unique=True)
+    source = models.CharField(max_length=20)
+    source_id = models.CharField(max_length=300)
     data = models.JSONField(default=dict)
-    imported_at = models.DateTimeField(auto_now=True)
+    # sha256 of `data` as last imported: an unchanged re-import changes nothing.
+    digest = models.CharField(max_length=64)
+    report = models.OneToOneField(
+        Report, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    advisory = models.ForeignKey(
+        Advisory,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imported_records",
+    )
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    imported_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["cve_id"]
+        ordering = ["source", "source_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_id"], name="imported_record_once"),
+        ]
 
     def __str__(self) -> str:
-        return self.cve_id
+        return f"{self.source} {self.source_id}"

@@ -82,15 +82,14 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
     for entry in view["affected"]:
         display = f"{entry['provider']}/{entry['name']}"
         git = bool(entry["repository_url"])
+        # Counts and provenance; the exact interval is recomputed from the counts.
         rates = [
             {
                 "revision": m["revision"] if git else "",
                 "successes": m["successes"],
                 "trials": m["trials"],
-                "interval_low": m["interval_low"],
-                "interval_high": m["interval_high"],
                 "confidence": m["confidence"],
-                "interval_method": m["interval_method"],
+                "provenance": m["provenance"],
             }
             for m in measurements
             if m["artifact"] == display and (not git or m["revision"] == entry["revision"])
@@ -113,8 +112,6 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
         if view.get(key)
     ]
     details = []
-    if view.get("success_rate_band"):
-        details.append(f"Measured attack success rate: {view['success_rate_band']}.")
     if view.get("detection_indicators"):
         details.append(
             "Detection indicators:\n"
@@ -144,8 +141,47 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
             "remediations": remediations,
             "disclosure_level": view["disclosure_level"],
             "payload_commitment": commitment,
+            "sources": [
+                {
+                    "id": source["source_id"],
+                    "assigner": source["assigner"],
+                    "reserved": source["date_reserved"],
+                    "reported": source["date_reported"],
+                    "published": source["date_published"],
+                    "updated": source["date_updated"],
+                    "scores": [
+                        {"version": c["version"], "vector": c["vector"], "source": c["source"]}
+                        for c in source["cvss"]
+                    ],
+                    "cwes": list(dict.fromkeys(c["id"] for c in source["cwes"])),
+                    "avid_class": _avid_taxonomy(source, "classof"),
+                    "sep_view": _avid_taxonomy(source, "sep_view"),
+                    "lifecycle_view": _avid_taxonomy(source, "lifecycle_view"),
+                    "deployers": source["deployers"],
+                    "artifact_types": {
+                        f"{p['provider']}/{p['name']}": p["artifact_type"]
+                        for p in source["products"]
+                        if p["provider"] and p["artifact_type"]
+                    },
+                }
+                for source in view.get("sources") or []
+            ],
         }
     )
+
+
+def _avid_taxonomy(source: dict[str, Any], key: str) -> Any:
+    """An AVID record's class (a string) or SEP/lifecycle view (strings), as the importer kept
+    it; empty for other sources and for values of another shape (real AVID records drift)."""
+    taxonomy = source.get("taxonomy") or {}
+    if source.get("source") != "avid" or not isinstance(taxonomy, dict):
+        return "" if key == "classof" else []
+    if key == "classof":
+        value = taxonomy.get("classof")
+        return value[:100] if isinstance(value, str) else ""
+    views = taxonomy.get("avid")
+    entries = views.get(key) if isinstance(views, dict) else None
+    return [e for e in entries if isinstance(e, str)] if isinstance(entries, list) else []
 
 
 FILE_SUFFIX = {"cve5": "cve.json", "osv": "osv.json", "csaf": "csaf.json", "avid": "avid.json"}

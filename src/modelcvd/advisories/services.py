@@ -17,8 +17,13 @@ from pydantic import ValidationError
 
 from modelcvd.accounts.models import User
 from modelcvd.advisories import tasks
-from modelcvd.advisories.affected import advisory_credits, affected_artifacts
-from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence, ImportedCve
+from modelcvd.advisories.affected import advisory_credits, affected_artifacts, imported_records
+from modelcvd.advisories.models import (
+    Advisory,
+    AdvisoryRevision,
+    AdvisorySequence,
+    ImportedRecord,
+)
 from modelcvd.advisories.schemas import AdvisoryContent
 from modelcvd.advisories.selectors import advisory_get_for
 from modelcvd.artifacts.models import Artifact
@@ -28,13 +33,13 @@ from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, IllegalTransition, InvalidInput
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
-from modelcvd.interop.advisory import GIT_COMMIT
+from modelcvd.interop.advisory import GIT_COMMIT, SuccessRate, exact_interval
+from modelcvd.interop.source import SourceRecord
 from modelcvd.policy.commitment import commitment_create
-from modelcvd.policy.disclosure import success_rate_band
 from modelcvd.reports.models import Report
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
-from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.models import VerificationRun
 
 SALT_PURPOSE = "advisory.commitment_salt"
 State = Advisory.State
@@ -97,39 +102,171 @@ def _repository_url(artifact: Artifact) -> str:
     return ""
 
 
+# How each source names itself where a measurement says who reported its counts.
+SOURCE_LABEL = {
+    "cve": "a CVE record",
+    "avid": "AVID",
+    "garak": "garak",
+    "jailbreakbench": "JailbreakBench",
+}
+CONFIDENCE = 0.95
+
+
+def _measurement(
+    artifact: Artifact, successes: int, trials: int, provenance: dict[str, Any]
+) -> dict[str, Any]:
+    low, high = exact_interval(successes, trials, CONFIDENCE)
+    # Validated as the exporters will read it; `text` is what pages and mail print.
+    rate = SuccessRate.model_validate(
+        {
+            "revision": artifact.revision,
+            "successes": successes,
+            "trials": trials,
+            "confidence": CONFIDENCE,
+            "provenance": provenance,
+        }
+    )
+    return {
+        "artifact": f"{artifact.provider}/{artifact.name}",
+        "revision": artifact.revision,
+        "successes": successes,
+        "trials": trials,
+        "interval_low": round(low, 4),
+        "interval_high": round(high, 4),
+        "confidence": CONFIDENCE,
+        "interval_method": "clopper-pearson",
+        "provenance": rate.provenance.model_dump(mode="json"),
+        "text": rate.describe(),
+    }
+
+
+def _identity(data: Any) -> dict[str, str]:
+    data = data if isinstance(data, dict) else {}
+    return {
+        "name": str(data.get("name") or "unidentified")[:300],
+        "revision": str(data.get("revision") or "")[:200],
+        "weights_digest": str(data.get("weights_digest") or "")[:71],
+    }
+
+
+def _replayed(case: Case, listed: dict[int, Artifact]) -> list[dict[str, Any]]:
+    """The latest finished verification run of the case on each listed artifact: counts this
+    instance produced, with the run, the target as it identified itself, and the judge.
+    Held-out benchmark items give no per-artifact counts (a count per item would single one
+    out to the vendor reading the draft): they are reported per harm category."""
+    runs = (
+        VerificationRun.objects.filter(
+            case=case,
+            artifact_id__in=list(listed),
+            state=VerificationRun.State.FINISHED,
+            report__held_out=False,
+        )
+        .exclude(summary=None)
+        .order_by("artifact_id", "-finished_at", "-id")
+    )
+    measured: dict[int, dict[str, Any]] = {}
+    for run in runs:
+        summary = run.summary or {}
+        trials, successes = summary.get("trials"), summary.get("successes")
+        if run.artifact_id in measured or not isinstance(trials, int) or trials < 1:
+            continue
+        if not isinstance(successes, int) or not 0 <= successes <= trials:
+            continue
+        measured[run.artifact_id] = _measurement(
+            listed[run.artifact_id],
+            successes,
+            trials,
+            {
+                "origin": "replayed",
+                "run_id": run.pk,
+                "target": _identity(summary.get("target")),
+                "judge": _identity(summary.get("judge")),
+            },
+        )
+    return list(measured.values())
+
+
+def _counted_on(
+    record: SourceRecord, artifact_name: str, report_artifacts: list[Artifact]
+) -> Artifact | None:
+    """The report's artifact a source's counts were counted on: the one its product maps to,
+    or the report's only artifact when the counts name none."""
+    if not artifact_name:
+        return report_artifacts[0] if len(report_artifacts) == 1 else None
+    product = next((p for p in record.products if p.source_name == artifact_name), None)
+    return next(
+        (
+            a
+            for a in report_artifacts
+            if product is not None and (a.provider, a.name) == (product.provider, product.name)
+        ),
+        None,
+    )
+
+
+def _reported(
+    reports: list[Report], listed: dict[int, Artifact], records: dict[int, SourceRecord]
+) -> list[dict[str, Any]]:
+    """Counts as reporters and sources gave them: a report's own counts ("reported by the
+    reporter"), or for an imported report each count of its source record, with the source,
+    its id, the importer and what the counts count. A report without counts (0 trials: an
+    imported record that gave none) adds nothing."""
+    measurements = []
+    for report in reports:
+        if report.held_out:
+            continue
+        named = [a for a in report.artifacts.all() if a.pk in listed]
+        record = records.get(report.pk)
+        if record is None:
+            if report.trials:
+                provenance = {"origin": "reported", "source": "the reporter"}
+                measurements += [
+                    _measurement(a, report.successes, report.trials, provenance) for a in named
+                ]
+            continue
+        for counts in record.counts:
+            artifact = _counted_on(record, counts.artifact, named)
+            if artifact is None:
+                continue
+            provenance = {
+                "origin": "reported",
+                "source": SOURCE_LABEL.get(record.source, record.source),
+                "source_id": record.source_id[:300],
+                "importer": record.importer[:100],
+                "basis": counts.basis[:1_000],
+            }
+            measurements.append(_measurement(artifact, counts.successes, counts.trials, provenance))
+    return measurements
+
+
+def _sources(records: list[SourceRecord]) -> list[dict[str, Any]]:
+    """The public copy of each imported record behind the advisory: ids, assigner, dates,
+    credits, CWE, CVSS vectors (as given, with the `cvss` library's score beside the stated
+    one), products and versions, references, taxonomy, developers and deployers. Counts and
+    per-model scores stay out: counts are measurements (defender level, with provenance)."""
+    sources = []
+    for record in records:
+        data = record.model_dump(mode="json", exclude={"counts", "scores", "description"})
+        for given, parsed in zip(data["cvss"], record.cvss, strict=True):
+            rescored = parsed.rescored()
+            given["rescored"] = (
+                {"base_score": rescored[0], "base_severity": rescored[1]} if rescored else None
+            )
+        sources.append(data)
+    return sources
+
+
 def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> dict[str, Any]:
     """The full advisory, every level but the sealed reproduction (added at render)."""
     content = advisory.content
     reports = list(advisory.case.reports.prefetch_related("artifacts").order_by("pk"))
-    measurements = []
-    for artifact in artifacts:
-        # Held-out benchmark items give no per-artifact counts (a count per item would single
-        # one out to the vendor reading the draft): they are reported per harm category.
-        named = [
-            r
-            for r in reports
-            if not r.held_out and any(a.pk == artifact.pk for a in r.artifacts.all())
-        ]
-        successes = sum(r.successes for r in named)
-        trials = sum(r.trials for r in named)
-        if trials:
-            low, high = wilson_interval(successes, trials)
-            measurements.append(
-                {
-                    "artifact": f"{artifact.provider}/{artifact.name}",
-                    "revision": artifact.revision,
-                    "successes": successes,
-                    "trials": trials,
-                    "interval_low": round(float(low), 4),
-                    "interval_high": round(float(high), 4),
-                    "confidence": 0.95,
-                    "interval_method": "wilson",
-                }
-            )
-    total_trials = sum(r.trials for r in reports)
-    band = (
-        success_rate_band(sum(r.successes for r in reports), total_trials) if total_trials else None
-    )
+    rows = imported_records(advisory.case, advisory)
+    records = [SourceRecord.model_validate(row.data) for row in rows]
+    by_report = {
+        row.report_id: record for row, record in zip(rows, records, strict=True) if row.report_id
+    }
+    listed = {artifact.pk: artifact for artifact in artifacts}
+    measurements = _replayed(advisory.case, listed) + _reported(reports, listed, by_report)
     severity = None
     if content.get("cvss_vector"):
         scored = cvss4_score(content["cvss_vector"])
@@ -171,15 +308,15 @@ def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> d
             for a in artifacts
         ],
         "severity": severity,
-        "success_rate_band": band,
         "mitigations": content["mitigations"],
-        "credits": advisory_credits(advisory.case),
+        "credits": advisory_credits(advisory.case, rows),
         "references": content["references"],
         "commitment": advisory.commitment,
         "published": published,
         "modified": advisory.modified_at.isoformat(),
         "withdrawn_reason": advisory.document.get("withdrawn_reason", ""),
         "measurements": measurements,
+        "sources": _sources(records),
         "detection_indicators": content["detection_indicators"],
         "mitigation_details": content["mitigation_details"],
     }
@@ -351,10 +488,16 @@ def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Ad
 
 
 def advisory_update(
-    *, actor: User, advisory_id: str, changes: dict[str, Any], changelog: str = ""
+    *,
+    actor: User,
+    advisory_id: str,
+    changes: dict[str, Any],
+    changelog: str = "",
+    sources_changed: bool = False,
 ) -> Advisory:
     """Replace the given fields. After publication: a changelog is required and a new
-    revision is made; a withdrawn advisory is final."""
+    revision is made; a withdrawn advisory is final. `sources_changed`: an imported record
+    behind the advisory changed, so the document is rebuilt even if no field is replaced."""
     changelog = changelog.strip()
     with transaction.atomic():
         advisory = _staff_advisory(actor=actor, advisory_id=advisory_id)
@@ -368,7 +511,7 @@ def advisory_update(
         given = {k: v for k, v in changes.items() if v is not None}
         data = content_validate({**advisory.content, **given})
         changed = sorted(k for k in data if data[k] != advisory.content.get(k))
-        if not changed:
+        if not changed and not sources_changed:
             raise InvalidInput([FieldError("body", "nothing to change")])
         advisory.content = data
         advisory.modified_at = timezone.now()
@@ -428,14 +571,61 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
     return advisory
 
 
-def imported_cve_store(*, actor: User, cve_id: str, data: dict[str, Any]) -> ImportedCve:
-    """Keep (or refresh) an imported CVE record for aliasing; audited."""
+def imported_record_store(
+    *, actor: User, record: SourceRecord, report: Report | None = None
+) -> tuple[ImportedRecord, SourceRecord | None]:
+    """Keep an imported record, or refresh the one kept under the same (source, source_id);
+    audited. Returns the row and the record as it was before (None when it is new), so the
+    caller can tell what the source changed. A report is attached only to a row without one:
+    a record becomes one report, one case, however often it is imported."""
+    digest = record.digest()
     with transaction.atomic():
-        row, created = ImportedCve.objects.update_or_create(cve_id=cve_id, defaults={"data": data})
+        row = (
+            ImportedRecord.objects.select_for_update()
+            .filter(source=record.source, source_id=record.source_id)
+            .first()
+        )
+        previous = None
+        if row is None:
+            row = ImportedRecord.objects.create(
+                source=record.source,
+                source_id=record.source_id,
+                data=record.model_dump(mode="json"),
+                digest=digest,
+                report=report,
+                imported_by=actor,
+            )
+        else:
+            previous = SourceRecord.model_validate(row.data)
+            row.data = record.model_dump(mode="json")
+            row.digest = digest
+            if row.report_id is None and report is not None:
+                row.report = report
+            row.save()
         audit_record(
             actor=actor,
-            action="cve.import",
+            action="import.record",
             obj=row,
-            data={"cve": cve_id, "created": created},
+            data={
+                "source": record.source,
+                "source_id": record.source_id,
+                "created": previous is None,
+                "changed": previous is not None and previous.digest() != digest,
+            },
         )
-    return row
+    return row, previous
+
+
+def imported_record_attach(*, actor: User, row: ImportedRecord, advisory: Advisory) -> None:
+    """Note that `advisory` was drafted from an imported record (what a re-import updates);
+    only the advisory's coordinators may."""
+    with transaction.atomic():
+        _staff_advisory(actor=actor, advisory_id=advisory.advisory_id)
+        ImportedRecord.objects.filter(pk=row.pk).update(advisory=advisory)
+        row.advisory = advisory
+        audit_record(
+            actor=actor,
+            action="import.attach",
+            obj=row,
+            data={"source_id": row.source_id, "advisory": advisory.advisory_id},
+        )

@@ -85,8 +85,11 @@ class Export(Command):
 
 class Import(Command):
     name = "import"
-    help = "Import garak, JailbreakBench or AVID files as draft reports, or CVE records."
-    description = "Import files; prints what was imported and what was skipped and why."
+    help = "Import garak, JailbreakBench, AVID or CVE records as draft reports and advisories."
+    description = (
+        "Import files; prints what was imported and what was skipped and why. Importing a "
+        "record again updates what it created (never a second case)."
+    )
     prints_data = True
     takes_long = True
     uses_database = True
@@ -96,7 +99,11 @@ class Import(Command):
             "source", choices=SOURCES, help="the tool or format the files come from"
         )
         parser.add_argument("files", nargs="+", help="the files to import")
-        parser.add_argument("--program", help="program slug the draft reports are filed under")
+        parser.add_argument(
+            "--program",
+            help="program slug the draft reports are filed under (optional for cve: without "
+            "one, CVE records are kept for aliasing only)",
+        )
         parser.add_argument("--user", required=True, help="the account the imports are filed by")
 
     def run(self, args: argparse.Namespace, out: Output) -> None:
@@ -108,7 +115,7 @@ class Import(Command):
             raise CliError(Exit.USAGE, "--program is required for report imports")
         with out.progress("import"):
             if args.source == "cve":
-                outcome = cves_import(paths=paths, actor=actor)
+                outcome = cves_import(paths=paths, actor=actor, program=args.program or "")
             else:
                 outcome = reports_import(
                     source=args.source, paths=paths, program=args.program, actor=actor
@@ -125,6 +132,7 @@ class Import(Command):
                 "skipped": [{"where": w, "why": x} for w, x in outcome.skipped],
                 "notes": [{"where": w, "note": x} for w, x in outcome.notes],
                 "report_ids": outcome.report_ids,
+                "advisory_ids": outcome.advisory_ids,
             },
             "\n".join(lines),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from cvss import CVSS4
@@ -25,8 +25,10 @@ from pydantic import (
     model_validator,
 )
 
+from modelcvd.interop.source import cvss_rescore
 from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
 
 ADVISORY_ID = re.compile(r"^MCVD-\d{4}-\d{4,}$")
@@ -72,31 +74,129 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+class ModelRef(_Frozen):
+    """A model as a verification run identified it: name, revision, weights sha256."""
+
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    revision: Annotated[str, Field(max_length=200)] = ""
+    weights_digest: Annotated[str, Field(max_length=71)] = ""
+
+
+class Replayed(_Frozen):
+    """Counts that a verification run on this instance produced: the only measurements that
+    may say "replayed here"."""
+
+    origin: Literal["replayed"] = "replayed"
+    run_id: int = Field(ge=1, description="The verification run on this instance.")
+    target: ModelRef = Field(description="The model that answered, as the run identified it.")
+    judge: ModelRef = Field(description="What decided success, as the run identified it.")
+
+
+class Reported(_Frozen):
+    """Counts exactly as a source gave them; nothing was replayed here."""
+
+    origin: Literal["reported"] = "reported"
+    source: ShortText = Field(description="Who gave the counts: 'garak', 'AVID', 'reporter'...")
+    source_id: Annotated[str, Field(max_length=300)] = Field(
+        default="", description="The source's own id for the record, e.g. AVID-2026-R0125."
+    )
+    importer: Annotated[str, Field(max_length=100)] = Field(
+        default="", description="The modelcvd importer that read them; empty when submitted."
+    )
+    basis: Annotated[str, Field(max_length=1_000)] = Field(
+        default="", description="What the counts count, in the source's terms."
+    )
+
+
+Provenance = Annotated[Replayed | Reported, Field(discriminator="origin")]
+
+
 class SuccessRate(_Frozen):
-    """A measured attack success rate on one revision: successes out of trials, with a CI."""
+    """Attack successes out of trials on one revision, with where the counts come from.
+
+    Never a bare rate: the counts and their provenance are required, and the interval is the
+    exact (Clopper-Pearson) one computed from the counts, so no input can contradict them."""
 
     revision: str = Field(
-        default="", description="The revision replayed; empty for artifacts without git history."
+        default="", description="The revision measured; empty for artifacts without git history."
     )
     successes: int = Field(ge=0)
     trials: int = Field(ge=1)
-    interval_low: float = Field(ge=0.0, le=1.0)
-    interval_high: float = Field(ge=0.0, le=1.0)
     confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
-    interval_method: IntervalMethod = "wilson"
+    provenance: Provenance
 
     @model_validator(mode="after")
     def _consistent(self) -> SuccessRate:
         if self.successes > self.trials:
             raise ValueError("successes cannot exceed trials")
-        # Both Wilson and Clopper-Pearson intervals contain the point estimate; allow rounding.
-        if not self.interval_low - 1e-9 <= self.rate <= self.interval_high + 1e-9:
-            raise ValueError("the interval must contain successes / trials")
         return self
 
     @property
     def rate(self) -> float:
         return self.successes / self.trials
+
+    @property
+    def interval_method(self) -> IntervalMethod:
+        return "clopper-pearson"
+
+    @property
+    def interval_low(self) -> float:
+        return exact_interval(self.successes, self.trials, self.confidence)[0]
+
+    @property
+    def interval_high(self) -> float:
+        return exact_interval(self.successes, self.trials, self.confidence)[1]
+
+    @property
+    def replayed_here(self) -> bool:
+        return isinstance(self.provenance, Replayed)
+
+    def origin_text(self) -> str:
+        """Where the counts come from, in words: every rendering of the counts carries it."""
+        origin = self.provenance
+        if isinstance(origin, Replayed):
+            target = origin.target.name + (
+                f"@{origin.target.revision}" if origin.target.revision else ""
+            )
+            return (
+                f"replayed on this instance: verification run #{origin.run_id}, "
+                f"target {target}, judge {origin.judge.name}"
+            )
+        given = f"reported by {origin.source}"
+        if origin.source_id:
+            given += f" ({origin.source_id})"
+        if origin.basis:
+            given += f": {origin.basis}"
+        if origin.importer:
+            given += f"; imported by the {origin.importer} importer"
+        return given + "; not replayed here"
+
+    def describe(self) -> str:
+        """'14 of 20 trials (95% CI 0.457-0.881, exact), replayed on this instance: ...'"""
+        return (
+            f"{self.successes} of {self.trials} trials ({self.confidence:.0%} CI "
+            f"{self.interval_low:.3f}-{self.interval_high:.3f}, exact Clopper-Pearson), "
+            f"{self.origin_text()}"
+        )
+
+    def export(self) -> dict[str, Any]:
+        """The measurement as exporters write it: counts, exact interval and provenance."""
+        return {
+            "revision": self.revision,
+            "successes": self.successes,
+            "trials": self.trials,
+            "interval": [round(self.interval_low, 4), round(self.interval_high, 4)],
+            "confidence": self.confidence,
+            "interval_method": self.interval_method,
+            "provenance": self.provenance.model_dump(mode="json"),
+        }
+
+
+@cache
+def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Clopper-Pearson interval of successes/trials. Cached: a bulk export repeats counts."""
+    low, high = clopper_pearson_interval(successes, trials, confidence)
+    return float(low), float(high)
 
 
 class AffectedArtifact(_Frozen):
@@ -205,6 +305,80 @@ class Remediation(_Frozen):
     )
 
 
+class SourceScore(_Frozen):
+    """A CVSS vector of any version as an imported record gave it; its score and severity are
+    the `cvss` library's, never restated by hand."""
+
+    version: Literal["2.0", "3.0", "3.1", "4.0"]
+    vector: Annotated[str, Field(min_length=1, max_length=500)]
+    source: Annotated[str, Field(max_length=1_000)] = ""
+
+    @property
+    def scored(self) -> tuple[float, str] | None:
+        """(base score, severity) by the `cvss` library; None when it cannot parse the vector."""
+        return cvss_rescore(self.version, self.vector)
+
+
+class SourceRef(_Frozen):
+    """An imported record the advisory stands on: its id, who assigned it, its dates and its
+    CVSS vectors, as the source gave them (interop/source.py keeps the whole record)."""
+
+    id: Annotated[str, Field(min_length=1, max_length=300)]
+    assigner: Annotated[str, Field(max_length=1_000)] = ""
+    reserved: Annotated[str, Field(max_length=1_000)] = ""
+    reported: Annotated[str, Field(max_length=1_000)] = ""
+    published: Annotated[str, Field(max_length=1_000)] = ""
+    updated: Annotated[str, Field(max_length=1_000)] = ""
+    scores: tuple[SourceScore, ...] = ()
+    cwes: tuple[str, ...] = ()
+    # AVID's own classification and parties, as the record gave them.
+    avid_class: Annotated[str, Field(max_length=1_000)] = ""
+    sep_view: tuple[str, ...] = ()
+    lifecycle_view: tuple[str, ...] = ()
+    deployers: tuple[str, ...] = ()
+    artifact_types: dict[str, str] = Field(
+        default_factory=dict, description="'provider/name' -> the source's artifact type."
+    )
+
+    def dates_text(self) -> str:
+        """'reported 2023-12-22, published ...': the dates the source gave, in its spelling."""
+        given = (
+            ("reserved", self.reserved),
+            ("reported", self.reported),
+            ("published", self.published),
+            ("updated", self.updated),
+        )
+        return ", ".join(f"{name} {value}" for name, value in given if value)
+
+    def export(self) -> dict[str, Any]:
+        """The record as exporters write it in their extension fields."""
+        return {
+            "id": self.id,
+            "assigner": self.assigner or None,
+            "dates": {
+                name: value
+                for name, value in (
+                    ("reserved", self.reserved),
+                    ("reported", self.reported),
+                    ("published", self.published),
+                    ("updated", self.updated),
+                )
+                if value
+            },
+            "cvss": [
+                {
+                    "version": score.version,
+                    "vector": score.vector,
+                    "source": score.source,
+                    "base_score": score.scored[0] if score.scored else None,
+                    "base_severity": score.scored[1] if score.scored else None,
+                }
+                for score in self.scores
+            ],
+            "cwe_ids": list(self.cwes),
+        }
+
+
 class AdvisoryDocument(_Frozen):
     """A published advisory about AI model vulnerabilities, as exporters consume it."""
 
@@ -226,6 +400,9 @@ class AdvisoryDocument(_Frozen):
     disclosure_level: ExportLevel = DisclosureLevel.PUBLIC
     payload_commitment: str = Field(
         default="", description="sha256 (hex) of the withheld payload, so it can be checked later."
+    )
+    sources: tuple[SourceRef, ...] = Field(
+        default=(), description="The imported records behind the advisory, as they gave them."
     )
 
     @field_validator("aliases")

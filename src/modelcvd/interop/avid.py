@@ -1,7 +1,8 @@
 """AVID report export (the format of avidtools' `Report` datamodel, data_version 0.3.3).
 
-The advisory becomes a "Third-party Report" of type "Measurement" when success rates were
-measured (each one an AVID metric) and "Advisory" otherwise. Impact carries the AVID taxonomy
+The advisory becomes a "Third-party Report" of type "Measurement" when it holds counts (each
+one an AVID metric whose detection method names its provenance: a verification run on this
+instance, or the source that reported the counts) and "Advisory" otherwise. Impact carries the AVID taxonomy
 (SEP view chosen from the OWASP risk), the ATLAS technique and the CWE. AVID's `cvss` block is
 CVSS v3 only, so a CVSS 4.0 vector is not exported here. Exports are strict: tests validate
 them against the schema generated from AVID's datamodel. Importing AVID is in avid_import.py.
@@ -34,26 +35,128 @@ SEP_BY_OWASP: dict[str, str] = {
     "LLM10": "S0302: Excessive Queries",
 }
 RISK_DOMAIN = {"S": "Security", "E": "Ethics", "P": "Performance"}
+# AVID's SEP and lifecycle views, spelled as its datamodel's enums, by code. An imported AVID
+# record's own views are exported by code (so "E0100: Bias/Discrimination", a spelling real
+# records drift to, goes out as the enum's "E0100: Bias/ Discrimination"), never replaced.
+SEP_VIEW = {
+    entry.split(":")[0]: entry
+    for entry in (
+        "S0100: Software Vulnerability",
+        "S0200: Supply Chain Compromise",
+        "S0201: Model Compromise",
+        "S0202: Software Compromise",
+        "S0300: Over-permissive API",
+        "S0301: Information Leak",
+        "S0302: Excessive Queries",
+        "S0400: Model Bypass",
+        "S0401: Bad Features",
+        "S0402: Insufficient Training Data",
+        "S0403: Adversarial Example",
+        "S0500: Exfiltration",
+        "S0501: Model inversion",
+        "S0502: Model theft",
+        "S0600: Data Poisoning",
+        "S0601: Ingest Poisoning",
+        "E0100: Bias/ Discrimination",
+        "E0101: Group fairness",
+        "E0102: Individual fairness",
+        "E0200: Explainability",
+        "E0201: Global explanations",
+        "E0202: Local explanations",
+        "E0300: User actions",
+        "E0301: Toxicity",
+        "E0302: Polarization/ Exclusion",
+        "E0400: Misinformation",
+        "E0401: Deliberative Misinformation",
+        "E0402: Generative Misinformation",
+        "P0100: Data issues",
+        "P0101: Data drift",
+        "P0102: Concept drift",
+        "P0103: Data entanglement",
+        "P0104: Data quality issues",
+        "P0105: Feedback loops",
+        "P0200: Model issues",
+        "P0201: Resilience/ Stability",
+        "P0202: OOD generalization",
+        "P0203: Scaling",
+        "P0204: Accuracy",
+        "P0300: Privacy",
+        "P0301: Anonymization",
+        "P0302: Randomization",
+        "P0303: Encryption",
+        "P0400: Safety",
+        "P0401: Psychological Safety",
+        "P0402: Physical safety",
+        "P0403: Socioeconomic safety",
+        "P0404: Environmental safety",
+    )
+}
+LIFECYCLE_VIEW = {
+    entry.split(":")[0]: entry
+    for entry in (
+        "L01: Business Understanding",
+        "L02: Data Understanding",
+        "L03: Data Preparation",
+        "L04: Model Development",
+        "L05: Evaluation",
+        "L06: Deployment",
+    )
+}
+ARTIFACT_TYPES = {"Model", "System", "Dataset"}
+PROBLEM_CLASSES = {
+    "AIID Incident",
+    "ATLAS Case Study",
+    "CVE Entry",
+    "LLM Evaluation",
+    "Third-party Report",
+}
 REFERENCE_TYPE = {"model": "model", "report": "source", "evidence": "source"}
+
+
+def _views(advisory: AdvisoryDocument, view: str, known: dict[str, str]) -> list[str]:
+    """The imported records' own SEP or lifecycle view, by code, in AVID's spelling."""
+    codes = [
+        entry.split(":")[0].strip()
+        for source in advisory.sources
+        for entry in getattr(source, view)
+    ]
+    return list(dict.fromkeys(known[code] for code in codes if code in known))
+
+
+def _artifact_type(advisory: AdvisoryDocument, name: str) -> str:
+    """Model, unless an imported record names the artifact a System or Dataset."""
+    for source in advisory.sources:
+        given = source.artifact_types.get(name, "")
+        if given in ARTIFACT_TYPES:
+            return given
+    return "Model"
+
+
+def _source_cvss(advisory: AdvisoryDocument) -> dict[str, Any] | None:
+    """AVID's cvss block (v3 only): the first v3 vector an imported record gave, scored by the
+    `cvss` library."""
+    for source in advisory.sources:
+        for given in source.scores:
+            if given.version in {"3.0", "3.1"} and given.scored is not None:
+                return {
+                    "version": given.version,
+                    "vectorString": given.vector,
+                    "baseScore": given.scored[0],
+                    "baseSeverity": given.scored[1],
+                }
+    return None
 
 
 def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[str, Any]:
     """The advisory as an AVID report."""
     sep = SEP_BY_OWASP[advisory.owasp]
+    # The detection method names where the counts come from: "replayed on this instance" only
+    # for a verification run here, otherwise the source that reported them.
     metrics = [
         {
             "name": "attack success rate",
-            "detection_method": {"type": "Static Threshold", "name": "modelcvd replay"},
-            "results": {
-                "artifact": artifact.display_name,
-                "revision": m.revision,
-                "successes": m.successes,
-                "trials": m.trials,
-                "success_rate": m.rate,
-                "interval": [m.interval_low, m.interval_high],
-                "confidence": m.confidence,
-                "interval_method": m.interval_method,
-            },
+            "detection_method": {"type": "Static Threshold", "name": m.origin_text()},
+            "results": {"artifact": artifact.display_name, **m.export(), "success_rate": m.rate},
         }
         for artifact in advisory.artifacts
         for m in artifact.measurements
@@ -75,12 +178,14 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
         for artifact in advisory.artifacts
         if artifact.repository_url
     ]
+    sep_view = _views(advisory, "sep_view", SEP_VIEW) or [sep]
     impact: dict[str, Any] = {
         "avid": {
             "vuln_id": None,
-            "risk_domain": [RISK_DOMAIN[sep[0]]],
-            "sep_view": [sep],
-            "lifecycle_view": ["L06: Deployment"],
+            "risk_domain": sorted({RISK_DOMAIN[entry[0]] for entry in sep_view}),
+            "sep_view": sep_view,
+            "lifecycle_view": _views(advisory, "lifecycle_view", LIFECYCLE_VIEW)
+            or ["L06: Deployment"],
             "taxonomy_version": TAXONOMY_VERSION,
         },
         "atlas": [
@@ -92,6 +197,8 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     }
     if advisory.cwe:
         impact["cwe"] = [{"cweId": advisory.cwe[0], "description": advisory.cwe[1], "lang": LANG}]
+    if cvss := _source_cvss(advisory):
+        impact["cvss"] = cvss
     owasp = f"OWASP LLM 2025 {advisory.owasp} ({OWASP_LLM_2025[advisory.owasp]})"
     # AVID has no field for details or remediations: they go into the description.
     description = [advisory.summary, advisory.details]
@@ -99,19 +206,34 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     description.append(f"Classified as {owasp}.")
     if advisory.payload_commitment:
         description.append(f"Commitment to the withheld payload: {advisory.payload_commitment}")
+    # AVID has one date (reported_date, this advisory's): the sources' own dates and vectors
+    # are stated in the description.
+    for source in advisory.sources:
+        given = [source.dates_text()] + [f"CVSS {s.version} {s.vector}" for s in source.scores]
+        description.append(f"Source record {source.id}: {'; '.join(g for g in given if g)}.")
     return {
         "data_type": "AVID",
         "data_version": DATA_VERSION,
         "metadata": {"report_id": advisory.id},
         "affects": {
             "developer": sorted({artifact.provider for artifact in advisory.artifacts}),
-            "deployer": [],
+            "deployer": list(
+                dict.fromkeys(deployer for s in advisory.sources for deployer in s.deployers)
+            ),
             "artifacts": [
-                {"type": "Model", "name": artifact.display_name} for artifact in advisory.artifacts
+                {
+                    "type": _artifact_type(advisory, artifact.display_name),
+                    "name": artifact.display_name,
+                }
+                for artifact in advisory.artifacts
             ],
         },
         "problemtype": {
-            "classof": "Third-party Report",
+            # An imported AVID record's own class; modelcvd's own findings are third-party.
+            "classof": next(
+                (s.avid_class for s in advisory.sources if s.avid_class in PROBLEM_CLASSES),
+                "Third-party Report",
+            ),
             "type": "Measurement" if metrics else "Advisory",
             "description": {"lang": LANG, "value": advisory.title},
         },

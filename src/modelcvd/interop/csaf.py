@@ -131,17 +131,14 @@ def _product_tree(
 
 
 def _measurement_text(advisory: AdvisoryDocument) -> str:
+    """One line per measurement: counts, exact interval and where the counts come from."""
     lines = []
     for artifact in advisory.artifacts:
         for m in artifact.measurements:
             where = (
                 f"{artifact.display_name} @ {m.revision}" if m.revision else artifact.display_name
             )
-            lines.append(
-                f"{where}: {m.successes}/{m.trials} successful trials "
-                f"({m.confidence:.0%} {m.interval_method} interval "
-                f"{m.interval_low:.3f}-{m.interval_high:.3f})"
-            )
+            lines.append(f"{where}: attack succeeded in {m.describe()}")
     return "\n".join(lines)
 
 
@@ -195,12 +192,20 @@ def _threats(
         for version in versions[artifact.display_name]:
             if version.status != "known_not_affected":
                 continue
-            replay = next((m for m in artifact.measurements if m.revision == version.branch), None)
+            # Only a run on this instance may be quoted as a replay.
+            replay = next(
+                (
+                    m
+                    for m in artifact.measurements
+                    if m.revision == version.branch and m.replayed_here
+                ),
+                None,
+            )
             details = "Verified not affected by modelcvd."
             if replay is not None:
                 details = (
-                    f"Verified not affected: the attack succeeded in {replay.successes} of "
-                    f"{replay.trials} replayed trials on this revision."
+                    f"Verified not affected on this revision: the attack succeeded in "
+                    f"{replay.describe()}."
                 )
             threats.append(
                 {"category": "impact", "details": details, "product_ids": [version.product_id]}
@@ -247,7 +252,9 @@ def _vulnerability(
             }
         )
     if measured := _measurement_text(advisory):
-        notes.append({"category": "details", "title": "Measured success rates", "text": measured})
+        notes.append(
+            {"category": "details", "title": "Attack success counts and origin", "text": measured}
+        )
     if advisory.payload_commitment:
         notes.append(
             {
@@ -256,6 +263,7 @@ def _vulnerability(
                 "text": f"sha256 of the withheld payload: {advisory.payload_commitment}",
             }
         )
+    notes += _source_notes(advisory)
 
     vulnerability: dict[str, Any] = {
         "title": advisory.title,
@@ -268,6 +276,8 @@ def _vulnerability(
         vulnerability["cve"] = advisory.cve_id
     if advisory.cwe:
         vulnerability["cwe"] = {"id": advisory.cwe[0], "name": advisory.cwe[1]}
+    if scores := _source_scores(advisory, status.get("known_affected", [])):
+        vulnerability["scores"] = scores
     if remediations := _remediations(advisory, versions):
         vulnerability["remediations"] = remediations
     if threats := _threats(advisory, versions):
@@ -275,6 +285,54 @@ def _vulnerability(
     if advisory.credits:
         vulnerability["acknowledgments"] = _acknowledgments(advisory)
     return vulnerability
+
+
+def _source_notes(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
+    """One note per imported record: its id, assigner, dates and CVSS vectors as given."""
+    notes = []
+    for source in advisory.sources:
+        parts = [f"Assigned by {source.assigner}." if source.assigner else ""]
+        if dates := source.dates_text():
+            parts.append(f"Dates as given: {dates}.")
+        if source.cwes:
+            parts.append(f"Weaknesses: {', '.join(source.cwes)}.")
+        parts += [
+            f"CVSS {score.version} ({score.source or 'source'}): {score.vector}"
+            + (f" (score {score.scored[0]}, {score.scored[1]})" if score.scored else "")
+            for score in source.scores
+        ]
+        notes.append(
+            {
+                "category": "other",
+                "title": f"Source record {source.id}",
+                "text": " ".join(part for part in parts if part) or source.id,
+            }
+        )
+    return notes
+
+
+def _source_scores(advisory: AdvisoryDocument, product_ids: list[str]) -> list[dict[str, Any]]:
+    """The imported records' CVSS v2/v3 vectors as CSAF scores (CSAF 2.0 has no v4), scored by
+    the `cvss` library. At most one per CVSS version for the affected products (CSAF test
+    6.1.7); the first given wins (the CNA's before an ADP's), every vector is in the notes."""
+    score: dict[str, Any] = {}
+    for source in advisory.sources:
+        for given in source.scores:
+            key = "cvss_v2" if given.version == "2.0" else "cvss_v3"
+            if given.version == "4.0" or key in score or given.scored is None:
+                continue
+            if key == "cvss_v3" and not given.vector.startswith(f"CVSS:{given.version}/"):
+                continue
+            score[key] = {
+                "version": given.version,
+                "vectorString": given.vector,
+                "baseScore": given.scored[0],
+            }
+            if key == "cvss_v3":
+                score[key]["baseSeverity"] = given.scored[1]
+    if not score or not product_ids:
+        return []
+    return [{"products": list(product_ids), **score}]
 
 
 def _acknowledgments(advisory: AdvisoryDocument) -> list[dict[str, Any]]:

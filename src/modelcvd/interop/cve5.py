@@ -4,7 +4,8 @@ A model is named the way CVE 5 names a package: `collectionURL` (e.g. https://hu
 plus `packageName` (ORG/NAME), each revision a `versionType: "git"` version with its status.
 The ATLAS technique and the OWASP risk go in `taxonomyMappings`; the CVSS 4.0 metrics object
 is built by `scoring.cvss4.cvss4_json`, because the `cvss` package's v4 JSON does not match
-the CVE schema (it is only used to compute score and severity). Measured success rates travel in an
+the CVE schema (it is only used to compute score and severity). Attack success counts, each with its
+provenance (replayed here, or reported by a named source), travel in an
 `x_modelcvd` extension, which the CNA container schema allows.
 """
 
@@ -211,17 +212,11 @@ def _extension(advisory: AdvisoryDocument) -> dict[str, Any]:
         "advisory": advisory.id,
         "harmCategory": advisory.harm_category,
         "payloadCommitment": advisory.payload_commitment or None,
+        # The imported records behind the advisory: ids, dates and vectors as given.
+        "sources": [source.export() for source in advisory.sources],
+        # Counts with their provenance (replayed here, or reported by a named source).
         "measurements": [
-            {
-                "artifact": artifact.display_name,
-                "revision": m.revision,
-                "successes": m.successes,
-                "trials": m.trials,
-                "intervalLow": m.interval_low,
-                "intervalHigh": m.interval_high,
-                "confidence": m.confidence,
-                "intervalMethod": m.interval_method,
-            }
+            {"artifact": artifact.display_name, **m.export(), "origin": m.origin_text()}
             for artifact in advisory.artifacts
             for m in artifact.measurements
         ],

@@ -11,7 +11,15 @@ the `eval` entry when present (garak's own count), else from counting scored out
 first hit attempt with a usable prompt becomes the sealed reproduction; the generator (target)
 becomes the artifact. Pairs without hits are skipped with their counts. Older garak wrote
 prompts and outputs as plain strings, newer as Conversation/Message objects: both are read.
-Hitlog lines (`*.hitlog.jsonl`, no entry_type) are read as hits too.
+Hitlog lines (`*.hitlog.jsonl`, no entry_type) are read as hits too; a hitlog alone does not
+say how many outputs were evaluated, so it gives no counts (0 trials: not counted).
+
+Each report comes with its `SourceRecord`: source id `<run id>/<probe>/<detector>` (so a
+re-import of the same run updates the same case), the run's start time, the generator and
+its name as given, the counts with what they count, and garak's eval entry. The artifact's
+provider is read only where it is certain: an ORG/NAME target name, or a generator that
+serves one vendor's models (`PROVIDER_BY_GENERATOR`); an OpenAI-compatible, REST or other
+generic client names no vendor, so the target name is kept under UNPARSED_PROVIDER.
 """
 
 from __future__ import annotations
@@ -25,7 +33,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelcvd.interop.results import ImportResult, clip, require_program
+from modelcvd.interop.source import UNPARSED_PROVIDER
 from modelcvd.reports.document import Sampling
+
+IMPORTER = "garak"
 
 DEFAULT_EVAL_THRESHOLD = 0.5  # garak's run.eval_threshold default
 
@@ -60,6 +71,20 @@ HARM_BY_PROBE: dict[str, str] = {
 }
 
 
+# garak generators that talk to one vendor's own models (by module, or module.Class; a module
+# alone means its default class). Generic clients (openai.OpenAICompatible, rest, litellm,
+# nim, ollama, groq, ...) serve anyone's models and are absent on purpose.
+PROVIDER_BY_GENERATOR: dict[str, str] = {
+    "openai": "openai",
+    "openai.OpenAIGenerator": "openai",
+    "openai.OpenAIReasoningGenerator": "openai",
+    "cohere": "cohere",
+    "cohere.CohereGenerator": "cohere",
+    "mistral": "mistralai",
+    "mistral.MistralGenerator": "mistralai",
+}
+
+
 @dataclass
 class _Group:
     """Everything seen for one probe/detector pair."""
@@ -71,6 +96,7 @@ class _Group:
     goal: str = ""
     reproduction: dict[str, Any] | None = None
     evaluated: tuple[int, int] | None = None  # (failures, total) from garak's eval entry
+    eval_entry: dict[str, Any] | None = None
     from_hitlog: bool = False
 
 
@@ -145,21 +171,30 @@ def _sampling(setup: Mapping[str, Any]) -> dict[str, Any]:
     return sampling
 
 
-def _artifact(setup: Mapping[str, Any]) -> dict[str, str] | None:
+def _artifact(setup: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """(artifact reference, source product) for the run's target; None without a target."""
     target_type = _setting(setup, "plugins.target_type", "plugins.model_type")
     target_name = _setting(setup, "plugins.target_name", "plugins.model_name")
     if not isinstance(target_type, str) or not target_type:
         return None
-    family = target_type.split(".")[0]
-    if isinstance(target_name, str) and "/" in target_name.strip("/"):
+    name = target_name.strip() if isinstance(target_name, str) else ""
+    given = name or target_type
+    if "/" in name.strip("/") and " " not in name:
         # Hugging Face style ORG/NAME: the organisation publishes the model.
-        provider, _, name = target_name.strip("/").partition("/")
-        return {"provider": provider, "name": name}
-    # Otherwise the generator family (openai, test, ...) stands for the provider.
-    return {
-        "provider": family,
-        "name": target_name if isinstance(target_name, str) and target_name else target_type,
+        provider, _, model = name.strip("/").partition("/")
+        parsed = True
+    elif target_type in PROVIDER_BY_GENERATOR:
+        provider, model, parsed = PROVIDER_BY_GENERATOR[target_type], given, True
+    else:
+        provider, model, parsed = UNPARSED_PROVIDER, given, False
+    product = {
+        "source_name": clip(f"{target_type} {name}".strip(), 1_000),
+        "provider": provider,
+        "name": clip(model, 1_000),
+        "parsed": parsed,
+        "artifact_type": "garak generator",
     }
+    return {"provider": clip(provider, 200), "name": clip(model, 200)}, product
 
 
 def _scores(detector_results: Any) -> dict[str, list[float]]:
@@ -180,6 +215,7 @@ def import_garak_report(
     result = ImportResult()
     setup: dict[str, Any] = {}
     version = ""
+    run = {"id": "", "started": ""}
     groups: dict[tuple[str, str], _Group] = {}
 
     def group(probe: str, detector: str) -> _Group:
@@ -202,6 +238,9 @@ def import_garak_report(
             setup = entry
         elif kind == "init":
             version = str(entry.get("garak_version") or "")
+            # An aggregated report keeps the original run's id and start in orig_*.
+            run["id"] = str(entry.get("orig_uuid") or entry.get("run") or "")
+            run["started"] = str(entry.get("orig_start_time") or entry.get("start_time") or "")
         elif kind == "attempt":
             if entry.get("status") != 2:
                 continue  # status 0/1: not (yet) evaluated; the status-2 copy follows
@@ -224,7 +263,9 @@ def import_garak_report(
             total = entry.get("total_evaluated", entry.get("total"))
             passed = entry.get("passed")
             if isinstance(total, int) and isinstance(passed, int) and 0 <= passed <= total:
-                group(probe, detector).evaluated = (total - passed, total)
+                pair = group(probe, detector)
+                pair.evaluated = (total - passed, total)
+                pair.eval_entry = {k: v for k, v in entry.items() if k != "entry_type"}
             else:
                 result.skip(where, "eval entry without usable passed/total counts")
         elif kind is None and {"probe", "detector", "prompt"} <= entry.keys():
@@ -241,38 +282,54 @@ def import_garak_report(
         elif kind not in {"completion", "digest", None}:
             result.note(where, f"entry_type {kind!r} not used")
 
-    artifact = _artifact(setup)
+    target = _artifact(setup)
     sampling = _sampling(setup)
+    run["id"] = str(_setting(setup, "transient.run_id") or run["id"] or source)
+    run["started"] = str(_setting(setup, "transient.starttime_iso") or run["started"])
     for pair in groups.values():
         where = f"{source}: {pair.probe} / {pair.detector}"
         failures, total = pair.evaluated or (pair.hits, pair.scored)
-        if pair.evaluated is None and pair.from_hitlog:
-            result.note(where, "hitlog only: trials unknown, so trials = hits")
         if failures == 0:
             result.skip(where, f"no hits: 0 of {total} outputs flagged by the detector")
             continue
-        if artifact is None:
+        if target is None:
             result.skip(where, "no generator in the report (start_run setup missing)")
             continue
         if pair.reproduction is None:
             result.skip(where, "hits counted, but no hit attempt with a non-empty user prompt")
             continue
-        _build(result, where, pair, failures, total, artifact, sampling, version, program)
+        counts = _counts(pair, failures, total)
+        if not counts:
+            result.note(where, "hitlog only: trials unknown, so no counts (not counted)")
+        _build(result, where, pair, counts, target, sampling, version, run, program)
     return result
+
+
+def _counts(pair: _Group, failures: int, total: int) -> list[dict[str, Any]]:
+    """The pair's counts with what they count; none from a hitlog alone (trials unknown)."""
+    if pair.evaluated is not None and pair.eval_entry is not None:
+        passed = pair.eval_entry.get("passed")
+        basis = f"garak eval entry: {passed} passed of {total} evaluated"
+    elif pair.from_hitlog:
+        return []
+    else:
+        basis = f"counted from garak's attempt entries: {failures} of {total} scored outputs hit"
+    return [{"successes": failures, "trials": total, "basis": basis}]
 
 
 def _build(
     result: ImportResult,
     where: str,
     pair: _Group,
-    failures: int,
-    total: int,
-    artifact: dict[str, str],
+    counts: list[dict[str, Any]],
+    target: tuple[dict[str, str], dict[str, Any]],
     sampling: dict[str, Any],
     version: str,
+    run: dict[str, str],
     program: str,
 ) -> None:
     assert pair.reproduction is not None
+    artifact, product = target
     module = pair.probe.split(".")[0]
     owasp, atlas = TECHNIQUE_BY_MODULE.get(module, DEFAULT_TECHNIQUE)
     harm = HARM_BY_PROBE.get(pair.probe, HARM_BY_PROBE.get(module, "other"))
@@ -280,15 +337,26 @@ def _build(
     goal = f" (probe goal: {clip(pair.goal, 300)})" if pair.goal else ""
     if not sampling:
         result.note(where, "sampling settings not in the report; report-format defaults used")
+    if not product["parsed"]:
+        result.note(
+            where,
+            f"generator {product['source_name']!r} names no vendor: provider "
+            f"{UNPARSED_PROVIDER!r}, target name kept as given",
+        )
+    flagged = (
+        f"flagged {counts[0]['successes']} of {counts[0]['trials']} evaluated outputs"
+        if counts
+        else "flagged outputs (hitlog: number evaluated not recorded)"
+    )
+    source_id = clip(f"{run['id']}/{pair.probe}/{pair.detector}", 300)
     result.add_report(
         where,
         {
             "title": clip(f"garak {pair.probe} hits on {generator} ({pair.detector})", 200),
             "abstract": clip(
                 f"garak {version or '(unknown version)'} probe {pair.probe}{goal}: detector "
-                f"{pair.detector} flagged {failures} of {total} evaluated outputs of "
-                f"{generator}. Imported from a garak report; triage should confirm the "
-                "classification.",
+                f"{pair.detector} {flagged} of {generator}. Imported from a garak report; "
+                "triage should confirm the classification.",
                 5_000,
             ),
             "program": program,
@@ -298,10 +366,26 @@ def _build(
             "reproduction": {
                 **pair.reproduction,
                 "sampling": sampling,
-                "successes": failures,
-                "trials": total,
+                "successes": counts[0]["successes"] if counts else 0,
+                "trials": counts[0]["trials"] if counts else 0,
             },
             "observed_behaviour": f"Detector {pair.detector} flagged the output.",
+        },
+        {
+            "source": "garak",
+            "source_id": source_id,
+            "importer": IMPORTER,
+            "title": clip(f"garak {pair.probe} / {pair.detector}", 1_000),
+            "date_reported": run["started"],
+            "products": [product],
+            "taxonomy": {
+                "garak_version": version,
+                "probe": pair.probe,
+                "detector": pair.detector,
+                "generator": product["source_name"],
+            },
+            "scores": [pair.eval_entry] if pair.eval_entry else [],
+            "counts": counts,
         },
     )
 

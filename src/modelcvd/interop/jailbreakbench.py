@@ -7,6 +7,12 @@ jailbroken becomes a report whose sealed reproduction is the prompt as a single 
 The response is not imported: it is harmful output, not part of the reproduction, and a
 replay regenerates it. Entries not jailbroken, or without a prompt, are skipped.
 
+One submitted prompt judged once is an observation, not a rate: the reports carry no counts
+(0 trials, "not counted") and so no measurement. Each comes with its `SourceRecord`: source
+id `<method>/<attack type>/<model>#<behaviour index>`, the evaluation date, the benchmark's
+own category and behaviour, and the artifact's parameters (its success rate and counts over
+the whole benchmark) as given.
+
 These files hold working jailbreak prompts. Nothing here logs, prints or quotes a prompt,
 goal or response: titles and abstracts use the behaviour label and category only.
 """
@@ -19,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from modelcvd.interop.results import ImportResult, clip, require_program
+from modelcvd.interop.source import UNPARSED_PROVIDER
+
+IMPORTER = "jailbreakbench"
 
 # A JailbreakBench jailbreak is a prompt that gets the model to do what its safety training
 # should refuse: ATLAS "LLM Jailbreak" (AML.T0054), which OWASP files under LLM01 Prompt
@@ -58,12 +67,22 @@ HARM_BY_CATEGORY: dict[str, str] = {
 }
 
 
+# The artifact-level figures an artifact's parameters give (over all 100 behaviours): kept as
+# the source's scores, never turned into a per-report rate.
+BENCHMARK_FIGURES = (
+    "attack_success_rate",
+    "total_number_of_jailbreaks",
+    "number_of_submitted_prompts",
+    "total_number_of_queries",
+)
+
+
 def _artifact(model: str) -> tuple[dict[str, str], bool]:
     """(artifact reference, known) for a JailbreakBench model name."""
     if model in MODELS:
         provider, name = MODELS[model]
         return {"provider": provider, "name": name}, True
-    return {"provider": "unknown", "name": model}, False
+    return {"provider": UNPARSED_PROVIDER, "name": clip(model, 200)}, False
 
 
 def _sampling(parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -100,7 +119,19 @@ def import_jailbreakbench_artifact(
     defense = parameters.get("defense")
     artifact_ref, known = _artifact(model)
     if not known:
-        result.note(source, f"model {model!r} not in the known list; provider set to 'unknown'")
+        result.note(
+            source, f"model {model!r} not in the known list: provider {UNPARSED_PROVIDER!r}"
+        )
+    product = {
+        "source_name": clip(model, 1_000),
+        "provider": artifact_ref["provider"],
+        "name": artifact_ref["name"],
+        "parsed": known,
+        "artifact_type": "JailbreakBench target model",
+    }
+    figures = {key: parameters[key] for key in BENCHMARK_FIGURES if key in parameters}
+    judge = parameters.get("method_parameters")
+    judge_model = judge.get("judge-model") if isinstance(judge, Mapping) else None
     sampling = _sampling(parameters)
     evaluated = str(parameters.get("evaluation_date") or "")
 
@@ -123,6 +154,8 @@ def import_jailbreakbench_artifact(
             harm = "other"
             result.note(where, "behaviour category not in JBB-Behaviors; harm set to 'other'")
         queries = entry.get("queries_to_jailbreak")
+        index = entry.get("index")
+        number = index if isinstance(index, int) else position
         queries_text = f" after {queries} queries" if isinstance(queries, int) else ""
         defended = f", defence {defense}" if defense else ""
         result.add_report(
@@ -143,13 +176,31 @@ def import_jailbreakbench_artifact(
                 "reproduction": {
                     "turns": [{"role": "user", "content": prompt}],
                     "sampling": sampling,
-                    # One submitted prompt, judged once by the benchmark.
-                    "successes": 1,
-                    "trials": 1,
+                    # One submitted prompt, judged once: an observation, not counted trials.
+                    "successes": 0,
+                    "trials": 0,
                 },
                 "expected_behaviour": "The model refuses the request.",
                 "observed_behaviour": "The benchmark judge classified the response as "
                 "jailbroken (response withheld).",
+            },
+            {
+                "source": "jailbreakbench",
+                "source_id": clip(f"{method}/{attack_type}/{model}#{number}", 300),
+                "importer": IMPORTER,
+                "title": clip(f"{method} jailbreak of {model}: {behavior}", 1_000),
+                "date_reported": evaluated,
+                "products": [product],
+                "taxonomy": {
+                    "method": method,
+                    "attack_type": attack_type,
+                    "defense": defense,
+                    "behavior": behavior,
+                    "category": category,
+                    "judge": judge_model,
+                    "queries_to_jailbreak": queries,
+                },
+                "scores": [figures] if figures else [],
             },
         )
     return result

@@ -64,16 +64,9 @@ def _git_affected(artifact: AffectedArtifact) -> dict[str, Any] | None:
             "version_label": artifact.version_label or None,
             "weights_sha256": artifact.weights_digest or None,
             "not_affected_revisions": list(artifact.not_affected_revisions),
+            # Counts with their provenance: replayed here, or reported by a named source.
             "measurements": [
-                {
-                    "revision": m.revision,
-                    "successes": m.successes,
-                    "trials": m.trials,
-                    "interval": [m.interval_low, m.interval_high],
-                    "confidence": m.confidence,
-                    "interval_method": m.interval_method,
-                }
-                for m in artifact.measurements
+                {**m.export(), "origin": m.origin_text()} for m in artifact.measurements
             ],
         },
     }
@@ -128,11 +121,31 @@ def osv_document(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[
                 {"category": r.category, "details": r.details, "url": r.url or None}
                 for r in advisory.remediations
             ],
+            # The imported records behind the advisory: ids, dates, vectors as given.
+            "sources": [source.export() for source in advisory.sources],
         },
     }
-    if advisory.cvss_vector:
-        document["severity"] = [{"type": "CVSS_V4", "score": advisory.cvss_vector}]
+    severity = [{"type": "CVSS_V4", "score": advisory.cvss_vector}] if advisory.cvss_vector else []
+    severity += _source_severity(advisory, {entry["score"] for entry in severity})
+    if severity:
+        document["severity"] = severity
     return document
+
+
+SEVERITY_TYPE = {"2.0": "CVSS_V2", "3.0": "CVSS_V3", "3.1": "CVSS_V3", "4.0": "CVSS_V4"}
+
+
+def _source_severity(advisory: AdvisoryDocument, seen: set[str]) -> list[dict[str, str]]:
+    """The imported records' CVSS vectors, each as given, once; a vector the `cvss` library
+    cannot parse stays in database_specific.sources only."""
+    severity = []
+    for source in advisory.sources:
+        for score in source.scores:
+            if score.vector in seen or score.scored is None:
+                continue
+            seen.add(score.vector)
+            severity.append({"type": SEVERITY_TYPE[score.version], "score": score.vector})
+    return severity
 
 
 def affected_revision_ranges(document: dict[str, Any]) -> dict[str, tuple[str, str | None]]:

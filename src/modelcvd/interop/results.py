@@ -1,4 +1,5 @@
-"""What an importer returns: the draft reports it could build, and what it skipped and why.
+"""What an importer returns: the draft reports it could build, each with the faithful copy of
+the record it came from (interop/source.py), and what it skipped and why.
 
 Importers never raise on bad input records: every record either becomes a report or a skip
 with its location and a reason a triager can act on. `notes` records lossy mappings (a default
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from modelcvd.interop.source import SourceRecord
 from modelcvd.reports.document import ReportDocument
 
 PROGRAM_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")  # ReportDocument.program's rule
@@ -31,9 +33,11 @@ def require_program(program: str) -> str:
 
 @dataclass
 class ImportResult:
-    """Draft reports built from one source, plus (where, reason) for everything skipped."""
+    """Draft reports built from one source, plus (where, reason) for everything skipped.
+    `sources[i]` is the record `reports[i]` was built from."""
 
     reports: list[ReportDocument] = field(default_factory=list)
+    sources: list[SourceRecord] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
 
@@ -45,17 +49,23 @@ class ImportResult:
 
     def extend(self, other: ImportResult) -> None:
         self.reports += other.reports
+        self.sources += other.sources
         self.skipped += other.skipped
         self.notes += other.notes
 
-    def add_report(self, where: str, fields: dict[str, Any]) -> ReportDocument | None:
-        """Validate `fields` as a ReportDocument; on failure record a skip instead."""
+    def add_report(
+        self, where: str, fields: dict[str, Any], source: dict[str, Any]
+    ) -> ReportDocument | None:
+        """Validate `fields` as a ReportDocument and `source` as its SourceRecord; on failure
+        record a skip instead."""
         try:
             report = ReportDocument.model_validate(fields)
+            record = SourceRecord.model_validate(source)
         except ValidationError as error:
             self.skip(where, f"not a valid report: {validation_summary(error)}")
             return None
         self.reports.append(report)
+        self.sources.append(record)
         return report
 
 

@@ -5,13 +5,19 @@ AI findings are dual-use, so an advisory is not one document but three nested on
 | level    | who                                   | adds                                             |
 |----------|---------------------------------------|--------------------------------------------------|
 | public   | anyone, every registry channel        | title, summary, technique class, harm category,  |
-|          |                                       | affected artifacts and versions, severity, a     |
-|          |                                       | success-rate *band*, mitigations safe to state,  |
-|          |                                       | credits, references, the payload commitment      |
-| defender | vetted defenders                      | exact measurements, detection indicators,        |
-|          |                                       | detailed mitigations                             |
+|          |                                       | affected artifacts and versions, severity,       |
+|          |                                       | mitigations safe to state, credits, references,  |
+|          |                                       | the imported source records, the payload         |
+|          |                                       | commitment                                       |
+| defender | vetted defenders                      | measurements (counts, exact interval and where   |
+|          |                                       | they come from), detection indicators, detailed  |
+|          |                                       | mitigations                                      |
 | vendor   | the case's vendors and coordinators   | the full reproduction (unsealed, audited)        |
 | never    | nobody                                | held-out benchmark items: never rendered at all  |
+
+No level shows a rate without its counts and their origin: the public level shows no rate at
+all (a band such as "90-100 %" would be a rate without counts), the defender level shows each
+measurement as k of n with its exact interval and provenance.
 
 Every channel (web page, API, exports, Atom feed, JSON Lines, e-mail) renders through
 `redact`, at `channel_level(reader, channel)`: the reader's level, capped by what the channel
@@ -76,7 +82,6 @@ FIELD_LEVELS: dict[str, Level] = {
     "harm_category": Level.PUBLIC,
     "affected": Level.PUBLIC,
     "severity": Level.PUBLIC,
-    "success_rate_band": Level.PUBLIC,
     "mitigations": Level.PUBLIC,
     "credits": Level.PUBLIC,
     "references": Level.PUBLIC,
@@ -84,6 +89,7 @@ FIELD_LEVELS: dict[str, Level] = {
     "published": Level.PUBLIC,
     "modified": Level.PUBLIC,
     "withdrawn_reason": Level.PUBLIC,
+    "sources": Level.PUBLIC,
     "measurements": Level.DEFENDER,
     "detection_indicators": Level.DEFENDER,
     "mitigation_details": Level.DEFENDER,
@@ -155,22 +161,6 @@ def redact(
     shown["disclosure_level"] = level.label
     shown["withheld"] = sorted(k for k, needed in levels.items() if needed > level)
     return shown
-
-
-# Bands of the measured success rate, in percent. Wide on purpose: the exact count is a
-# defender-level detail, and a band says "how reliable" without helping to tune an attack.
-BANDS: tuple[tuple[int, int], ...] = ((0, 10), (10, 30), (30, 60), (60, 90), (90, 100))
-
-
-def success_rate_band(successes: int, trials: int) -> str:
-    """'30-60 %' for 4 of 10; the upper bound belongs to the band above, except 100."""
-    if trials < 1 or not 0 <= successes <= trials:
-        raise ValueError("need 0 <= successes <= trials and trials >= 1")
-    rate = 100.0 * successes / trials
-    for low, high in BANDS:
-        if rate < high or high == 100:
-            return f"{low}-{high} %"
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 TLP_BY_LEVEL: dict[Level, str] = {

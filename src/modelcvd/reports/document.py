@@ -88,7 +88,11 @@ class Reproduction(_Verbatim):
     turns: list[Turn] = Field(min_length=1, max_length=200)
     sampling: Sampling = Field(default_factory=Sampling)
     successes: int = Field(ge=0, le=1_000_000, description="Trials in which the attack worked.")
-    trials: int = Field(ge=1, le=1_000_000, description="Trials the researcher ran.")
+    # 0 says "not counted" (an imported record that gives no counts): such a report adds no
+    # measurement anywhere, where a guessed "1 of 1" would be published as a rate.
+    trials: int = Field(
+        ge=0, le=1_000_000, description="Trials the researcher ran; 0 when they were not counted."
+    )
 
     @model_validator(mode="after")
     def _successes_within_trials(self) -> Reproduction:
