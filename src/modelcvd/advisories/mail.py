@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from modelcvd.accounts.models import Membership, Role, User
 from modelcvd.advisories.models import Advisory
-from modelcvd.advisories.render import advisory_render, advisory_url
+from modelcvd.advisories.render import advisory_render, advisory_url, version_line, version_rows
 from modelcvd.policy.disclosure import Channel
 
 
@@ -31,11 +31,10 @@ def advisory_text(view: dict[str, Any]) -> str:
         )
     if view["success_rate_band"]:
         lines.append(f"Measured success rate: {view['success_rate_band']}")
-    lines.append("Affected:")
-    lines += [
-        f"- {a['provider']}/{a['name']} {a['version_label'] or a['revision']}".rstrip()
-        for a in view["affected"]
-    ]
+    lines.append("Versions:")
+    lines += [f"- {version_line(row)}" for row in version_rows(view)]
+    if view.get("cve_id"):
+        lines.append(f"CVE: {view['cve_id']}")
     if view["aliases"]:
         lines.append(f"Aliases: {', '.join(view['aliases'])}")
     if view["mitigations"]:
