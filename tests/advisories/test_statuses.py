@@ -459,3 +459,35 @@ def test_the_demo_exports_in_every_format_and_says_the_same_everywhere(
     rows = {m["version"]: (m["status"], m["fixed"]) for m in ROW.finditer(page)}
     assert rows["v1.0 (3f1c2a9d8e7b)"] == ("affected", "v1.1 (9a8b7c6d5e4f)")
     assert rows["v1.1 (9a8b7c6d5e4f)"] == ("fixed", "")
+
+
+def test_a_vendor_names_fixes_for_its_own_models_only(world: World, api_as: Any) -> None:
+    """Attack: vendor A, party to a case that also names vendor B's model (as a merge leaves
+    it), tries to register a "fixed" version of B's model. Refused, and nothing is written."""
+    case = world.cases["a"]
+    case.artifacts.add(world.artifacts["b"])
+    vendor = api_as("vendor_a")
+    url = f"/api/v1/cases/{case.pk}/transition"
+    assert vendor.post(url, {"to": "remediating", "reason": "on it"}).status_code == 200
+    attack = vendor.post(
+        url,
+        {
+            "to": "fix_available",
+            "reason": "fixed B's model for them",
+            "fixed_version": {"artifact": world.artifacts["b"].pk, "version_label": "2099-01"},
+        },
+    )
+    assert attack.status_code == 403, attack.content
+    assert not Artifact.objects.filter(provider="vendor-b", revision="2099-01").exists()
+    assert not CaseFix.objects.exists()
+    case.refresh_from_db()
+    assert case.state == "remediating"
+    own = vendor.post(
+        url,
+        {
+            "to": "fix_available",
+            "reason": "v1.1",
+            "fixed_version": {"artifact": world.artifacts["a"].pk, "version_label": "v1.1"},
+        },
+    )
+    assert own.status_code == 200, own.content

@@ -310,11 +310,8 @@ def _export(document: AdvisoryDocument, fmt: str) -> dict[str, Any]:
     url = advisory_url(document.id)
     if fmt == "cve5":
         if document.assigned_cve is None:
-            others = (
-                f" (its CVE aliases {', '.join(document.cve_aliases)} were assigned by another CNA)"
-                if document.cve_aliases
-                else ""
-            )
+            aliases = ", ".join(document.cve_aliases)
+            others = f" (its CVE aliases {aliases} were assigned by another CNA)" if aliases else ""
             raise ExportRefused(
                 document.id,
                 f"no CVE id assigned by this instance's CNA{others}; a CVE record is written "

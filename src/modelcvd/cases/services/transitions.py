@@ -88,6 +88,9 @@ def _fix_record(
                 [FieldError("fixed_version.artifact", "not one of the case's artifacts")]
             )
         fixes = found
+    # A vendor states fixes for its own models only, even in a case that names another's.
+    if not Artifact.objects.allows(actor, fixes, "state_fix"):
+        raise Forbidden(f"only {fixes}'s vendor and the case's coordinators may name its fix")
     fixed_by = artifact_fix_register(
         actor=actor,
         fixes=fixes,
