@@ -39,6 +39,8 @@ TERMS = [
     v.AdvisoryState,
     v.RunVerdict,
     v.FixVerdictLabel,
+    v.VersionStatus,
+    v.VexJustification,
 ]
 
 # Every model field whose values come from an enumeration, with that enumeration.

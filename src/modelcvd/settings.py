@@ -283,10 +283,12 @@ EGRESS_MAX_RESPONSE_BYTES = int(env("MODELCVD_EGRESS_MAX_RESPONSE_BYTES", str(4 
 OPENAI_API_KEY = env("MODELCVD_OPENAI_API_KEY", "")
 # A program's security.txt without a pinned Expires expires this many days after it is served.
 SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
-# Advisory exports: who publishes them (CSAF publisher, CVE CNA container).
+# Advisory exports: who publishes them (CSAF publisher). CVE records are written only for CVE
+# ids this instance's CNA assigned, as that CNA: its CVE Services orgId (UUID) and shortName.
+# Unset (the default): this instance is no CNA, and no CVE record is written.
 PUBLISHER_NAME = env("MODELCVD_PUBLISHER_NAME", "modelcvd")
-CVE_ORG_ID = env("MODELCVD_CVE_ORG_ID", "00000000-0000-4000-8000-000000000000")
-CVE_SHORT_NAME = env("MODELCVD_CVE_SHORT_NAME", "modelcvd")
+CVE_CNA_ORG_ID = env("MODELCVD_CVE_CNA_ORG_ID", "").strip()
+CVE_CNA_SHORT_NAME = env("MODELCVD_CVE_CNA_SHORT_NAME", "").strip()
 
 LOGGING = {
     "version": 1,

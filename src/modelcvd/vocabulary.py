@@ -161,6 +161,37 @@ class AdvisoryState(Term):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+class VersionStatus(Term):
+    """What an advisory says about one version of an artifact (the statuses CSAF VEX, CVE 5
+    and OSV can each express; every export holds a total mapping from these)."""
+
+    AFFECTED = "affected", "Affected"
+    FIXED = "fixed", "Fixed"
+    NOT_AFFECTED = "not_affected", "Not affected"
+    UNDER_INVESTIGATION = "under_investigation", "Under investigation"
+
+
+class VexJustification(Term):
+    """Why a version is not affected: the five VEX justifications (CSAF 2.0 flags, CISA's
+    minimum requirements for VEX). A replay that does not reproduce the attack on a model
+    says the behaviour is absent from those weights: `vulnerable_code_not_present`."""
+
+    COMPONENT_NOT_PRESENT = "component_not_present", "Component not present"
+    VULNERABLE_CODE_NOT_PRESENT = "vulnerable_code_not_present", "Vulnerable code not present"
+    VULNERABLE_CODE_CANNOT_BE_CONTROLLED_BY_ADVERSARY = (
+        "vulnerable_code_cannot_be_controlled_by_adversary",
+        "Vulnerable code cannot be controlled by adversary",
+    )
+    VULNERABLE_CODE_NOT_IN_EXECUTE_PATH = (
+        "vulnerable_code_not_in_execute_path",
+        "Vulnerable code not in execute path",
+    )
+    INLINE_MITIGATIONS_ALREADY_EXIST = (
+        "inline_mitigations_already_exist",
+        "Inline mitigations already exist",
+    )
+
+
 class RunVerdict(Term):
     """What a verification run concluded about the reported attack on one artifact."""
 

@@ -10,6 +10,8 @@ from modelcvd.advisories.services import advisory_create, advisory_transition
 from tests.factories import World
 
 CVSS = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
+# A CNA's CVE Services orgId for tests that export CVE records (a random version 4 UUID).
+CNA_ORG_ID = "b3476cb9-2e3d-41a6-98d0-0f47421a65b6"
 
 # field -> a string that appears in a rendering exactly when the field does
 MARKERS: dict[str, str] = {

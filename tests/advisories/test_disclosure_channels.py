@@ -20,7 +20,7 @@ from django.test import Client
 from modelcvd.advisories.models import Advisory
 from modelcvd.core.models import AuditEvent
 from modelcvd.policy.disclosure import Channel, Level, channel_level
-from tests.advisories.helpers import LEVEL_OF, MARKERS, make_advisory
+from tests.advisories.helpers import CNA_ORG_ID, LEVEL_OF, MARKERS, make_advisory
 from tests.factories import World, sign_in, token_for
 from tests.interop.samples import (
     avid_report_validator,
@@ -91,8 +91,11 @@ def _client(world: World, role: str, *, web: bool) -> tuple[Client, dict[str, st
 
 
 @pytest.fixture
-def advisory(world: World) -> Advisory:
-    return make_advisory(world)
+def advisory(world: World, settings: Any) -> Advisory:
+    # This instance as a CNA, and a CVE id it assigned: the CVE 5 channel writes a record.
+    settings.CVE_CNA_ORG_ID = CNA_ORG_ID
+    settings.CVE_CNA_SHORT_NAME = "modelcvd-test"
+    return make_advisory(world, cve_id="CVE-2026-40001")
 
 
 @pytest.mark.parametrize("role", ROLES)

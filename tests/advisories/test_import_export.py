@@ -12,7 +12,7 @@ import pytest
 
 from modelcvd.advisories.imports import SOURCES, cves_import, reports_import
 from modelcvd.advisories.models import ImportedRecord
-from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
+from modelcvd.advisories.render import FILE_SUFFIX, ExportRefused, export_view, render_at
 from modelcvd.advisories.services import advisory_create, content_from_case
 from modelcvd.cli import advisories as commands
 from modelcvd.cli import main
@@ -20,7 +20,7 @@ from modelcvd.interop.jailbreakbench import import_jailbreakbench_file
 from modelcvd.policy.disclosure import Level
 from modelcvd.reports.models import Report
 from modelcvd.reports.services import report_payload_open
-from tests.advisories.helpers import make_advisory
+from tests.advisories.helpers import CNA_ORG_ID, make_advisory
 from tests.factories import World
 from tests.interop.samples import (
     CORPORA,
@@ -86,7 +86,11 @@ def test_every_corpus_record_imports_and_every_advisory_exports(
         # exercised in test_services and by the export command below.
         for level in (Level.PUBLIC, Level.DEFENDER):
             view = render_at(advisory, level)
-            for fmt in FILE_SUFFIX:
+            # No CVE id of this instance's CNA: no CVE record, and that is no failure.
+            with pytest.raises(ExportRefused) as refused:
+                export_view(view, "cve5")
+            assert refused.value.skipped, refused.value.reason
+            for fmt in ("osv", "csaf", "avid"):
                 document = export_view(view, fmt)
                 assert _validate(document, fmt) == [], (report.title, fmt, level)
 
@@ -111,7 +115,8 @@ def test_jailbreak_prompts_are_sealed_not_published(world: World) -> None:
         view = render_at(advisory, level)
         assert secret[:40] not in json.dumps(view)
         for fmt in FILE_SUFFIX:
-            assert secret[:40] not in json.dumps(export_view(view, fmt))
+            if fmt != "cve5":  # no CVE id of this instance's CNA: no CVE record at all
+                assert secret[:40] not in json.dumps(export_view(view, fmt))
 
 
 def test_cve_records_become_aliasing_records_and_references(world: World) -> None:
@@ -154,15 +159,17 @@ def test_import_command_prints_imported_and_skipped(
 
 
 def test_export_command_writes_one_valid_file_per_advisory(
-    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: Any
 ) -> None:
-    first = make_advisory(world)
+    settings.CVE_CNA_ORG_ID, settings.CVE_CNA_SHORT_NAME = CNA_ORG_ID, "modelcvd-test"
+    first = make_advisory(world, cve_id="CVE-2026-40001")
     make_advisory(world, title="Quokka second advisory", aliases=[])
     for fmt in FILE_SUFFIX:
         out = tmp_path / fmt
         assert main(["export", "--format", fmt, "--out", str(out)]) == 0
         files = sorted(out.iterdir())
-        assert len(files) == 2
+        # A CVE record only for the advisory with a CVE id of this instance's CNA.
+        assert len(files) == (1 if fmt == "cve5" else 2)
         for file in files:
             assert _validate(json.loads(file.read_text()), fmt) == [], file.name
     one = tmp_path / "one"

@@ -1,11 +1,12 @@
-"""The advisory's two seams: derivatives from lineage listed as affected (unless a run cleared
-them or they carry the fix), and credits from the credits app (opt-outs respected)."""
+"""The advisory's two seams: derivatives from lineage listed with their status (affected unless
+a run cleared them or they carry the fix), and credits from the credits app (opt-outs
+respected)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from modelcvd.advisories.affected import advisory_credits, affected_artifacts
+from modelcvd.advisories.affected import advisory_credits, affected_artifacts, listed_versions
 from modelcvd.artifacts.models import Artifact
 from modelcvd.credits.services import credit_grant, credit_respond
 from tests.advisories.helpers import make_advisory
@@ -17,17 +18,20 @@ def test_derivatives_inherit_the_advisory_unless_cleared(
     world: World,
     tree: dict[str, Artifact],  # noqa: F811
 ) -> None:
-    listed = set(affected_artifacts(world.cases["a"]).values_list("pk", flat=True))
+    statuses = {v.artifact.pk: v.status for v in listed_versions(world.cases["a"])}
     # Inherited, three generations down, and via a cleared branch's own derivative.
     for name in ("base", "ft1", "q1", "q1_abl", "ft1_safe_q", "ft2", "ft2_q"):
-        assert tree[name].pk in listed, name
-    # Cleared by a run on the very weights, or carrying the fix.
-    for name in ("ft1_safe", "v2", "v2_q"):
-        assert tree[name].pk not in listed, name
+        assert statuses[tree[name].pk] == "affected", name
+    # Cleared by a run on the very weights, or carrying the fix: listed, with that status
+    # (an advisory says which versions are safe, not only which are not).
+    assert statuses[tree["ft1_safe"].pk] == "not_affected"
+    assert statuses[tree["v2"].pk] == statuses[tree["v2_q"].pk] == "fixed"
+    assert set(affected_artifacts(world.cases["a"]).values_list("pk", flat=True)) == set(statuses)
     advisory = make_advisory(world)
-    labels = {a["name"] for a in advisory.document["affected"]}
-    assert {"q1-abliterated", "ft2-q"} <= labels
-    assert "v2-q" not in labels
+    by_name = {a["name"]: a for a in advisory.document["affected"]}
+    assert by_name["q1-abliterated"]["status"] == by_name["ft2-q"]["status"] == "affected"
+    assert by_name["v2-q"]["status"] == "fixed"
+    assert by_name["ft1-safe"]["justification"] == "vulnerable_code_not_present"
 
 
 def test_credits_come_from_the_credits_app_and_respect_opt_outs(world: World) -> None:

@@ -120,9 +120,16 @@ def test_propagation_over_generations_with_a_fix_on_one_branch(
     assert by_name["ft2_q"].to_dict()["status"] == "affected"
 
 
-def test_without_a_case_every_derivative_is_affected(tree: dict[str, Artifact]) -> None:
+def test_without_a_case_every_derivative_is_affected_but_the_new_version(
+    tree: dict[str, Artifact],
+) -> None:
     statuses = derivative_statuses(affected=[tree["base"].pk])
-    assert {s.status for s in statuses} == {"affected"}
+    by_id = {s.artifact_id: s.status for s in statuses}
+    # The version that supersedes the base is meant to fix it: never published as affected,
+    # and with no run to say it is fixed, it (and its quantization) is under investigation.
+    new = {tree["v2"].pk, tree["v2_q"].pk}
+    assert {by_id[pk] for pk in new} == {"under_investigation"}
+    assert {status for pk, status in by_id.items() if pk not in new} == {"affected"}
     # Affected artifacts themselves are not listed; a second root does not duplicate children.
     both = derivative_statuses(affected=[tree["base"], tree["ft1"]])
     assert tree["ft1"].pk not in {s.artifact_id for s in both}
@@ -131,7 +138,7 @@ def test_without_a_case_every_derivative_is_affected(tree: dict[str, Artifact]) 
 
 def test_runs_of_another_case_do_not_count(world: World, tree: dict[str, Artifact]) -> None:
     statuses = derivative_statuses(affected=[tree["base"]], case_id=world.cases["b"].pk)
-    assert {s.status for s in statuses} == {"affected"}
+    assert {s.status for s in statuses} == {"affected", "under_investigation"}
 
 
 def test_lineage_graph_respects_visibility(world: World, tree: dict[str, Artifact]) -> None:
@@ -275,7 +282,7 @@ def test_demo_lineage_is_idempotent(world: World) -> None:
     assert seed_lineage(base=base, program=world.program) == 4
     assert seed_lineage(base=base, program=world.program) == 0
     base.refresh_from_db()
-    assert base.superseded_by is not None and base.superseded_by.version_label == "v1.1 (fix)"
+    assert base.superseded_by is not None and base.superseded_by.version_label == "v1.1"
     statuses = derivative_statuses(affected=[base])
     assert len(statuses) == 4
     assert {s.relation for s in statuses} == {"fine_tune", "quantization", "abliteration"}

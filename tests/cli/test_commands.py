@@ -174,7 +174,7 @@ def _free_port() -> int:
 def test_demo_is_idempotent_and_serves_with_a_worker(tmp_path: Path) -> None:
     """The README's first command, end to end in a fresh data directory: migrate, load twice,
     serve with gunicorn and a Celery worker on the SQLite broker, and the worker does its job."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "MODELCVD_BASE_URL"}}
     env.update(MODELCVD_DATA_DIR=str(tmp_path / "data"), PYTHONUNBUFFERED="1")
     modelcvd = [sys.executable, "-m", "modelcvd.cli"]
     first = subprocess.run(
@@ -214,6 +214,11 @@ def test_demo_is_idempotent_and_serves_with_a_worker(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "server did not come up"
             time.sleep(0.3)
         assert "ModelCERT open models program" in httpx.get(base + "/").text
+        # Links rendered outside a request name the port it serves on, not 127.0.0.1:8000.
+        feed = httpx.get(base + "/advisories/feed.atom").text
+        assert f"{base}/advisories/MCVD-" in feed
+        assert port == 8000 or ":8000/" not in feed
+        assert f"({base})" in httpx.get(base + "/.well-known/security.txt").text
         # The demo's transitions queued e-mails for alice; the worker sends them (file backend).
         mail_dir = tmp_path / "data" / "mail"
         while not (mail_dir.exists() and len(list(mail_dir.iterdir())) >= 3):

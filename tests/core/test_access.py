@@ -162,14 +162,18 @@ def _report(actor: Any, report: Report, action: str) -> bool:
 
 
 def _artifact(actor: Any, artifact: Artifact, action: str) -> bool:
-    admin, roles, triager, _, _ = _who(actor)
+    admin, roles, triager, vendor_of, _ = _who(actor)
     program_orgs = set(artifact.programs.values_list("organisation_id", flat=True))
     case_orgs = set(artifact.cases.values_list("program__organisation_id", flat=True))
     unclaimed = not program_orgs and not case_orgs
     coordinate = (
         admin or bool((program_orgs | case_orgs) & triager) or (Role.TRIAGER in roles and unclaimed)
     )
-    return {"view": bool(program_orgs) or coordinate, "coordinate": coordinate}[action]
+    return {
+        "view": bool(program_orgs) or coordinate,
+        "coordinate": coordinate,
+        "state_fix": coordinate or artifact.vendor_id in vendor_of,
+    }[action]
 
 
 def _advisory(actor: Any, advisory: Advisory, action: str) -> bool:

@@ -20,6 +20,7 @@ from referencing.jsonschema import DRAFT7
 from modelcvd.interop.advisory import (
     AdvisoryDocument,
     AffectedArtifact,
+    ArtifactVersion,
     Credit,
     ModelRef,
     Reference,
@@ -117,6 +118,29 @@ REPORTED = Reported(
 )
 
 
+def version(
+    status: str,
+    revision: str = "",
+    label: str = "",
+    *,
+    fixed_in: str = "",
+    justification: str | None = None,
+    reason: str = "",
+    weights_digest: str = "",
+) -> ArtifactVersion:
+    return ArtifactVersion.model_validate(
+        {
+            "status": status,
+            "revision": revision,
+            "label": label,
+            "fixed_in": fixed_in,
+            "justification": justification,
+            "reason": reason,
+            "weights_digest": weights_digest,
+        }
+    )
+
+
 def jailbreak_advisory() -> AdvisoryDocument:
     """A prompt-injection (LLM01) advisory on two open-weight models, one fixed, with CVSS."""
     return AdvisoryDocument(
@@ -133,9 +157,12 @@ def jailbreak_advisory() -> AdvisoryDocument:
                 provider="HuggingFaceTB",
                 name="SmolLM2-135M-Instruct",
                 repository_url=f"{HF}/HuggingFaceTB/SmolLM2-135M-Instruct",
-                affected_revisions=(REV[0], REV[1]),
-                fixed_revision=REV[2],
-                version_label="v1",
+                purl="pkg:huggingface/HuggingFaceTB/SmolLM2-135M-Instruct",
+                versions=(
+                    version("affected", REV[0], "v1", fixed_in=REV[2]),
+                    version("affected", REV[1], "v1", fixed_in=REV[2]),
+                    version("fixed", REV[2], "v2"),
+                ),
                 measurements=(
                     SuccessRate(revision=REV[1], successes=41, trials=50, provenance=REPLAYED),
                     SuccessRate(revision=REV[2], successes=2, trials=50, provenance=REPORTED),
@@ -145,8 +172,7 @@ def jailbreak_advisory() -> AdvisoryDocument:
                 provider="example-org",
                 name="SmolLM2-135M-Instruct-abliterated",
                 repository_url=f"{HF}/example-org/SmolLM2-135M-Instruct-abliterated",
-                affected_revisions=(REV[3],),
-                weights_digest="sha256:" + "e" * 64,
+                versions=(version("affected", REV[3], weights_digest="sha256:" + "e" * 64),),
             ),
         ),
         owasp="LLM01",
@@ -179,7 +205,14 @@ def api_model_advisory() -> AdvisoryDocument:
         published=PUBLISHED,
         modified=PUBLISHED,
         artifacts=(
-            AffectedArtifact(provider="ExampleAI", name="example-chat", version_label="2026-01-15"),
+            AffectedArtifact(
+                provider="ExampleAI",
+                name="example-chat",
+                versions=(
+                    version("affected", label="2026-01-15"),
+                    version("under_investigation", label="2026-02-01"),
+                ),
+            ),
         ),
         owasp="LLM07",
         atlas_technique="AML.T0056",
@@ -202,13 +235,20 @@ def not_affected_advisory() -> AdvisoryDocument:
                 provider="org",
                 name="base-model",
                 repository_url=f"{HF}/org/base-model",
-                affected_revisions=(REV[4],),
+                versions=(version("affected", REV[4]),),
             ),
             AffectedArtifact(
                 provider="org",
                 name="base-model-chat",
                 repository_url=f"{HF}/org/base-model-chat",
-                not_affected_revisions=(REV[0],),
+                versions=(
+                    version(
+                        "not_affected",
+                        REV[0],
+                        justification="vulnerable_code_not_present",
+                        reason="verification run #7 did not reproduce the attack",
+                    ),
+                ),
                 measurements=(
                     SuccessRate(revision=REV[0], successes=0, trials=30, provenance=REPLAYED),
                 ),
@@ -257,24 +297,38 @@ _vectors = st.sampled_from(
 _REMEDIATION_CATEGORIES: list[RemediationCategory] = ["vendor_fix", "mitigation", "none_available"]
 
 
+_STATUSES = ["affected", "fixed", "not_affected", "under_investigation"]
+
+
 @st.composite
 def _artifacts(draw: st.DrawFn, index: int) -> AffectedArtifact:
+    """A model with one to four versions of any status; the first model always has an
+    affected version (an advisory says what is affected)."""
     git = draw(st.booleans())
-    label = draw(st.sampled_from(["", "v1", "2026-01-01"]))
-    if not git:
-        return AffectedArtifact(
-            provider=draw(_name), name=f"model-{index}", version_label=label or "v0"
+    count = draw(st.integers(min_value=1, max_value=4))
+    statuses = [draw(st.sampled_from(_STATUSES)) for _ in range(count)]
+    if index == 0:
+        statuses[0] = "affected"
+    if git:
+        keys = draw(st.lists(_hex40, min_size=count, max_size=count, unique=True))
+    else:
+        keys = [f"v{n}" for n in range(count)]
+    fixed = [k for k, status in zip(keys, statuses, strict=True) if status == "fixed"]
+    versions = []
+    for key, status in zip(keys, statuses, strict=True):
+        versions.append(
+            version(
+                status,
+                key if git else "",
+                draw(st.sampled_from(["", "v1", "2026-01-01"])) if git else key,
+                fixed_in=fixed[0] if fixed and status == "affected" and draw(st.booleans()) else "",
+                justification=draw(st.sampled_from([None, "vulnerable_code_not_present"]))
+                if status == "not_affected"
+                else None,
+            )
         )
-    revisions = draw(st.lists(_hex40, min_size=1, max_size=4, unique=True))
-    split = draw(st.integers(min_value=0, max_value=len(revisions)))
-    affected, rest = revisions[:split], revisions[split:]
-    with_fix: bool = draw(st.booleans())
-    fixed = rest[0] if rest and affected and with_fix else None
-    not_affected = rest[1:] if fixed else rest
-    if not affected and not not_affected and not fixed:
-        affected = revisions
     measurements = []
-    for revision in draw(st.lists(st.sampled_from(revisions), max_size=2, unique=True)):
+    for revision in draw(st.lists(st.sampled_from(keys), max_size=2, unique=True)) if git else []:
         trials = draw(st.integers(min_value=1, max_value=500))
         successes = draw(st.integers(min_value=0, max_value=trials))
         measurements.append(
@@ -289,11 +343,8 @@ def _artifacts(draw: st.DrawFn, index: int) -> AffectedArtifact:
     return AffectedArtifact(
         provider=org,
         name=f"model-{index}",
-        repository_url=f"{HF}/{org}/model-{index}",
-        affected_revisions=tuple(affected),
-        fixed_revision=fixed,
-        not_affected_revisions=tuple(not_affected),
-        version_label=label,
+        repository_url=f"{HF}/{org}/model-{index}" if git else "",
+        versions=tuple(versions),
         measurements=tuple(measurements),
     )
 

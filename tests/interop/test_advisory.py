@@ -72,17 +72,31 @@ def test_cvss_vector_is_normalised() -> None:
     assert advisory.cvss_severity == "CRITICAL"
 
 
+def _v(status: str = "affected", revision: str = REV[0], **fields: Any) -> dict[str, Any]:
+    return {"status": status, "revision": revision, **fields}
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"affected_revisions": ("abc123",)}, "String should match pattern"),
-        ({"affected_revisions": ("A" * 40,)}, "String should match pattern"),
-        ({"affected_revisions": (REV[0],), "repository_url": ""}, "need the repository_url"),
-        ({"affected_revisions": (REV[0],), "fixed_revision": REV[0]}, "listed twice"),
-        ({"affected_revisions": ()}, "at least a version label"),
+        ({"versions": (_v(revision="abc123"),)}, "full 40-hex git commit"),
+        ({"versions": (_v(revision="A" * 40),)}, "full 40-hex git commit"),
+        ({"repository_url": ""}, "need the repository_url"),
+        ({"versions": (_v(), _v("fixed"))}, "listed twice"),
+        ({"versions": (_v(revision=""),)}, "a revision or a label"),
+        ({"versions": ()}, "at least 1 item"),
+        ({"versions": (_v(status="broken"),)}, "status"),
         ({"repository_url": "http://huggingface.co/o/n"}, "https URL"),
-        ({"weights_digest": "1234"}, "64 hexadecimal"),
-        ({"affected_revisions": (REV[0], REV[1]), "weights_digest": "a" * 64}, "exactly one"),
+        ({"versions": (_v(weights_digest="1234"),)}, "64 hexadecimal"),
+        ({"versions": (_v("fixed", fixed_in=REV[1]), _v("fixed", REV[1]))}, "only an affected"),
+        ({"versions": (_v(fixed_in=REV[1]),)}, "not listed as a fixed version"),
+        ({"versions": (_v(fixed_in=REV[1]), _v("affected", REV[1]))}, "not listed as a fixed"),
+        (
+            {"versions": (_v(justification="vulnerable_code_not_present"),)},
+            "only a version not affected",
+        ),
+        ({"purl": "pkg:huggingface/org/model@" + REV[0]}, "without a version"),
+        ({"purl": "huggingface/org/model"}, "without a version"),
         (
             {
                 "measurements": (
@@ -98,10 +112,40 @@ def test_artifact_rejects(fields: dict[str, Any], message: str) -> None:
         "provider": "org",
         "name": "model",
         "repository_url": "https://huggingface.co/org/model",
-        "affected_revisions": (REV[0],),
+        "versions": (_v(),),
     }
     with pytest.raises(ValidationError, match=message):
         AffectedArtifact.model_validate(base | fields)
+
+
+def test_one_model_at_several_versions_is_one_artifact() -> None:
+    """The defect of issue 16: the demo's model at v1.0 (affected) and v1.1 (its fix)."""
+    artifact = AffectedArtifact.model_validate(
+        {
+            "provider": "acme-ai",
+            "name": "acme-chat-7b",
+            "repository_url": "https://huggingface.co/acme-ai/acme-chat-7b",
+            "versions": (
+                _v(label="v1.0", fixed_in=REV[1]),
+                _v("fixed", REV[1], label="v1.1"),
+            ),
+        }
+    )
+    assert [v.status for v in artifact.versions] == ["affected", "fixed"]
+    assert artifact.versions[0].display == f"v1.0 ({REV[0][:12]})"
+    fields = _with(artifacts=[artifact.model_dump()], remediations=())
+    assert len(AdvisoryDocument.model_validate(fields).artifacts) == 1
+    twice = _with(artifacts=[artifact.model_dump(), artifact.model_dump()], remediations=())
+    with pytest.raises(ValidationError, match="list its versions under one entry"):
+        AdvisoryDocument.model_validate(twice)
+
+
+def test_assigned_cve_must_be_an_alias() -> None:
+    advisory = AdvisoryDocument.model_validate(_with(assigned_cve="CVE-2026-12345"))
+    assert advisory.assigned_cve == advisory.cve_id == "CVE-2026-12345"
+    assert jailbreak_advisory().assigned_cve is None
+    with pytest.raises(ValidationError, match="among the aliases"):
+        AdvisoryDocument.model_validate(_with(assigned_cve="CVE-2026-99999"))
 
 
 def test_a_success_rate_has_counts_provenance_and_the_exact_interval() -> None:

@@ -95,7 +95,11 @@ def test_statuses_per_version() -> None:
     assert vulnerability["cve"] == "CVE-2026-12345"
     assert vulnerability["cwe"]["id"] == "CWE-1427"
     categories = [r["category"] for r in vulnerability["remediations"]]
-    assert categories == ["vendor_fix", "mitigation"]
+    # The fixing version (both affected revisions are fixed in REV[2]), then the advisory's own.
+    assert categories == ["vendor_fix", "vendor_fix", "mitigation"]
+    fix = vulnerability["remediations"][0]
+    assert [products[pid]["name"].rsplit(" @ ", 1)[1] for pid in fix["product_ids"]] == REV[:2]
+    assert f"v2 ({REV[2][:12]})" in fix["details"]
 
 
 def test_not_affected_gets_an_impact_statement_and_tlp_follows_level() -> None:
@@ -103,6 +107,10 @@ def test_not_affected_gets_an_impact_statement_and_tlp_follows_level() -> None:
     assert document["document"]["distribution"]["tlp"]["label"] == "AMBER"
     vulnerability = document["vulnerabilities"][0]
     assert "0 of 30" in vulnerability["threats"][0]["details"]
+    assert "run #7 did not reproduce" in vulnerability["threats"][0]["details"]
+    [flag] = vulnerability["flags"]
+    assert flag["label"] == "vulnerable_code_not_present"
+    assert flag["product_ids"] == vulnerability["product_status"]["known_not_affected"]
     assert vulnerability["remediations"][0]["category"] == "none_available"
     assert _vex(SAMPLE_ADVISORIES["api_model"]())["document"]["distribution"]["tlp"] == {
         "label": "GREEN",

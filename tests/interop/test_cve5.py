@@ -98,13 +98,48 @@ def test_validator_is_not_vacuous() -> None:
 
 def test_without_cve_id_the_record_cannot_be_built() -> None:
     advisory = SAMPLE_ADVISORIES["api_model"]()
-    with pytest.raises(ValueError, match="no CVE alias"):
+    with pytest.raises(ValueError, match="no CVE id assigned by this CNA"):
         cve5.cve_record(advisory, org_id=ORG_ID, short_name="modelcvd")
     container = cve5.cna_container(
         advisory, org_id=ORG_ID, short_name="modelcvd", advisory_url="https://e.example/a"
     )
     assert errors(cna_container_validator(), container) == []
-    assert container["affected"][0]["versions"][0]["versionType"] == "custom"
+    versions = container["affected"][0]["versions"]
+    assert [(v["version"], v["status"], v["versionType"]) for v in versions] == [
+        ("2026-01-15", "affected", "custom"),
+        ("2026-02-01", "unknown", "custom"),
+    ]
+
+
+def test_a_cve_alias_of_another_cna_is_never_claimed() -> None:
+    """Issue 16, defect 5: an alias names someone else's CVE; only `assigned_cve` makes a
+    record, and the record names the other CVE ids as references, not as its own."""
+    advisory = jailbreak_advisory()  # aliases CVE-2026-12345, assigned elsewhere
+    with pytest.raises(ValueError, match="not ours to publish"):
+        cve5.cve_record(advisory, org_id=ORG_ID, short_name="modelcvd")
+    ours = advisory.model_copy(
+        update={"aliases": ("CVE-2026-55555", *advisory.aliases), "assigned_cve": "CVE-2026-55555"}
+    )
+    record = cve5.cve_record(ours, org_id=ORG_ID, short_name="modelcvd")
+    assert record["cveMetadata"]["cveId"] == "CVE-2026-55555"
+    references = record["containers"]["cna"]["references"]
+    assert {
+        "url": "https://www.cve.org/CVERecord?id=CVE-2026-12345",
+        "name": "CVE-2026-12345",
+        "tags": ["related"],
+    } in references
+    assert errors(cve_record_validator(), record) == []
+    with pytest.raises(ValueError, match="orgId and shortName"):
+        cve5.cve_record(ours, org_id="", short_name="")
+
+
+@pytest.mark.parametrize(
+    "org_id", ["", "not-a-uuid", "00000000-0000-4000-8000-000000000000", ORG_ID.upper()[:-1]]
+)
+def test_a_cna_needs_its_real_org_id(org_id: str) -> None:
+    with pytest.raises(ValueError, match="UUID CVE Services gave"):
+        cve5.Cna(org_id=org_id, short_name="modelcvd")
+    assert cve5.Cna(org_id=ORG_ID, short_name="modelcvd").short_name == "modelcvd"
 
 
 def test_corpus_records_validate_with_the_same_validator() -> None:

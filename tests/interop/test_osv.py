@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from modelcvd.interop import osv
 from modelcvd.interop.advisory import AdvisoryDocument
+from modelcvd.vocabulary import VersionStatus
 from tests.interop.samples import (
     CORPORA,
     REV,
@@ -33,12 +34,18 @@ def test_samples_validate(make: Callable[[], AdvisoryDocument]) -> None:
 def test_generated_advisories_validate_and_round_trip(advisory: AdvisoryDocument) -> None:
     document = osv.osv_document(advisory)
     assert errors(osv_validator(), document) == []
-    expected = {
-        a.repository_url: (a.affected_revisions[0], a.fixed_revision)
-        for a in advisory.artifacts
-        if a.repository_url and a.affected_revisions
-    }
+    expected: dict[str, list[tuple[str, str | None]]] = {}
+    for a in advisory.artifacts:
+        for v in a.with_status(VersionStatus.AFFECTED):
+            if v.revision:
+                expected.setdefault(a.repository_url, []).append((v.revision, v.fixed_in or None))
     assert osv.affected_revision_ranges(document) == expected
+    # Never an empty `affected`, and every affected version is listed explicitly.
+    assert document["affected"]
+    listed = {v for entry in document["affected"] for v in entry["versions"]}
+    assert listed == {
+        v.version for a in advisory.artifacts for v in a.with_status(VersionStatus.AFFECTED)
+    }
 
 
 def test_ranges_and_ids() -> None:
@@ -49,12 +56,24 @@ def test_ranges_and_ids() -> None:
     assert document["severity"] == [{"type": "CVSS_V4", "score": advisory.cvss_vector}]
     ranges = osv.affected_revision_ranges(document)
     assert ranges == {
-        "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct": (REV[0], REV[2]),
-        "https://huggingface.co/example-org/SmolLM2-135M-Instruct-abliterated": (REV[3], None),
+        "https://huggingface.co/HuggingFaceTB/SmolLM2-135M-Instruct": [
+            (REV[0], REV[2]),
+            (REV[1], REV[2]),
+        ],
+        "https://huggingface.co/example-org/SmolLM2-135M-Instruct-abliterated": [(REV[3], None)],
     }
     first = document["affected"][0]
-    assert first["package"] == {"ecosystem": "GIT", "name": first["ranges"][0]["repo"]}
+    assert first["package"] == {
+        "ecosystem": "GIT",
+        "name": first["ranges"][0]["repo"],
+        "purl": "pkg:huggingface/HuggingFaceTB/SmolLM2-135M-Instruct",
+    }
     assert first["versions"] == [REV[0], REV[1]]
+    statuses = {
+        (s["model"], s["version"]): s["status"]
+        for s in document["database_specific"]["version_statuses"]
+    }
+    assert statuses[("HuggingFaceTB/SmolLM2-135M-Instruct", REV[2])] == "fixed"
 
 
 def test_abbreviated_hash_is_refused_by_the_schema() -> None:
@@ -64,12 +83,42 @@ def test_abbreviated_hash_is_refused_by_the_schema() -> None:
     assert errors(osv_validator(), document) != []
 
 
-def test_artifacts_without_git_are_named_not_dropped() -> None:
+def test_artifacts_without_git_are_listed_with_explicit_versions() -> None:
+    """Issue 16, defect 8: a model without a git repository was `"affected": []`."""
     document = osv.osv_document(SAMPLE_ADVISORIES["api_model"]())
-    assert document["affected"] == []
-    assert document["database_specific"]["artifacts_without_git"] == [
-        {"provider": "ExampleAI", "model": "example-chat", "version_label": "2026-01-15"}
-    ]
+    assert errors(osv_validator(), document) == []
+    [entry] = document["affected"]
+    # OSV has no ecosystem for a hosted model: no package, the versions listed explicitly.
+    assert "package" not in entry and "ranges" not in entry
+    assert entry["versions"] == ["2026-01-15"]  # the one under investigation is not affected
+    assert entry["database_specific"]["model"] == "example-chat"
+
+
+def test_a_hugging_face_model_without_a_pinned_revision_is_named_by_its_purl() -> None:
+    advisory = SAMPLE_ADVISORIES["api_model"]()
+    [artifact] = advisory.artifacts
+    on_hub = artifact.model_copy(
+        update={
+            "repository_url": "https://huggingface.co/ExampleAI/example-chat",
+            "purl": "pkg:huggingface/ExampleAI/example-chat",
+        }
+    )
+    document = osv.osv_document(advisory.model_copy(update={"artifacts": (on_hub,)}))
+    assert errors(osv_validator(), document) == []
+    [entry] = document["affected"]
+    assert entry["package"] == {
+        "ecosystem": "GIT",
+        "name": "https://huggingface.co/ExampleAI/example-chat",
+        "purl": "pkg:huggingface/ExampleAI/example-chat",
+    }
+    assert "ranges" not in entry and entry["versions"] == ["2026-01-15"]
+
+
+def test_an_advisory_with_no_affected_version_is_refused_not_emptied() -> None:
+    advisory = SAMPLE_ADVISORIES["not_affected"]()
+    only_safe = advisory.model_copy(update={"artifacts": advisory.artifacts[1:]})
+    with pytest.raises(ValueError, match="no affected version"):
+        osv.osv_document(only_safe)
 
 
 def test_only_not_affected_artifacts_are_left_out_of_affected() -> None:

@@ -19,7 +19,13 @@ from modelcvd.interop.advisory import (
     Credit,
     ReferenceKind,
 )
-from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
+from modelcvd.vocabulary import (
+    CreditType,
+    DisclosureLevel,
+    ExportLevel,
+    VersionStatus,
+    VexJustification,
+)
 from tests.interop.samples import (
     SCHEMAS,
     avid_report_validator,
@@ -44,6 +50,14 @@ OSV_CREDIT_TYPES = _schema_enum(
 CVE_CREDIT_TYPES = _schema_enum(
     "cve/CVE_JSON_bundled_5.1.1.json", "definitions", "credits", "items", "properties", "type"
 )
+CVE_VERSION_STATUSES = _schema_enum("cve/CVE_JSON_bundled_5.1.1.json", "definitions", "status")
+_CSAF: Any = json.loads((SCHEMAS / "csaf" / "csaf_json_schema.json").read_text("utf-8"))
+CSAF_PRODUCT_STATUSES = sorted(
+    _CSAF["properties"]["vulnerabilities"]["items"]["properties"]["product_status"]["properties"]
+)
+CSAF_FLAG_LABELS = _CSAF["properties"]["vulnerabilities"]["items"]["properties"]["flags"]["items"][
+    "properties"
+]["label"]["enum"]
 EXPORT_LEVELS = set(get_args(ExportLevel))
 
 # (mapping, the vocabulary values it must cover, the values the format allows or None).
@@ -54,6 +68,10 @@ MAPPINGS: dict[str, tuple[Mapping[Any, Any], set[Any], list[str] | None]] = {
     "csaf tlp": (TLP_BY_LEVEL, EXPORT_LEVELS, ["WHITE", "GREEN", "AMBER", "RED"]),
     "osv reference type": (osv.REFERENCE_TYPE, set(get_args(ReferenceKind)), None),
     "cve5 reference tags": (cve5.REFERENCE_TAGS, set(get_args(ReferenceKind)), None),
+    "cve5 version status": (cve5.VERSION_STATUS, set(VersionStatus), CVE_VERSION_STATUSES),
+    "csaf product status": (csaf.PRODUCT_STATUS, set(VersionStatus), CSAF_PRODUCT_STATUSES),
+    "csaf flag label": (csaf.FLAG_LABEL, set(VexJustification), CSAF_FLAG_LABELS),
+    "avid status words": (avid.STATUS_WORDS, set(VersionStatus), None),
 }
 
 

@@ -154,3 +154,27 @@ def test_policy_update_validates_each_field_and_names_it(world: World, api_as: A
     assert body["remediation_days"]["critical"] == 14
     assert body["abstract_first"] and body["benchmark_holdout"]
     assert body["security_txt_url"].endswith("/programs/open-models/security.txt")
+
+
+def test_behind_plain_http_the_file_says_it_is_for_local_use_and_stays_valid(
+    configured: Program, settings: Any
+) -> None:
+    """Issue 16: the demo's base URL is http, and RFC 9116 forbids http URIs in the file, so
+    the file leaves its own links out and says at the top that it is for local use."""
+    settings.BASE_URL = "http://127.0.0.1:8123"
+    configured.security_contacts = "mailto:security@example.org\nhttp://insecure.example.org/"
+    configured.save()
+    text = Client().get("/.well-known/security.txt").content.decode()
+    report = parse_security_txt(text, now=datetime.now(UTC))
+    assert report.valid, report.issues
+    assert text.startswith("# For local use only: this instance's base URL (http://127.0.0.1:8123)")
+    assert report.values("Canonical") == report.values("Policy") == ()
+    assert report.values("Contact") == ("mailto:security@example.org",)
+    assert "http://" not in text.replace("(http://127.0.0.1:8123)", "")
+
+
+def test_behind_https_the_canonical_url_is_https(configured: Program) -> None:
+    text = Client().get("/.well-known/security.txt").content.decode()
+    assert not text.startswith("#")
+    report = parse_security_txt(text, now=datetime.now(UTC))
+    assert all(url.startswith("https://") for url in report.values("Canonical"))

@@ -26,7 +26,12 @@ from django.test import Client
 from django.utils import timezone
 
 from modelcvd.cases.models import TimelineEvent
-from modelcvd.cases.services import case_score, case_transition, deadline_breaches_escalate
+from modelcvd.cases.services import (
+    FixedVersion,
+    case_score,
+    case_transition,
+    deadline_breaches_escalate,
+)
 from modelcvd.notifications.models import WebhookDelivery
 from modelcvd.notifications.services import webhook_create
 from modelcvd.reports.services import report_payload_open, report_submit
@@ -298,8 +303,14 @@ def test_a_reporters_fix_opinion_on_a_held_out_run_gives_the_vendor_no_numbers(
 ) -> None:
     held = held_out_world(world)
     case = held.cases["a"]
-    for to in ("remediating", "fix_available"):
-        case_transition(case_id=case.pk, actor=world.users["triager"], to=to, reason="t")
+    case_transition(case_id=case.pk, actor=world.users["triager"], to="remediating", reason="t")
+    case_transition(
+        case_id=case.pk,
+        actor=world.users["triager"],
+        to="fix_available",
+        reason="t",
+        fixed_version=FixedVersion(revision="c" * 40),
+    )
     assert held.run is not None
     fix_opinion_record(
         case_id=case.pk,

@@ -10,7 +10,7 @@ from django.test import Client
 
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import TimelineEvent
-from modelcvd.cases.services import case_transition
+from modelcvd.cases.services import FixedVersion, case_transition
 from modelcvd.core.models import AuditEvent
 from modelcvd.verification.models import VerificationRun
 from tests.factories import World, sign_in
@@ -24,11 +24,17 @@ STAFF_TARGET = "openai:http://127.0.0.1:9/v1#chat-7b-fixed"
 def fixed(world: World) -> Artifact:
     """Case A with a fix announced: a new revision of vendor A's model, fix_available."""
     case_id = world.cases["a"].pk
-    for to in ("remediating", "fix_available"):
-        case_transition(case_id=case_id, actor=world.users["vendor_a"], to=to, reason="fix")
-    return Artifact.objects.create(
-        provider="vendor-a", name="chat-7b", revision="c" * 40, vendor=world.orgs["vendor_a"]
+    vendor = world.users["vendor_a"]
+    case_transition(case_id=case_id, actor=vendor, to="remediating", reason="fix")
+    # The fix step names the new version, which registers it.
+    case_transition(
+        case_id=case_id,
+        actor=vendor,
+        to="fix_available",
+        reason="fix",
+        fixed_version=FixedVersion(revision="c" * 40),
     )
+    return Artifact.objects.get(provider="vendor-a", name="chat-7b", revision="c" * 40)
 
 
 def _staff_run(world: World, artifact: Artifact) -> VerificationRun:

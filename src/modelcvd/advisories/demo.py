@@ -23,7 +23,8 @@ EXTRA: dict[str, dict[str, Any]] = {
             "know') makes acme-chat-7b v1.0 give step-by-step instructions it refuses when "
             "asked directly. The reproduction is withheld; its commitment is published."
         ),
-        "mitigations": "Use a later revision once released, or put a refusal classifier in front.",
+        "mitigations": "Use acme-chat-7b v1.1, which fixes it, or put a refusal classifier in "
+        "front of v1.0.",
         "mitigation_details": (
             "A system prompt that restates the refusal policy after any persona instruction "
             "lowered the success rate in our replays; a moderation model on outputs blocks the rest."

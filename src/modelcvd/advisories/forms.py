@@ -48,8 +48,17 @@ class AdvisoryForm(forms.Form):
     cvss_vector = forms.CharField(
         label="CVSS 4.0 vector", required=False, max_length=300, help_text="Empty: not scored."
     )
+    cve_id = forms.CharField(
+        label="CVE id assigned here",
+        required=False,
+        max_length=24,
+        help_text="Only a CVE id this instance's CNA assigned (a CVE record is exported for "
+        "it); a CVE assigned by another CNA is an alias.",
+    )
     aliases = forms.CharField(
-        required=False, widget=_textarea(2), help_text="CVE, GHSA or AVID ids, one a line."
+        required=False,
+        widget=_textarea(2),
+        help_text="CVE, GHSA or AVID ids assigned elsewhere, one a line.",
     )
     references = forms.CharField(
         required=False,
@@ -84,6 +93,7 @@ class AdvisoryForm(forms.Form):
             "atlas": data["atlas"],
             "harm_category": data["harm_category"],
             "cvss_vector": data["cvss_vector"] or None,
+            "cve_id": data["cve_id"].strip(),
             "aliases": _lines(data["aliases"]),
             "references": [_reference(line) for line in _lines(data["references"])],
             "mitigations": data["mitigations"],

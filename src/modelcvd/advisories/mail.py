@@ -12,7 +12,7 @@ from django.db.models import Q
 
 from modelcvd.accounts.models import Membership, Role, User
 from modelcvd.advisories.models import Advisory
-from modelcvd.advisories.render import advisory_render, advisory_url
+from modelcvd.advisories.render import advisory_render, advisory_url, version_line, version_rows
 from modelcvd.policy.disclosure import Channel
 
 
@@ -29,11 +29,10 @@ def advisory_text(view: dict[str, Any]) -> str:
         lines.append(
             f"Severity: {severity['rating']} ({severity['score']}, {severity['cvss_vector']})"
         )
-    lines.append("Affected:")
-    lines += [
-        f"- {a['provider']}/{a['name']} {a['version_label'] or a['revision']}".rstrip()
-        for a in view["affected"]
-    ]
+    lines.append("Versions:")
+    lines += [f"- {version_line(row)}" for row in version_rows(view)]
+    if view.get("cve_id"):
+        lines.append(f"CVE: {view['cve_id']}")
     if view["aliases"]:
         lines.append(f"Aliases: {', '.join(view['aliases'])}")
     if view["mitigations"]:

@@ -13,15 +13,18 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from pydantic import ValidationError
 
 from modelcvd.accounts.models import User
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.selectors import disclosure_level_for
+from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.interop import avid, csaf, cve5, osv
-from modelcvd.interop.advisory import AdvisoryDocument
+from modelcvd.interop.advisory import GIT_COMMIT, AdvisoryDocument
 from modelcvd.policy.commitment import Commitment
 from modelcvd.policy.disclosure import Channel, Level, channel_level, redact
 from modelcvd.reports.services import report_payload_open
+from modelcvd.vocabulary import VersionStatus
 
 Actor = AbstractBaseUser | AnonymousUser
 
@@ -67,6 +70,40 @@ def render_public(advisory: Advisory) -> dict[str, Any]:
     return render_at(advisory, Level.PUBLIC)
 
 
+def _version_display(revision: str, label: str) -> str:
+    if revision and label:
+        return f"{label} ({revision[:12]})"
+    return label or revision
+
+
+def version_rows(view: dict[str, Any]) -> list[dict[str, str]]:
+    """Every version a rendered view lists, for people: the model, the version, its status in
+    words, the fixing version and where the status comes from. What the page, the e-mail and
+    the feed show; the exports say the same in their own fields."""
+    rows = []
+    for entry in view["affected"]:
+        status = VersionStatus(entry.get("status", "affected"))
+        fix = entry.get("fixed_in")
+        rows.append(
+            {
+                "model": f"{entry['provider']}/{entry['name']}",
+                "version": _version_display(entry["revision"], entry["version_label"]),
+                "status": status.value,
+                "status_label": status.label.lower(),
+                "fixed_in": _version_display(fix["revision"], fix["version_label"]) if fix else "",
+                "reason": entry.get("status_reason") or "",
+                "repository_url": entry["repository_url"],
+            }
+        )
+    return rows
+
+
+def version_line(row: dict[str, str]) -> str:
+    """'acme-ai/acme-chat-7b v1.0 (3f1c2a9d8e7b): affected; fixed in v1.1 (9a8b7c6d5e4f)'."""
+    line = f"{row['model']} {row['version']}: {row['status_label']}"
+    return f"{line}; fixed in {row['fixed_in']}" if row["fixed_in"] else line
+
+
 def advisory_url(advisory_id: str) -> str:
     return f"{settings.BASE_URL}/advisories/{advisory_id}/"
 
@@ -74,38 +111,80 @@ def advisory_url(advisory_id: str) -> str:
 # -- exports ---------------------------------------------------------------------------------
 
 
-def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
-    """The exporters' input, built from a redacted view: only what that view holds.
-    Validated in one pass (one call into pydantic's core, not one per nested object)."""
+def _version_key(entry: dict[str, Any], git: bool, taken: set[str]) -> tuple[str, str]:
+    """(revision, label) of a listed version in the exporters' terms: a git commit keeps its
+    revision; anything else is named by its label (or its free-form revision), made unique
+    within its model so two versions never read as one."""
+    if git:
+        return entry["revision"], entry["version_label"]
+    label = entry["version_label"] or entry["revision"] or "unspecified"
+    if label in taken and entry["revision"] and entry["revision"] != label:
+        label = f"{label} ({entry['revision']})"[:100]
+    return "", label
+
+
+def _artifacts(view: dict[str, Any]) -> list[dict[str, Any]]:
+    """The listed versions grouped per model (provider/name), each with its status: the same
+    model at several versions is one artifact with several versions."""
     measurements = view.get("measurements") or []
-    artifacts = []
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for entry in view["affected"]:
-        display = f"{entry['provider']}/{entry['name']}"
-        git = bool(entry["repository_url"])
-        # Counts and provenance; the exact interval is recomputed from the counts.
+        groups.setdefault((entry["provider"], entry["name"]), []).append(entry)
+    artifacts = []
+    for (provider, name), entries in groups.items():
+        display = f"{provider}/{name}"
+        repository = next((e["repository_url"] for e in entries if e["repository_url"]), "")
+        purl = next((e["purl"] for e in entries if e.get("purl")), "")
+        keys: dict[str, str] = {}  # the stored revision -> the version's key in the export
+        versions = []
+        for entry in entries:
+            git = bool(repository) and GIT_COMMIT.match(entry["revision"]) is not None
+            revision, label = _version_key(entry, git, set(keys.values()))
+            keys[entry["revision"]] = revision or label
+            versions.append(
+                {
+                    # Documents stored before statuses were listed named affected versions only.
+                    "status": entry.get("status", "affected"),
+                    "revision": revision,
+                    "label": label,
+                    "reason": (entry.get("status_reason") or "")[:500],
+                    "justification": entry.get("justification"),
+                    "weights_digest": entry["weights_digest"] if git else "",
+                    "fixed_in": entry.get("fixed_in"),
+                }
+            )
+        for version in versions:
+            fixed = version.pop("fixed_in")
+            version["fixed_in"] = keys.get(fixed["revision"], "") if fixed else ""
+        revisions = {v["revision"] for v in versions if v["revision"]}
         rates = [
             {
-                "revision": m["revision"] if git else "",
+                "revision": m["revision"] if m["revision"] in revisions else "",
                 "successes": m["successes"],
                 "trials": m["trials"],
                 "confidence": m["confidence"],
                 "provenance": m["provenance"],
             }
             for m in measurements
-            if m["artifact"] == display and (not git or m["revision"] == entry["revision"])
+            if m["artifact"] == display
         ]
-        label = entry["version_label"] or ("" if git else entry["revision"]) or "unspecified"
         artifacts.append(
             {
-                "provider": entry["provider"],
-                "name": entry["name"],
-                "repository_url": entry["repository_url"],
-                "affected_revisions": [entry["revision"]] if git else [],
-                "version_label": label,
-                "weights_digest": entry["weights_digest"] if git else "",
+                "provider": provider,
+                "name": name,
+                "repository_url": repository,
+                "purl": purl,
+                "versions": versions,
                 "measurements": rates,
             }
         )
+    return artifacts
+
+
+def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
+    """The exporters' input, built from a redacted view: only what that view holds.
+    Validated in one pass (one call into pydantic's core, not one per nested object)."""
+    artifacts = _artifacts(view)
     remediations = [
         {"category": "mitigation", "details": view[key]}
         for key in ("mitigations", "mitigation_details")
@@ -122,7 +201,9 @@ def interop_document(view: dict[str, Any]) -> AdvisoryDocument:
     return AdvisoryDocument.model_validate(
         {
             "id": view["id"],
-            "aliases": view["aliases"],
+            # This instance's own CVE is an alias too; `assigned_cve` says it is ours.
+            "aliases": ([view["cve_id"]] if view.get("cve_id") else []) + view["aliases"],
+            "assigned_cve": view.get("cve_id") or None,
             "title": view["title"],
             "summary": view["summary"],
             "details": "\n\n".join(details),
@@ -187,26 +268,96 @@ def _avid_taxonomy(source: dict[str, Any], key: str) -> Any:
 FILE_SUFFIX = {"cve5": "cve.json", "osv": "osv.json", "csaf": "csaf.json", "avid": "avid.json"}
 
 
+class ExportRefused(InvalidInput):
+    """One advisory that a format does not carry, and why: `modelcvd export` lists it beside
+    the files it wrote, the web and the API answer 422 with the reason. `skipped` when the
+    format has nothing to say about the advisory (a CVE record for an advisory without a CVE
+    id of ours): not a failure."""
+
+    def __init__(self, advisory_id: str, reason: str, *, skipped: bool = False) -> None:
+        super().__init__([FieldError("advisory", reason)], message=f"{advisory_id}: {reason}")
+        self.advisory_id = advisory_id
+        self.reason = reason
+        self.skipped = skipped
+
+
+CNA_UNSET = (
+    "a CVE record is written as this instance's CNA, and MODELCVD_CVE_CNA_ORG_ID and "
+    "MODELCVD_CVE_CNA_SHORT_NAME are not set (docs/settings.md)"
+)
+
+
+def cna_from_settings() -> cve5.Cna | None:
+    """The CNA this instance publishes CVE records as, or None when it is not one (both
+    settings empty). ValueError naming the problem when they are half set or malformed."""
+    org_id, short_name = settings.CVE_CNA_ORG_ID, settings.CVE_CNA_SHORT_NAME
+    if not (org_id or short_name):
+        return None
+    if not (org_id and short_name):
+        raise ValueError(
+            "set both MODELCVD_CVE_CNA_ORG_ID and MODELCVD_CVE_CNA_SHORT_NAME, or neither"
+        )
+    return cve5.Cna(org_id=org_id, short_name=short_name)
+
+
+def _reason(error: ValueError) -> str:
+    """A validation failure in a line a reader can act on: where, and what is wrong."""
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item['loc']) or 'advisory'}: "
+            f"{str(item['msg']).removeprefix('Value error, ')}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+    return str(error)
+
+
+def export_file_name(advisory_id: str, fmt: str) -> str:
+    """The file an export is written to: CSAF's as CSAF 2.0 section 5.1 prescribes (the
+    tracking id in lower case, `.json`), the others `<ID>.<format>.json`."""
+    if fmt == "csaf":
+        return csaf.csaf_file_name(advisory_id)
+    return f"{advisory_id}.{FILE_SUFFIX[fmt]}"
+
+
+def export_url(advisory_id: str, fmt: str) -> str:
+    """Where the export is served as JSON (the CSAF document's `self` reference)."""
+    return f"{settings.BASE_URL}/api/v1/advisories/{advisory_id}/export/{fmt}"
+
+
 def export_view(view: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """One export format of a redacted view (at most defender level: see disclosure.py)."""
+    """One export format of a redacted view (at most defender level: see disclosure.py).
+    ExportRefused when this advisory cannot be written in `fmt`, with the reason."""
+    if fmt not in FILE_SUFFIX:
+        raise ValueError(f"unknown export format {fmt!r}; one of {sorted(FILE_SUFFIX)}")
     if Level.parse(view["disclosure_level"]) > Channel.EXPORT.ceiling:
         raise ValueError("exports carry at most the defender level")
-    document = interop_document(view)
+    advisory_id = view["id"]
+    try:
+        document = interop_document(view)
+        return _export(document, fmt)
+    except ExportRefused:
+        raise
+    except ValueError as error:  # pydantic's ValidationError is one
+        raise ExportRefused(advisory_id, _reason(error)) from None
+
+
+def _export(document: AdvisoryDocument, fmt: str) -> dict[str, Any]:
     url = advisory_url(document.id)
     if fmt == "cve5":
-        if document.cve_id:
-            return cve5.cve_record(
-                document,
-                org_id=settings.CVE_ORG_ID,
-                short_name=settings.CVE_SHORT_NAME,
-                advisory_url=url,
+        if document.assigned_cve is None:
+            aliases = ", ".join(document.cve_aliases)
+            others = f" (its CVE aliases {aliases} were assigned by another CNA)" if aliases else ""
+            raise ExportRefused(
+                document.id,
+                f"no CVE id assigned by this instance's CNA{others}; a CVE record is written "
+                "only for those",
+                skipped=True,
             )
-        # No CVE id assigned yet: the CNA container, as CVE Services takes it.
-        return cve5.cna_container(
-            document,
-            org_id=settings.CVE_ORG_ID,
-            short_name=settings.CVE_SHORT_NAME,
-            advisory_url=url,
+        cna = cna_from_settings()
+        if cna is None:
+            raise ExportRefused(document.id, CNA_UNSET)
+        return cve5.cve_record(
+            document, org_id=cna.org_id, short_name=cna.short_name, advisory_url=url
         )
     if fmt == "osv":
         return osv.osv_document(document, advisory_url=url)
@@ -216,10 +367,9 @@ def export_view(view: dict[str, Any], fmt: str) -> dict[str, Any]:
             publisher_name=settings.PUBLISHER_NAME,
             publisher_namespace=settings.BASE_URL,
             advisory_url=url,
+            document_url=export_url(document.id, "csaf"),
         )
-    if fmt == "avid":
-        return avid.avid_report(document, advisory_url=url)
-    raise ValueError(f"unknown export format {fmt!r}; one of {sorted(FILE_SUFFIX)}")
+    return avid.avid_report(document, advisory_url=url)
 
 
 def advisory_export(*, advisory: Advisory, actor: Actor, fmt: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from modelcvd.interop.advisory import AVID_ID, CVE_ID, GHSA_ID, ReferenceKind
 from modelcvd.interop.advisory import Reference as _Reference
@@ -56,6 +56,11 @@ class AdvisoryContent(Schema):
     atlas: AtlasTechniqueId
     harm_category: HarmCategory
     cvss_vector: str | None = None
+    cve_id: str = Field(
+        default="",
+        description="The CVE id this instance's CNA assigned to the advisory (only then is a "
+        "CVE record exported); a CVE assigned by another CNA is an alias",
+    )
     aliases: Annotated[list[str], Field(max_length=20)] = []
     references: Annotated[list[ReferenceIn], Field(max_length=50)] = []
     mitigations: Text = ""
@@ -77,13 +82,26 @@ class AdvisoryContent(Schema):
 
     @field_validator("aliases")
     @classmethod
-    def _aliases(cls, value: list[str]) -> list[str]:
+    def _aliases(cls, value: list[str], info: ValidationInfo) -> list[str]:
         cleaned = [alias.strip() for alias in value]
         for alias in cleaned:
             alias_kind(alias)
         if len(cleaned) != len(set(cleaned)):
             raise ValueError("an alias is listed twice")
+        # cve_id is declared before aliases, so it has been validated by now.
+        own = info.data.get("cve_id")
+        if own and own in cleaned:
+            raise ValueError(
+                f"{own} is this advisory's own CVE id (cve_id); aliases are ids assigned elsewhere"
+            )
         return cleaned
+
+    @field_validator("cve_id")
+    @classmethod
+    def _cve_id(cls, value: str) -> str:
+        if value and not CVE_ID.match(value):
+            raise ValueError("a CVE id, CVE-YYYY-NNNN")
+        return value
 
 
 class AdvisoryEdit(Schema):
@@ -98,6 +116,7 @@ class AdvisoryEdit(Schema):
     atlas: str | None = None
     harm_category: str | None = None
     cvss_vector: str | None = None
+    cve_id: str | None = None
     aliases: list[str] | None = None
     references: list[dict[str, Any]] | None = None
     mitigations: str | None = None

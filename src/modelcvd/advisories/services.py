@@ -17,7 +17,12 @@ from pydantic import ValidationError
 
 from modelcvd.accounts.models import User
 from modelcvd.advisories import tasks
-from modelcvd.advisories.affected import advisory_credits, affected_artifacts, imported_records
+from modelcvd.advisories.affected import (
+    ListedVersion,
+    advisory_credits,
+    imported_records,
+    listed_versions,
+)
 from modelcvd.advisories.models import (
     Advisory,
     AdvisoryRevision,
@@ -26,6 +31,7 @@ from modelcvd.advisories.models import (
 )
 from modelcvd.advisories.schemas import AdvisoryContent
 from modelcvd.advisories.selectors import advisory_get_for
+from modelcvd.artifacts.digest import PURL_NAME
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
@@ -50,6 +56,11 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     State.WITHDRAWN: (),
 }
 HUGGING_FACE = "https://huggingface.co"
+HUGGING_FACE_PURL = "pkg:huggingface/"
+# What a Hugging Face organisation or model name may be made of (artifacts/digest.py).
+HUB_NAME = PURL_NAME
+# Placeholders importers write when a source does not say who publishes a model.
+UNKNOWN_PROVIDERS = frozenset({"", "unknown", "unparsed"})
 
 
 def content_validate(data: dict[str, Any]) -> dict[str, Any]:
@@ -95,9 +106,18 @@ def _staff_advisory(*, actor: User, advisory_id: str) -> Advisory:
 
 
 def _repository_url(artifact: Artifact) -> str:
-    # Open weights pinned to a git commit live in a git repository named provider/name (the
-    # Hugging Face convention the report format uses); others have no repository to point at.
-    if artifact.access == Artifact.Access.OPEN_WEIGHTS and GIT_COMMIT.match(artifact.revision):
+    """The model's git repository. Open weights live in a Hugging Face repository named
+    provider/name (the convention the report format states: the provider is the Hugging
+    Face organisation), and so does a model whose purl says it is on Hugging Face; a hosted
+    model, or one whose provider is not known, has no repository to point at."""
+    if artifact.purl.startswith(HUGGING_FACE_PURL):
+        return f"{HUGGING_FACE}/{artifact.provider}/{artifact.name}"
+    repo_id = (artifact.provider, artifact.name)
+    if (
+        artifact.access == Artifact.Access.OPEN_WEIGHTS
+        and artifact.provider.lower() not in UNKNOWN_PROVIDERS
+        and all(HUB_NAME.match(part) for part in repo_id)
+    ):
         return f"{HUGGING_FACE}/{artifact.provider}/{artifact.name}"
     return ""
 
@@ -256,17 +276,51 @@ def _sources(records: list[SourceRecord]) -> list[dict[str, Any]]:
     return sources
 
 
-def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> dict[str, Any]:
+def _model_purl(artifact: Artifact, repository_url: str) -> str:
+    """The model's package URL without a version (what OSV names a package by)."""
+    if artifact.purl:
+        return artifact.purl.split("@", 1)[0]
+    if repository_url.startswith(f"{HUGGING_FACE}/"):
+        return f"{HUGGING_FACE_PURL}{artifact.provider}/{artifact.name}"
+    return ""
+
+
+def _listed(entry: ListedVersion) -> dict[str, Any]:
+    """One version as the advisory document lists it, with its status."""
+    a = entry.artifact
+    repository_url = _repository_url(a)
+    fix = entry.fixed_by
+    return {
+        "provider": a.provider,
+        "name": a.name,
+        "vendor": a.vendor.slug if a.vendor else None,
+        "version_label": a.version_label,
+        "revision": a.revision,
+        "repository_url": repository_url,
+        "purl": _model_purl(a, repository_url),
+        "weights_digest": a.weights_digest,
+        "access": a.access,
+        "status": entry.status.value,
+        "status_reason": entry.reason,
+        "fixed_in": {"revision": fix.revision, "version_label": fix.version_label}
+        if fix is not None
+        else None,
+        "justification": entry.justification.value if entry.justification else None,
+    }
+
+
+def _document(advisory: Advisory, listed: list[ListedVersion], revision: int) -> dict[str, Any]:
     """The full advisory, every level but the sealed reproduction (added at render)."""
     content = advisory.content
+    artifacts = [entry.artifact for entry in listed]
     reports = list(advisory.case.reports.prefetch_related("artifacts").order_by("pk"))
     rows = imported_records(advisory.case, advisory)
     records = [SourceRecord.model_validate(row.data) for row in rows]
     by_report = {
         row.report_id: record for row, record in zip(rows, records, strict=True) if row.report_id
     }
-    listed = {artifact.pk: artifact for artifact in artifacts}
-    measurements = _replayed(advisory.case, listed) + _reported(reports, listed, by_report)
+    by_pk = {artifact.pk: artifact for artifact in artifacts}
+    measurements = _replayed(advisory.case, by_pk) + _reported(reports, by_pk, by_report)
     severity = None
     if content.get("cvss_vector"):
         scored = cvss4_score(content["cvss_vector"])
@@ -282,6 +336,7 @@ def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> d
         "revision": revision,
         "title": content["title"],
         "summary": content["summary"],
+        "cve_id": content.get("cve_id") or None,
         "aliases": content["aliases"],
         "technique": {
             "owasp": content["owasp"],
@@ -293,20 +348,8 @@ def _document(advisory: Advisory, artifacts: list[Artifact], revision: int) -> d
             "id": content["harm_category"],
             "name": HARM_CATEGORIES[content["harm_category"]],
         },
-        "affected": [
-            {
-                "provider": a.provider,
-                "name": a.name,
-                "vendor": a.vendor.slug if a.vendor else None,
-                "version_label": a.version_label,
-                "revision": a.revision,
-                "repository_url": _repository_url(a),
-                "weights_digest": a.weights_digest,
-                "access": a.access,
-                "status": "affected",
-            }
-            for a in artifacts
-        ],
+        # Every version the advisory lists, whatever its status (the key is historical).
+        "affected": [_listed(entry) for entry in listed],
         "severity": severity,
         "mitigations": content["mitigations"],
         "credits": advisory_credits(advisory.case, rows),
@@ -329,6 +372,7 @@ def _search_text(document: dict[str, Any]) -> str:
         document["title"],
         document["summary"],
         " ".join(document["aliases"]),
+        document.get("cve_id") or "",
         document["technique"]["owasp"],
         document["technique"]["owasp_name"],
         document["technique"]["atlas"],
@@ -342,8 +386,8 @@ def _search_text(document: dict[str, Any]) -> str:
 
 def _refresh(advisory: Advisory, *, revision: int) -> None:
     """Rebuild `document` and its column copies from `content` and the case; save."""
-    artifacts = list(affected_artifacts(advisory.case))
-    document = _document(advisory, artifacts, revision)
+    listed = listed_versions(advisory.case)
+    document = _document(advisory, listed, revision)
     advisory.document = document
     advisory.title = document["title"]
     advisory.owasp = document["technique"]["owasp"]
@@ -355,7 +399,7 @@ def _refresh(advisory: Advisory, *, revision: int) -> None:
     advisory.reproduction_level = "never" if held_out else advisory.content["reproduction_level"]
     advisory.search_text = _search_text(document)
     advisory.save()
-    advisory.artifacts.set(artifacts)
+    advisory.artifacts.set([entry.artifact for entry in listed])
 
 
 def _committed_payload(

@@ -16,7 +16,12 @@ from django.utils.feedgenerator import Atom1Feed
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
-from modelcvd.advisories.render import advisory_render, advisory_url, render_public
+from modelcvd.advisories.render import (
+    advisory_render,
+    advisory_url,
+    render_public,
+    version_rows,
+)
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.advisories.selectors import (
     PUBLIC_STATES,
@@ -114,8 +119,12 @@ def advisory_page(
         "advisories/detail.html",
         {
             "a": view,
+            "versions": version_rows(view),
             "revisions": revisions,
-            "formats": ("cve5", "osv", "csaf", "avid"),
+            # A CVE record only for a CVE id this instance's CNA assigned (render.export_view).
+            "formats": ("cve5", "osv", "csaf", "avid")
+            if view.get("cve_id")
+            else ("osv", "csaf", "avid"),
             "errors": errors,
             **authoring_context(request, advisory, edit_form),
         },

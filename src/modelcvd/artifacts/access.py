@@ -8,6 +8,8 @@ is their organisations' programs).
 |            | organisations' programs, named by those programs' cases, or named by no case |
 |            | and no program (registry entries that hint at no report): see them, record   |
 |            | digests and successor versions, run forensics on them                        |
+| state_fix  | coordinate, and the members of the artifact's vendor: name the version that  |
+|            | fixes it at a case's "fix available" step (registering it if it is new)      |
 
 Registering a new artifact or importing model cards names no existing row: any triager or
 administrator may (`may_register`). Artifacts first named by a report to another
@@ -42,6 +44,9 @@ class ArtifactQuerySet(RestrictedQuerySet["Artifact"]):
     rules = {
         "view": lambda actor: Q(programs__isnull=False) | _coordinate(actor),
         "coordinate": _coordinate,
+        "state_fix": lambda actor: (
+            _coordinate(actor) | Q(vendor_id__in=organisations_as(actor, Role.VENDOR_MEMBER))
+        ),
     }
 
 

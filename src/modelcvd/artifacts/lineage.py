@@ -23,7 +23,7 @@ from django.db.models import QuerySet
 from modelcvd.artifacts.models import Artifact
 from modelcvd.vocabulary import RunVerdict
 
-Status = Literal["affected", "not_affected", "fixed"]
+Status = Literal["affected", "not_affected", "fixed", "under_investigation"]
 MAX_DEPTH = 50  # generations; deeper trees (or a cycle in bad data) stop here
 # Given artifact ids, the decided verdict of the run that speaks for each: (verdict, run id).
 VerdictsOf = Callable[[list[int]], Mapping[int, tuple[str, int]]]
@@ -37,7 +37,11 @@ class DerivativeStatus:
       ancestor), or shown by a run on this artifact (`verified`, `run_id`);
     * `not_affected`: a finished run on this very artifact did not reproduce the attack;
     * `fixed`: this artifact is a superseding version verified not to reproduce, or derives
-      from one (`via` is the fix).
+      from one (`via` is the fix);
+    * `under_investigation`: this artifact is a superseding version nobody has verified yet,
+      or derives from one (`via` is that version): it is meant to fix its parent, but until a
+      run (or the vendor's fix step, which advisories read beside this walk) says so it is
+      neither affected nor fixed.
 
     `cannot_be_patched` marks open weights; `superseded_by_id` points to the version that
     replaces this one, when there is one.
@@ -85,7 +89,10 @@ def derivative_statuses(
        `not_reproduced` -> fixed if the descendant supersedes another artifact (it is a new
        version), else not_affected;
     2. otherwise the descendant of a fixed version is fixed (it carries the fixed weights);
-    3. otherwise it is affected via its nearest affected ancestor. A not-affected derivative
+    3. otherwise a new version (it supersedes another artifact) is under investigation, and
+       so is whatever derives from it: it was made to replace an affected one, and calling it
+       affected would publish the fix as vulnerable;
+    4. otherwise it is affected via its nearest affected ancestor. A not-affected derivative
        does not clear its own derivatives: that run tested one set of weights, not theirs.
     Artifacts in the affected set are never listed (the case names them already).
     """
@@ -141,6 +148,12 @@ def derivative_statuses(
             elif parent_status == "fixed":
                 status, via = "fixed", parent_via
                 reason = f"derived from fixed version #{parent_via}"
+            elif child.pk in superseding:
+                status, via = "under_investigation", child.pk
+                reason = "new version that supersedes an affected one; not verified"
+            elif parent_status == "under_investigation":
+                status, via = "under_investigation", parent_via
+                reason = f"derived from new version #{parent_via}, not verified"
             else:
                 # The frontier never carries not_affected (see below), so this is the nearest
                 # affected ancestor.
@@ -161,7 +174,7 @@ def derivative_statuses(
                     reason=reason,
                 )
             )
-            # A not-affected artifact hands its children what it inherited itself (rule 3).
+            # A not-affected artifact hands its children what it inherited itself (rule 4).
             carried_via = via if status != "not_affected" else parent_via
             carried_status: Status = status if status != "not_affected" else parent_status
             next_frontier.append((child.pk, carried_status, carried_via, path))

@@ -13,6 +13,7 @@ from modelcvd.artifacts.digest import ModelManifest, huggingface_purl
 from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
+from modelcvd.interop.advisory import GIT_COMMIT, SHA256_HEX
 from modelcvd.reports.document import ArtifactRef
 
 
@@ -154,6 +155,85 @@ def artifact_supersede(*, actor: User | None, artifact: Artifact, by: Artifact) 
         artifact.save(update_fields=["superseded_by"])
         audit_record(actor=actor, action="artifact.supersede", obj=artifact, data={"by": by.pk})
     return artifact
+
+
+def artifact_fix_register(
+    *,
+    actor: User,
+    fixes: Artifact,
+    revision: str,
+    version_label: str,
+    weights_digest: str = "",
+) -> Artifact:
+    """The version that fixes `fixes`: the same model (provider and name) at another
+    revision, found or registered, and recorded as superseding `fixes` unless something
+    already does. Called by a case's fix step (cases.services.transitions), which has checked
+    that `actor` may state the case's fix (its vendors and coordinators); a registered
+    version takes the vendor and the access of the version it fixes. A version without a
+    revision is named by its label, which then stands in the revision column (the unique key,
+    as a hosted model's version string does)."""
+    revision = revision.strip()
+    version_label = version_label.strip()
+    weights_digest = weights_digest.strip().lower().removeprefix("sha256:")
+    key = revision or version_label
+    errors = []
+    if not key:
+        errors.append(FieldError("fixed_version", "name the fixing version: a revision or label"))
+    if len(revision) > 200:
+        errors.append(FieldError("fixed_version.revision", "at most 200 characters"))
+    if len(version_label) > 100:
+        errors.append(FieldError("fixed_version.version_label", "at most 100 characters"))
+    if weights_digest and not SHA256_HEX.match(weights_digest):
+        errors.append(FieldError("fixed_version.weights_digest", "64 hexadecimal characters"))
+    if key == fixes.revision:
+        errors.append(
+            FieldError("fixed_version", "this is the affected version itself, not a new one")
+        )
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        fixed = Artifact.objects.filter(
+            provider=fixes.provider, name=fixes.name, revision=key
+        ).first()
+        if fixed is None:
+            purl = ""
+            if fixes.purl.startswith("pkg:huggingface/") and GIT_COMMIT.match(revision):
+                purl = huggingface_purl(f"{fixes.provider}/{fixes.name}", revision)
+            fixed = Artifact.objects.create(
+                provider=fixes.provider,
+                name=fixes.name,
+                revision=key,
+                version_label=version_label,
+                weights_digest=weights_digest,
+                access=fixes.access,
+                vendor=fixes.vendor,
+                purl=purl,
+            )
+            audit_record(actor=actor, action="artifact.create", obj=fixed, data={"fixes": fixes.pk})
+        elif weights_digest and fixed.weights_digest and fixed.weights_digest != weights_digest:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "fixed_version.weights_digest",
+                        "does not match the digest on record for this version",
+                    )
+                ]
+            )
+        elif version_label and not fixed.version_label:
+            # A known version gains the label it was named by; a label on record is kept.
+            fixed.version_label = version_label
+            fixed.save(update_fields=["version_label"])
+            audit_record(
+                actor=actor,
+                action="artifact.label",
+                obj=fixed,
+                data={"version_label": version_label, "fixes": fixes.pk},
+            )
+        if fixes.superseded_by_id is None:
+            fixes.superseded_by = fixed
+            fixes.save(update_fields=["superseded_by"])
+            audit_record(actor=actor, action="artifact.supersede", obj=fixes, data={"by": fixed.pk})
+    return fixed
 
 
 @dataclass

@@ -31,10 +31,53 @@ PUBLISH_POINTS = {
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(label="Move to", choices=[])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    # The "fix available" step names the version that fixes the case (cases.services).
+    fixed_artifact = forms.TypedChoiceField(
+        label="Fix for",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        help_text="For 'fix available': the case's artifact the new version fixes.",
+    )
+    fixed_revision = forms.CharField(
+        label="Fixed version: revision",
+        required=False,
+        max_length=200,
+        help_text="For 'fix available': the new version's revision (git commit), or leave "
+        "empty and give its label.",
+    )
+    fixed_version_label = forms.CharField(
+        label="Fixed version: label", required=False, max_length=100, help_text="e.g. v1.1"
+    )
+    fixed_weights_digest = forms.CharField(
+        label="Fixed version: weights sha256", required=False, max_length=71
+    )
 
-    def __init__(self, *args: Any, targets: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        targets: list[str],
+        artifacts: list[tuple[int, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         choice_field(self, "to").choices = [(t, t.replace("_", " ")) for t in targets]
+        choice_field(self, "fixed_artifact").choices = [("", "(the case's only artifact)")] + [
+            (pk, label) for pk, label in artifacts or []
+        ]
+        self.names_fix = "fix_available" in targets
+
+    def fixed_version(self) -> dict[str, Any] | None:
+        """The fixing version's fields, when the form moves the case to fix_available."""
+        data = self.cleaned_data
+        if data["to"] != "fix_available":
+            return None
+        return {
+            "artifact_id": data["fixed_artifact"],
+            "revision": data["fixed_revision"],
+            "version_label": data["fixed_version_label"],
+            "weights_digest": data["fixed_weights_digest"],
+        }
 
 
 class VendorNotifyForm(forms.Form):

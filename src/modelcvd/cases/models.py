@@ -281,3 +281,31 @@ class EmbargoAgreement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} agrees to embargo #{self.embargo_id}"
+
+
+class CaseFix(models.Model):
+    """The version that fixes one of the case's artifacts, as named at the "fix available"
+    step (cases.services.transitions). Open weights cannot be patched: the fix is another
+    Artifact, registered there if it was not known. One row per affected artifact; a later
+    fix step (after a failed verification sent the case back) replaces it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="fixes")
+    artifact = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    fixed_by = models.ForeignKey(Artifact, on_delete=models.PROTECT, related_name="+")
+    event = models.ForeignKey(TimelineEvent, null=True, on_delete=models.SET_NULL, related_name="+")
+    stated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    stated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["stated_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "artifact"], name="one_fix_per_case_artifact"),
+            models.CheckConstraint(
+                condition=~models.Q(artifact=models.F("fixed_by")), name="fix_is_another_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"artifact #{self.artifact_id} fixed by #{self.fixed_by_id} (case #{self.case_id})"

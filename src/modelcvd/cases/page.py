@@ -53,6 +53,14 @@ def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
     }
 
 
+def case_artifact_choices(case: Case) -> list[tuple[int, str]]:
+    """The case's artifacts as the fix step's form offers them."""
+    return [
+        (a.pk, f"{a}{f' {a.version_label}' if a.version_label else ''}")
+        for a in case.artifacts.order_by("pk")
+    ]
+
+
 def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
     """The case page for the signed-in user; NotFound when they may not see the case."""
     user = request_user(request)
@@ -77,7 +85,9 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         "access": access,
         "reports": reports,
         "comments": comments_visible(case=case, actor=user, access=access),
-        "transition_form": TransitionForm(targets=targets) if targets else None,
+        "transition_form": TransitionForm(targets=targets, artifacts=case_artifact_choices(case))
+        if targets
+        else None,
         "comment_form": CommentForm(
             visibilities=visibilities,
             channels=[(r.pk, f"report #{r.pk}") for r in reports] if access.staff else [],

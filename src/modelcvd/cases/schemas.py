@@ -52,9 +52,31 @@ class CaseOut(Schema):
     timeline: list[TimelineEventOut]
 
 
+class FixedVersionIn(Schema):
+    """The version that fixes the case, named when moving it to fix_available."""
+
+    artifact: int | None = Field(
+        default=None,
+        description="id of the case's artifact this version fixes (may be left out when the "
+        "case names one artifact)",
+    )
+    revision: str = Field(
+        default="", max_length=200, description="the fixing version's revision (git commit)"
+    )
+    version_label: str = Field(default="", max_length=100, description="e.g. v1.1")
+    weights_digest: str = Field(
+        default="", max_length=71, description="sha256 of its weights (optional)"
+    )
+
+
 class TransitionIn(Schema):
     to: CaseState
     reason: str = Field(min_length=1, max_length=5000)
+    fixed_version: FixedVersionIn | None = Field(
+        default=None,
+        description="required when moving to fix_available: the new version that fixes the "
+        "case (registered if it is not known); the advisory lists it as fixed",
+    )
 
 
 class CommentIn(Schema):
@@ -138,7 +160,16 @@ class BenchmarkRowOut(Schema):
     measured_rate: float | None
 
 
+class FixOut(Schema):
+    artifact_id: int = Field(description="the case's artifact the version fixes")
+    fixed_by_id: int = Field(description="the fixing version (an artifact)")
+    stated_at: datetime
+
+
 class CaseDetailOut(CaseOut):
+    fixes: list[FixOut] = Field(
+        default=[], description="The fixing versions named at the fix-available step."
+    )
     severity: SeverityOut
     deadlines: list[DeadlineOut]
     waiting_on_reporter_since: datetime | None

@@ -25,9 +25,10 @@ from modelcvd.cases.forms import (
     VendorNotifyForm,
     WaitingForm,
 )
-from modelcvd.cases.page import case_page_context
+from modelcvd.cases.page import case_artifact_choices, case_page_context
 from modelcvd.cases.selectors import triage_queue
 from modelcvd.cases.services import (
+    FixedVersion,
     case_transition,
     case_vendor_notify,
     case_waiting_set,
@@ -60,16 +61,20 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 @on_case_page
 def case_transition_view(request: HttpRequest, case_id: int) -> HttpResponse:
     context = case_page_context(request, case_id)
-    form = TransitionForm(request.POST, targets=context["targets"])
+    form = TransitionForm(
+        request.POST, targets=context["targets"], artifacts=case_artifact_choices(context["case"])
+    )
     if not form.is_valid():
         return render(
             request, "cases/detail.html", {**context, "transition_form": form}, status=422
         )
+    fixed = form.fixed_version()
     case_transition(
         case_id=case_id,
         actor=request_user(request),
         to=form.cleaned_data["to"],
         reason=form.cleaned_data["reason"],
+        fixed_version=FixedVersion(**fixed) if fixed is not None else None,
     )
     messages.success(request, f"Case moved to {form.cleaned_data['to'].replace('_', ' ')}.")
     return redirect("cases:detail", case_id=case_id)

@@ -1,7 +1,10 @@
 """`modelcvd export`, `modelcvd import` and `modelcvd commitment` (verify, reveal).
 
 export: one file per published advisory, at the public level (or --level defender), each
-  format built through the same redaction as every other channel.
+  format built through the same redaction as every other channel. Each advisory is rendered
+  and validated on its own: one that cannot be written is listed with its reason, the others
+  are written, and the exit status is 1 when any failed (0 when some were only skipped, e.g.
+  a CVE record for an advisory without a CVE id of this instance's CNA).
 import: garak / jailbreakbench / avid files become draft reports; cve records become aliasing
   records; prints what was imported and what was skipped and why.
 commitment verify: checks a revealed payload and salt against a published commitment (no
@@ -47,9 +50,14 @@ class Export(Command):
             help="disclosure level of the files (default: %(default)s)",
         )
 
-    def run(self, args: argparse.Namespace, out: Output) -> None:
+    def run(self, args: argparse.Namespace, out: Output) -> int:
         from modelcvd.advisories.models import Advisory
-        from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
+        from modelcvd.advisories.render import (
+            ExportRefused,
+            export_file_name,
+            export_view,
+            render_at,
+        )
         from modelcvd.advisories.selectors import PUBLIC_STATES
         from modelcvd.interop.jsonio import document_bytes
         from modelcvd.policy.disclosure import Channel, Level
@@ -70,17 +78,41 @@ class Export(Command):
         directory = Path(args.out)
         directory.mkdir(parents=True, exist_ok=True)
         written: list[str] = []
+        # One advisory's problem never stops the others: each is rendered and validated on its
+        # own, and what was not written is listed with the reason.
+        failed: list[dict[str, str]] = []
+        skipped: list[dict[str, str]] = []
         with out.progress("export", total=rows.count(), unit="advisories") as progress:
             for advisory in rows.iterator(chunk_size=500):
-                document = export_view(render_at(advisory, level), args.format)
-                path = directory / f"{advisory.advisory_id}.{FILE_SUFFIX[args.format]}"
-                path.write_bytes(document_bytes(document))
-                written.append(str(path))
+                try:
+                    document = export_view(render_at(advisory, level), args.format)
+                except ExportRefused as refused:
+                    entry = {"advisory": advisory.advisory_id, "reason": refused.reason}
+                    (skipped if refused.skipped else failed).append(entry)
+                else:
+                    path = directory / export_file_name(advisory.advisory_id, args.format)
+                    path.write_bytes(document_bytes(document))
+                    written.append(str(path))
                 progress.advance()
-        out.data(
-            {"format": args.format, "level": level.label, "out": str(directory), "files": written},
+        lines = [
             f"wrote {len(written)} {args.format} file(s) at the {level.label} level to {directory}",
+            *(f"skipped {e['advisory']}: {e['reason']}" for e in skipped),
+            *(f"FAILED  {e['advisory']}: {e['reason']}" for e in failed),
+        ]
+        if failed:
+            lines.append(f"{len(failed)} advisory(ies) failed; the others were written")
+        out.data(
+            {
+                "format": args.format,
+                "level": level.label,
+                "out": str(directory),
+                "files": written,
+                "skipped": skipped,
+                "failed": failed,
+            },
+            "\n".join(lines),
         )
+        return Exit.FAILED if failed else Exit.DONE
 
 
 class Import(Command):

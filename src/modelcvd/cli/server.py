@@ -37,6 +37,20 @@ def _address_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _base_url_default(host: str, port: int) -> None:
+    """Links rendered outside a request (mail, Atom entries, security.txt, exports) use
+    MODELCVD_BASE_URL; when it is not set, make it where this server listens, for this process
+    and the ones it starts, instead of settings' 127.0.0.1:8000. Set before Django reads its
+    settings. A wildcard address is reached on the loopback address."""
+    if os.environ.get("MODELCVD_BASE_URL"):
+        return
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - reading the address, not binding to it
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    os.environ["MODELCVD_BASE_URL"] = f"http://{host}:{port}"
+
+
 def _worker_argv(args: argparse.Namespace) -> list[str]:
     return [
         sys.executable,
@@ -116,6 +130,7 @@ class Serve(Command):
         _worker_options(parser)
 
     def run(self, args: argparse.Namespace, out: Output) -> int:
+        _base_url_default(args.host, args.port)
         if args.production:
             # Set before Django starts here and in the child processes, which inherit it: each
             # refuses to start with an embedded-only setting (core.apps.CoreConfig.ready).
@@ -185,6 +200,7 @@ class Demo(Command):
     def run(self, args: argparse.Namespace, out: Output) -> int:
         if _production_mode():
             raise DEMO_REFUSED
+        _base_url_default(args.host, args.port)
         setup_django()
         from django.conf import settings
         from django.core.management import call_command

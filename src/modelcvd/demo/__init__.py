@@ -25,9 +25,11 @@ from modelcvd.accounts.services import membership_grant, user_create
 from modelcvd.advisories.demo import seed_demo as seed_advisories
 from modelcvd.artifacts.models import Artifact
 from modelcvd.assessments.demo import seed_demo as seed_assessments
-from modelcvd.cases.services import case_transition
+from modelcvd.cases.models import Case
+from modelcvd.cases.services import FixedVersion, case_transition
+from modelcvd.cases.workflow import CaseState
 from modelcvd.credits.demo import seed_demo as seed_credits
-from modelcvd.demo.lineage import seed_lineage
+from modelcvd.demo.lineage import FIXED_REVISION, seed_lineage
 from modelcvd.demo.policies import seed_policies
 from modelcvd.metrics.demo import seed_demo as seed_history
 from modelcvd.policy.models import Program
@@ -228,6 +230,7 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
             summary.created += 1
         _transparency_demo(summary, program, users, acme_chat)
         summary.created += seed_policies(users=users, acme=acme)
+        summary.created += _fix_demo(users, acme_chat)
         summary.created += seed_advisories(triager=users["triager"])
     # Bob's report repeats Alice's: index now, so the triager sees the proposal even before a
     # worker has run the on-commit task (which re-indexes idempotently).
@@ -248,8 +251,8 @@ def _transparency_demo(
         vendor,
         provider="acme-ai",
         name="acme-chat-7b",
-        version_label="v1.1 (fix)",
-        revision="9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+        version_label="v1.1",
+        revision=FIXED_REVISION,
         access=Artifact.Access.OPEN_WEIGHTS,
     )
     cases = seed_history(
@@ -261,6 +264,29 @@ def _transparency_demo(
     )
     seed_assessments(assessor=users["ada"])
     seed_credits(cases=cases, triager=users["triager"], alice=users["alice"])
+
+
+def _fix_demo(users: dict[str, User], acme_chat: Artifact) -> int:
+    """Acme ships v1.1 for Alice's case: the vendor's "fix available" step names the fixing
+    version, so the demo advisory lists v1.0 affected and v1.1 fixed. Once."""
+    case = (
+        Case.objects.filter(artifacts=acme_chat, reports__reporter=users["alice"])
+        .order_by("pk")
+        .first()
+    )
+    if case is None or case.state != CaseState.VENDOR_NOTIFIED:
+        return 0
+    case_transition(
+        case_id=case.pk, actor=users["acme"], to="remediating", reason="demo: training v1.1"
+    )
+    case_transition(
+        case_id=case.pk,
+        actor=users["acme"],
+        to="fix_available",
+        reason="demo: v1.1 refuses the role-play framing",
+        fixed_version=FixedVersion(revision=FIXED_REVISION, version_label="v1.1"),
+    )
+    return 1
 
 
 # The demo's real run: a made-up secret under a role-play framing. Benign on purpose (the page

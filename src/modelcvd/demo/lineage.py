@@ -11,9 +11,11 @@ from modelcvd.artifacts.digest import huggingface_purl
 from modelcvd.artifacts.models import Artifact
 from modelcvd.policy.models import Program
 
+# The revision of acme-chat-7b v1.1, the version that fixes the demo's case.
+FIXED_REVISION = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"
 # suffix of the name ("" = the base's own name), revision, parent suffix, relation, source, label
 TREE = [
-    ("", "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b", "", "fine_tune", "registered", "v1.1 (fix)"),
+    ("", FIXED_REVISION, "", "fine_tune", "registered", "v1.1"),
     ("-sql", "1111111111111111111111111111111111111111", "", "fine_tune", "card", ""),
     (
         "-sql-GGUF",

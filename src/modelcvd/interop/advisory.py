@@ -29,7 +29,13 @@ from modelcvd.interop.source import cvss_rescore
 from modelcvd.scoring import cvss4
 from modelcvd.taxonomy import AtlasTechniqueId, HarmCategory, OwaspId, atlas_technique_name
 from modelcvd.verification.engine.stats import clopper_pearson_interval
-from modelcvd.vocabulary import CreditType, DisclosureLevel, ExportLevel
+from modelcvd.vocabulary import (
+    CreditType,
+    DisclosureLevel,
+    ExportLevel,
+    VersionStatus,
+    VexJustification,
+)
 
 ADVISORY_ID = re.compile(r"^MCVD-\d{4}-\d{4,}$")
 CVE_ID = re.compile(r"^CVE-\d{4}-\d{4,}$")
@@ -37,6 +43,7 @@ GHSA_ID = re.compile(r"^GHSA(-[23456789cfghjmpqrvwx]{4}){3}$")
 AVID_ID = re.compile(r"^AVID-\d{4}-[RV]\d{3,}$")
 GIT_COMMIT = re.compile(r"^[0-9a-f]{40}$")
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+PURL = re.compile(r"^pkg:[a-z][a-z0-9.+-]*/\S+$")
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 GitRevision = Annotated[str, Field(pattern=GIT_COMMIT.pattern, description="Full 40-hex commit.")]
@@ -199,30 +206,35 @@ def exact_interval(successes: int, trials: int, confidence: float = 0.95) -> tup
     return float(low), float(high)
 
 
-class AffectedArtifact(_Frozen):
-    """One model named in the advisory, with the revisions known affected, fixed or not."""
+class ArtifactVersion(_Frozen):
+    """One version of a model and what the advisory says about it. A model is named once per
+    advisory with every version it lists: the same model at several versions is the normal
+    case (the affected version and the one that fixes it)."""
 
-    provider: ShortText
-    name: ShortText
-    repository_url: str = Field(
-        default="", description="Git repository of the weights, e.g. https://huggingface.co/O/N."
+    status: VersionStatus
+    revision: str = Field(
+        default="", description="Full 40-hex git commit; only for models in a git repository."
     )
-    affected_revisions: tuple[GitRevision, ...] = Field(
-        default=(), description="Affected commits, oldest first."
-    )
-    fixed_revision: GitRevision | None = None
-    not_affected_revisions: tuple[GitRevision, ...] = ()
-    version_label: Annotated[str, Field(max_length=100)] = ""
-    weights_digest: str = Field(
+    label: Annotated[str, Field(max_length=100)] = ""
+    fixed_in: str = Field(
         default="",
-        description="sha256 of the affected weights; only when one affected version is named.",
+        description="For an affected version: the version that fixes it (its revision, or its "
+        "label when it has none); a fixed version listed beside it.",
     )
-    measurements: tuple[SuccessRate, ...] = ()
+    justification: VexJustification | None = Field(
+        default=None, description="For a version not affected: the VEX justification."
+    )
+    reason: Annotated[str, Field(max_length=500)] = Field(
+        default="", description="Where the status comes from, in words (a run, the vendor, ...)."
+    )
+    weights_digest: str = Field(default="", description="sha256 of this version's weights.")
 
-    @field_validator("repository_url")
+    @field_validator("revision")
     @classmethod
-    def _repository(cls, value: str) -> str:
-        return _repository_url(value) if value else value
+    def _revision(cls, value: str) -> str:
+        if value and not GIT_COMMIT.match(value):
+            raise ValueError("a revision is a full 40-hex git commit")
+        return value
 
     @field_validator("weights_digest")
     @classmethod
@@ -233,17 +245,70 @@ class AffectedArtifact(_Frozen):
         return value
 
     @model_validator(mode="after")
-    def _revisions(self) -> AffectedArtifact:
+    def _consistent(self) -> ArtifactVersion:
+        if not (self.revision or self.label):
+            raise ValueError("a version needs a revision or a label")
+        if self.fixed_in and self.status != VersionStatus.AFFECTED:
+            raise ValueError("only an affected version has a fixing version (fixed_in)")
+        if self.justification and self.status != VersionStatus.NOT_AFFECTED:
+            raise ValueError("only a version not affected has a VEX justification")
+        return self
+
+    @property
+    def version(self) -> str:
+        """What names this version in a format's version field: the commit, else the label."""
+        return self.revision or self.label
+
+    @property
+    def display(self) -> str:
+        """For people: 'v1.0 (3f1c2a9d8e7b)', or whichever of the two it has."""
+        if self.revision and self.label:
+            return f"{self.label} ({self.revision[:12]})"
+        return self.label or self.revision
+
+
+class AffectedArtifact(_Frozen):
+    """One model named in the advisory, with every version it lists and each one's status."""
+
+    provider: ShortText
+    name: ShortText
+    repository_url: str = Field(
+        default="", description="Git repository of the weights, e.g. https://huggingface.co/O/N."
+    )
+    purl: str = Field(
+        default="", description="Package URL of the model, without a version: pkg:huggingface/O/N."
+    )
+    versions: tuple[ArtifactVersion, ...] = Field(min_length=1, max_length=100)
+    measurements: tuple[SuccessRate, ...] = ()
+
+    @field_validator("repository_url")
+    @classmethod
+    def _repository(cls, value: str) -> str:
+        return _repository_url(value) if value else value
+
+    @field_validator("purl")
+    @classmethod
+    def _purl(cls, value: str) -> str:
+        # OSV names a package by its purl without the version (the ranges carry versions).
+        if value and (not PURL.match(value) or "@" in value):
+            raise ValueError("a package URL without a version, e.g. pkg:huggingface/ORG/NAME")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AffectedArtifact:
         revisions = self.revisions
         if revisions and not self.repository_url:
             raise ValueError("git revisions need the repository_url they belong to")
-        if len(revisions) != len(set(revisions)):
-            raise ValueError("a revision is listed twice (affected, fixed and not affected)")
-        if not (self.affected_revisions or self.not_affected_revisions or self.version_label):
-            raise ValueError("name the affected revisions, or at least a version label")
-        # One digest cannot describe several revisions' weights, so it names just one.
-        if self.weights_digest and len(self.affected_revisions) > 1:
-            raise ValueError("weights_digest needs exactly one affected revision")
+        keys = [v.version for v in self.versions]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"a version of {self.display_name} is listed twice")
+        fixed = {v.version for v in self.versions if v.status == VersionStatus.FIXED}
+        for version in self.versions:
+            if version.fixed_in and version.fixed_in not in fixed:
+                raise ValueError(
+                    f"{version.display} is fixed in {version.fixed_in!r}, which is not listed "
+                    "as a fixed version"
+                )
         for measurement in self.measurements:
             if revisions and measurement.revision not in revisions:
                 raise ValueError(f"measurement on unlisted revision {measurement.revision!r}")
@@ -251,8 +316,10 @@ class AffectedArtifact(_Frozen):
 
     @property
     def revisions(self) -> list[str]:
-        fixed = [self.fixed_revision] if self.fixed_revision else []
-        return [*self.affected_revisions, *fixed, *self.not_affected_revisions]
+        return [v.revision for v in self.versions if v.revision]
+
+    def with_status(self, status: VersionStatus) -> list[ArtifactVersion]:
+        return [v for v in self.versions if v.status == status]
 
     @property
     def display_name(self) -> str:
@@ -260,10 +327,7 @@ class AffectedArtifact(_Frozen):
 
     @property
     def is_affected(self) -> bool:
-        """True when some version is affected: a listed revision, or the labelled version."""
-        return bool(self.affected_revisions) or not (
-            self.not_affected_revisions or self.fixed_revision
-        )
+        return any(v.status == VersionStatus.AFFECTED for v in self.versions)
 
     @property
     def collection_url(self) -> str:
@@ -384,6 +448,11 @@ class AdvisoryDocument(_Frozen):
 
     id: str = Field(pattern=ADVISORY_ID.pattern, description="MCVD-YYYY-NNNN")
     aliases: tuple[str, ...] = ()
+    assigned_cve: str | None = Field(
+        default=None,
+        description="The CVE id this instance's CNA assigned to the advisory (also an alias); "
+        "only then is a full CVE record written. Other CVE aliases were assigned elsewhere.",
+    )
     title: Annotated[str, Field(min_length=3, max_length=200)]
     summary: Annotated[str, Field(min_length=1, max_length=5_000)]
     details: Annotated[str, Field(max_length=20_000)] = ""
@@ -434,9 +503,12 @@ class AdvisoryDocument(_Frozen):
     def _consistent(self) -> AdvisoryDocument:
         if self.modified < self.published:
             raise ValueError("modified cannot precede published")
+        if self.assigned_cve is not None and self.assigned_cve not in self.aliases:
+            raise ValueError("the assigned CVE id must also be among the aliases")
         names = [artifact.display_name for artifact in self.artifacts]
         if len(names) != len(set(names)):
-            raise ValueError("an artifact is listed twice")
+            # Versions of one model belong under one entry (AffectedArtifact.versions).
+            raise ValueError("a model is named twice: list its versions under one entry")
         for remediation in self.remediations:
             unknown = set(remediation.artifacts) - set(names)
             if unknown:
@@ -449,7 +521,14 @@ class AdvisoryDocument(_Frozen):
 
     @property
     def cve_id(self) -> str | None:
-        return next((alias for alias in self.aliases if CVE_ID.match(alias)), None)
+        """The CVE the advisory is about, whoever assigned it (see `assigned_cve`)."""
+        return self.assigned_cve or next(
+            (alias for alias in self.aliases if CVE_ID.match(alias)), None
+        )
+
+    @property
+    def cve_aliases(self) -> list[str]:
+        return [alias for alias in self.aliases if CVE_ID.match(alias)]
 
     @property
     def cwe(self) -> tuple[str, str] | None:
@@ -474,6 +553,11 @@ class AdvisoryDocument(_Frozen):
             for remediation in self.remediations
             if not remediation.artifacts or artifact.display_name in remediation.artifacts
         ]
+
+
+def cve_record_url(cve_id: str) -> str:
+    """Where anyone reads a CVE record: the CVE program's own page for it."""
+    return f"https://www.cve.org/CVERecord?id={cve_id}"
 
 
 @lru_cache(maxsize=4096)

@@ -2,7 +2,9 @@
 
 The advisory becomes a "Third-party Report" of type "Measurement" when it holds counts (each
 one an AVID metric whose detection method names its provenance: a verification run on this
-instance, or the source that reported the counts) and "Advisory" otherwise. Impact carries the AVID taxonomy
+instance, or the source that reported the counts) and "Advisory" otherwise. `affects.artifacts`
+names each model with an affected version; AVID has no field for versions or their statuses,
+so the description lists every version with its status (`version_statuses_text`). Impact carries the AVID taxonomy
 (SEP view chosen from the OWASP risk), the ATLAS technique and the CWE. AVID's `cvss` block is
 CVSS v3 only, so a CVSS 4.0 vector is not exported here. Exports are strict: tests validate
 them against the schema generated from AVID's datamodel. Importing AVID is in avid_import.py.
@@ -13,8 +15,9 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from modelcvd.interop.advisory import AdvisoryDocument
+from modelcvd.interop.advisory import AdvisoryDocument, cve_record_url
 from modelcvd.taxonomy import OWASP_LLM_2025
+from modelcvd.vocabulary import VersionStatus
 
 DATA_VERSION = "0.3.3"
 TAXONOMY_VERSION = "0.2"
@@ -147,6 +150,31 @@ def _source_cvss(advisory: AdvisoryDocument) -> dict[str, Any] | None:
     return None
 
 
+# AVID has no status per version: `affects` names the affected models, and the description
+# says what the advisory says about each version, in these words. Total over the vocabulary.
+STATUS_WORDS: dict[VersionStatus, str] = {
+    VersionStatus.AFFECTED: "affected",
+    VersionStatus.FIXED: "fixed",
+    VersionStatus.NOT_AFFECTED: "not affected",
+    VersionStatus.UNDER_INVESTIGATION: "under investigation",
+}
+VERSION_STATUSES_HEADING = "Version statuses:"
+
+
+def version_statuses_text(advisory: AdvisoryDocument) -> str:
+    """'Version statuses:' and one line per listed version: '- MODEL VERSION: STATUS', with
+    '; fixed in VERSION' for an affected version whose fix is known."""
+    lines = [VERSION_STATUSES_HEADING]
+    for artifact in advisory.artifacts:
+        by_version = {v.version: v for v in artifact.versions}
+        for version in artifact.versions:
+            line = f"- {artifact.display_name} {version.display}: {STATUS_WORDS[version.status]}"
+            if version.fixed_in:
+                line += f"; fixed in {by_version[version.fixed_in].display}"
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[str, Any]:
     """The advisory as an AVID report."""
     sep = SEP_BY_OWASP[advisory.owasp]
@@ -174,10 +202,25 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
             0, {"type": "source", "label": f"modelcvd advisory {advisory.id}", "url": advisory_url}
         )
     references += [
+        {"type": "source", "label": f"CVE record {alias}", "url": cve_record_url(alias)}
+        for alias in advisory.cve_aliases
+    ]
+    references += [
         {"type": "model", "label": artifact.display_name, "url": artifact.repository_url}
         for artifact in advisory.artifacts
         if artifact.repository_url
     ]
+    # AVID names a model as provider/name (what its importers, ours included, read back); the
+    # versions and their statuses are in the description.
+    affected = [
+        {"type": _artifact_type(advisory, artifact.display_name), "name": artifact.display_name}
+        for artifact in advisory.artifacts
+        if artifact.is_affected
+    ]
+    if not affected:
+        raise ValueError(
+            f"{advisory.id} lists no affected version, and an AVID report needs what it affects"
+        )
     sep_view = _views(advisory, "sep_view", SEP_VIEW) or [sep]
     impact: dict[str, Any] = {
         "avid": {
@@ -202,6 +245,7 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
     owasp = f"OWASP LLM 2025 {advisory.owasp} ({OWASP_LLM_2025[advisory.owasp]})"
     # AVID has no field for details or remediations: they go into the description.
     description = [advisory.summary, advisory.details]
+    description.append(version_statuses_text(advisory))
     description += [f"Remediation ({r.category}): {r.details}" for r in advisory.remediations]
     description.append(f"Classified as {owasp}.")
     if advisory.payload_commitment:
@@ -220,13 +264,7 @@ def avid_report(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[s
             "deployer": list(
                 dict.fromkeys(deployer for s in advisory.sources for deployer in s.deployers)
             ),
-            "artifacts": [
-                {
-                    "type": _artifact_type(advisory, artifact.display_name),
-                    "name": artifact.display_name,
-                }
-                for artifact in advisory.artifacts
-            ],
+            "artifacts": affected,
         },
         "problemtype": {
             # An imported AVID record's own class; modelcvd's own findings are third-party.

@@ -1,16 +1,19 @@
 """CSAF 2.0 export in the VEX profile (`csaf_vex`).
 
 The product tree is vendor (provider) -> product name (model) -> product version (one per
-revision, or the version label of a model without git history). Every version gets a status:
-known_affected, fixed or known_not_affected. The VEX profile also asks for an action statement
-for every affected product (a remediation; "none_available" when the advisory has none) and an
-impact statement for every not-affected one (a threat of category "impact" quoting the replay
-that showed it). CSAF 2.0 scores only CVSS v2/v3, so the CVSS 4.0 vector travels as a note.
+listed version: its revision, or its label without git history). Every version gets its
+status: known_affected, fixed, known_not_affected or under_investigation. The VEX profile also
+asks for an action statement for every affected product (the fixing version as a vendor_fix,
+a remediation, or "none_available") and, for every not-affected one, a flag (its VEX
+justification) or an impact statement (a threat of category "impact"): both are written.
+Files are named per section 5.1 (`csaf_file_name`) and the `self` reference is the JSON
+document's own URL. CSAF 2.0 scores only CVSS v2/v3, so the CVSS 4.0 vector travels as a note.
 The TLP label follows the advisory's disclosure level.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +22,13 @@ from modelcvd.interop.advisory import (
     GHSA_ID,
     AdvisoryDocument,
     AffectedArtifact,
+    ArtifactVersion,
+    cve_record_url,
     iso_utc,
 )
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
 from modelcvd.version import __version__
-from modelcvd.vocabulary import CreditType
+from modelcvd.vocabulary import CreditType, VersionStatus, VexJustification
 
 CSAF_VERSION = "2.0"
 TLP_URL = "https://www.first.org/tlp/"
@@ -42,18 +47,33 @@ ACKNOWLEDGMENT: dict[CreditType, str] = {
 }
 
 
+# CSAF's product_status groups, one per status. Total over the vocabulary.
+PRODUCT_STATUS: dict[VersionStatus, str] = {
+    VersionStatus.AFFECTED: "known_affected",
+    VersionStatus.FIXED: "fixed",
+    VersionStatus.NOT_AFFECTED: "known_not_affected",
+    VersionStatus.UNDER_INVESTIGATION: "under_investigation",
+}
+# The CSAF 2.0 flag labels are the VEX justifications, spelled the same. Total as well.
+FLAG_LABEL: dict[VexJustification, str] = {j: j.value for j in VexJustification}
+
+
 @dataclass
 class _Version:
     product_id: str
     name: str
     branch: str  # the product_version branch: a revision, or the version label
-    status: str  # known_affected | fixed | known_not_affected
+    version: ArtifactVersion
     helper: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        return PRODUCT_STATUS[self.version.status]
 
 
 def _purl(artifact: AffectedArtifact, revision: str) -> str | None:
     # purl-spec's "huggingface" type: namespace = user or organisation, version = commit.
-    if artifact.collection_url != HUGGING_FACE:
+    if artifact.collection_url != HUGGING_FACE or not revision:
         return None
     return f"pkg:huggingface/{artifact.package_name}@{revision}"
 
@@ -63,42 +83,24 @@ def _versions(artifact: AffectedArtifact, next_id: list[int]) -> list[_Version]:
         next_id[0] += 1
         return f"CSAFPID-{next_id[0]:04d}"
 
-    if not artifact.revisions:
-        return [
-            _Version(
-                product_id(),
-                f"{artifact.display_name} {artifact.version_label}",
-                artifact.version_label,
-                "known_affected",
-            )
-        ]
-    statuses = [
-        *((rev, "known_affected") for rev in artifact.affected_revisions),
-        *(((artifact.fixed_revision, "fixed"),) if artifact.fixed_revision else ()),
-        *((rev, "known_not_affected") for rev in artifact.not_affected_revisions),
-    ]
     versions = []
-    for revision, status in statuses:
+    for version in artifact.versions:
         helper: dict[str, Any] = {}
-        if (purl := _purl(artifact, revision)) is not None:
+        if (purl := _purl(artifact, version.revision)) is not None:
             helper["purl"] = purl
-        if artifact.weights_digest and status == "known_affected":
+        if version.weights_digest:
             helper["hashes"] = [
                 {
-                    "file_hashes": [{"algorithm": "sha256", "value": artifact.weights_digest}],
+                    "file_hashes": [{"algorithm": "sha256", "value": version.weights_digest}],
                     "filename": "model weights",
                 }
             ]
-        label = f" ({artifact.version_label})" if artifact.version_label else ""
-        versions.append(
-            _Version(
-                product_id(),
-                f"{artifact.display_name}{label} @ {revision}",
-                revision,
-                status,
-                helper,
-            )
-        )
+        if version.revision:
+            label = f" ({version.label})" if version.label else ""
+            name = f"{artifact.display_name}{label} @ {version.revision}"
+        else:
+            name = f"{artifact.display_name} {version.label}"
+        versions.append(_Version(product_id(), name, version.version, version, helper))
     return versions
 
 
@@ -147,6 +149,22 @@ def _remediations(
 ) -> list[dict[str, Any]]:
     remediations: list[dict[str, Any]] = []
     covered: set[str] = set()
+    # The fixing version first: for open weights the only remedy is to use a new version.
+    for artifact in advisory.artifacts:
+        listed = versions[artifact.display_name]
+        for fix in listed:
+            ids = [v.product_id for v in listed if v.version.fixed_in == fix.version.version]
+            if not ids:
+                continue
+            remediations.append(
+                {
+                    "category": "vendor_fix",
+                    "details": f"Fixed in {artifact.display_name} {fix.version.display}: use "
+                    "that version instead (open weights cannot be patched in place).",
+                    "product_ids": ids,
+                }
+            )
+            covered.update(ids)
     for remediation in advisory.remediations:
         ids = [
             v.product_id
@@ -187,30 +205,44 @@ def _remediations(
 def _threats(
     advisory: AdvisoryDocument, versions: dict[str, list[_Version]]
 ) -> list[dict[str, Any]]:
+    """An impact statement for every version not affected (the VEX profile asks for one, or a
+    flag), quoting where the status comes from and, at the defender level, the replay."""
     threats = []
     for artifact in advisory.artifacts:
         for version in versions[artifact.display_name]:
-            if version.status != "known_not_affected":
+            if version.version.status != VersionStatus.NOT_AFFECTED:
                 continue
             # Only a run on this instance may be quoted as a replay.
             replay = next(
                 (
                     m
                     for m in artifact.measurements
-                    if m.revision == version.branch and m.replayed_here
+                    if version.version.revision
+                    and m.revision == version.version.revision
+                    and m.replayed_here
                 ),
                 None,
             )
-            details = "Verified not affected by modelcvd."
+            details = f"Not affected: {version.version.reason or 'stated by the coordinators'}."
             if replay is not None:
-                details = (
-                    f"Verified not affected on this revision: the attack succeeded in "
-                    f"{replay.describe()}."
+                details += (
+                    f" The attack succeeded on this version in {replay.describe()}."
                 )
             threats.append(
                 {"category": "impact", "details": details, "product_ids": [version.product_id]}
             )
     return threats
+
+
+def _flags(versions: dict[str, list[_Version]]) -> list[dict[str, Any]]:
+    """The VEX justification of each version not affected, as CSAF flags (one per label)."""
+    by_label: dict[str, list[str]] = {}
+    for artifact_versions in versions.values():
+        for version in artifact_versions:
+            if version.version.justification is not None:
+                label = FLAG_LABEL[version.version.justification]
+                by_label.setdefault(label, []).append(version.product_id)
+    return [{"label": label, "product_ids": ids} for label, ids in by_label.items()]
 
 
 def _vulnerability(
@@ -282,6 +314,8 @@ def _vulnerability(
         vulnerability["remediations"] = remediations
     if threats := _threats(advisory, versions):
         vulnerability["threats"] = threats
+    if flags := _flags(versions):
+        vulnerability["flags"] = flags
     if advisory.credits:
         vulnerability["acknowledgments"] = _acknowledgments(advisory)
     return vulnerability
@@ -350,8 +384,11 @@ def csaf_vex(
     publisher_name: str,
     publisher_namespace: str,
     advisory_url: str = "",
+    document_url: str = "",
 ) -> dict[str, Any]:
-    """The advisory as a CSAF 2.0 document in the VEX profile."""
+    """The advisory as a CSAF 2.0 document in the VEX profile. `document_url` is where this
+    JSON document is served (its `self` reference); `advisory_url` the human-readable page,
+    an external reference."""
     next_id = [0]
     versions = {a.display_name: _versions(a, next_id) for a in advisory.artifacts}
 
@@ -365,13 +402,26 @@ def csaf_vex(
         {"category": "external", "summary": ref.label or ref.kind, "url": ref.url}
         for ref in advisory.references
     ]
+    references += [
+        {"category": "external", "summary": f"CVE record {alias}", "url": cve_record_url(alias)}
+        for alias in advisory.cve_aliases
+    ]
     if advisory_url:
         references.insert(
             0,
             {
-                "category": "self",
-                "summary": f"modelcvd advisory {advisory.id}",
+                "category": "external",
+                "summary": f"modelcvd advisory {advisory.id} (web page)",
                 "url": advisory_url,
+            },
+        )
+    if document_url:
+        references.insert(
+            0,
+            {
+                "category": "self",
+                "summary": f"modelcvd advisory {advisory.id} (this CSAF document)",
+                "url": document_url,
             },
         )
 
@@ -406,3 +456,13 @@ def csaf_vex(
         "product_tree": _product_tree(advisory, versions),
         "vulnerabilities": [_vulnerability(advisory, versions)],
     }
+
+
+# CSAF 2.0 section 5.1: the file name is the tracking id, lower case, with every character
+# outside [+\-a-z0-9] replaced by "_", then ".json".
+_NOT_IN_FILE_NAME = re.compile(r"[^+\-a-z0-9]")
+
+
+def csaf_file_name(tracking_id: str) -> str:
+    """The file name CSAF 2.0 section 5.1 prescribes for a document with this tracking id."""
+    return _NOT_IN_FILE_NAME.sub("_", tracking_id.lower()) + ".json"

@@ -11,16 +11,50 @@ provenance (replayed here, or reported by a named source), travel in an
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, iso_utc
+from modelcvd.interop.advisory import (
+    AdvisoryDocument,
+    AffectedArtifact,
+    cve_record_url,
+    iso_utc,
+)
 from modelcvd.scoring.cvss4 import cvss4_json
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
-from modelcvd.vocabulary import CreditType
+from modelcvd.vocabulary import CreditType, VersionStatus
 
 DATA_VERSION = "5.1"
 LANG = "en"
+# The CVE schema's uuidType: a version 4 UUID.
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# The all-zero placeholder earlier versions wrote: valid in form, nobody's id.
+PLACEHOLDER_ORG_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass(frozen=True)
+class Cna:
+    """The CVE Numbering Authority this instance publishes CVE records as.
+
+    The two values CVE Services knows a CNA by, and the ones a CVE Services client needs:
+    cvelib's `CveApi(username=..., org=short_name, api_key=..., env=...)` takes the short name
+    as `org`, and its `show_org()` answers the organisation's `UUID`, the `org_id` here. A
+    client that reserves ids (a later step) can be built from this and the account's key.
+    """
+
+    org_id: str
+    short_name: str
+
+    def __post_init__(self) -> None:
+        if not UUID4.match(self.org_id.lower()) or self.org_id == PLACEHOLDER_ORG_ID:
+            raise ValueError(
+                f"the CNA orgId must be the UUID CVE Services gave the CNA, got {self.org_id!r}"
+            )
+        if not 2 <= len(self.short_name) <= 32:
+            raise ValueError("the CNA shortName has 2 to 32 characters")
+
 
 # CVE credit types are spelled with spaces; ours with underscores. Total over the vocabulary
 # (tests/interop/test_vocabulary_exports.py keeps it so).
@@ -61,22 +95,27 @@ def _cvss_v4_metrics(vector: str) -> dict[str, Any]:
     return metrics
 
 
+# CVE 5 has three version statuses: a fixed version and one verified not affected are both
+# "unaffected"; a version still under investigation is "unknown". Total over the vocabulary.
+VERSION_STATUS: dict[VersionStatus, str] = {
+    VersionStatus.AFFECTED: "affected",
+    VersionStatus.FIXED: "unaffected",
+    VersionStatus.NOT_AFFECTED: "unaffected",
+    VersionStatus.UNDER_INVESTIGATION: "unknown",
+}
+
+
 def _versions(artifact: AffectedArtifact) -> list[dict[str, str]]:
-    if artifact.revisions:
-        versions = [
-            {"version": revision, "status": "affected", "versionType": "git"}
-            for revision in artifact.affected_revisions
-        ]
-        versions += [
-            {"version": revision, "status": "unaffected", "versionType": "git"}
-            for revision in (
-                *([artifact.fixed_revision] if artifact.fixed_revision else []),
-                *artifact.not_affected_revisions,
-            )
-        ]
-        return versions
-    # No git history (e.g. a hosted API model): the label names the one version we know.
-    return [{"version": artifact.version_label, "status": "affected", "versionType": "custom"}]
+    """Every listed version with its status, one entry each: a git commit as versionType
+    "git", a version label (no git history, e.g. a hosted model) as "custom"."""
+    return [
+        {
+            "version": version.version,
+            "status": VERSION_STATUS[version.status],
+            "versionType": "git" if version.revision else "custom",
+        }
+        for version in artifact.versions
+    ]
 
 
 def _affected(artifact: AffectedArtifact) -> dict[str, Any]:
@@ -87,7 +126,7 @@ def _affected(artifact: AffectedArtifact) -> dict[str, Any]:
             "packageName": artifact.package_name,
             "repo": artifact.repository_url,
         }
-    # Revisions not listed are unknown, not safe: nobody replayed the attack on them.
+    # Versions not listed are unknown, not safe: nobody replayed the attack on them.
     product |= {"versions": _versions(artifact), "defaultStatus": "unknown"}
     return product
 
@@ -163,6 +202,10 @@ def cna_container(
     ]
     if advisory_url:
         references.insert(0, _reference(advisory_url, advisory.id, ["third-party-advisory"]))
+    # Other CVE ids for the same vulnerability (assigned elsewhere) are named, never claimed.
+    for alias in advisory.cve_aliases:
+        if alias != subject:
+            references.append(_reference(cve_record_url(alias), alias, ["related"]))
     for artifact in advisory.artifacts:
         if artifact.repository_url and artifact.repository_url not in {
             ref["url"] for ref in references
@@ -233,11 +276,18 @@ def cve_record(
 ) -> dict[str, Any]:
     """A full CVE JSON 5.1 record (as CVE Services would return it) for the advisory.
 
-    `cve_id` defaults to the advisory's CVE alias; a record cannot exist without one.
+    Only for a CVE id this CNA (`org_id`, `short_name`) assigned: `cve_id` defaults to the
+    advisory's `assigned_cve`. A CVE assigned by another CNA is an alias, never a record here:
+    writing one would claim someone else's id.
     """
-    cve_id = cve_id or advisory.cve_id
+    cve_id = cve_id or advisory.assigned_cve
     if cve_id is None:
-        raise ValueError(f"{advisory.id} has no CVE alias; pass the CVE id assigned to it")
+        raise ValueError(
+            f"{advisory.id} has no CVE id assigned by this CNA; its CVE aliases were assigned "
+            "elsewhere and are not ours to publish"
+        )
+    if not (org_id and short_name):
+        raise ValueError("a CVE record needs the assigning CNA's orgId and shortName")
     return {
         "dataType": "CVE_RECORD",
         "dataVersion": DATA_VERSION,

@@ -1,20 +1,27 @@
-"""OSV 1.7 export: models as git repositories with full-hash GIT ranges.
+"""OSV 1.7 export: models as git repositories with full-hash GIT ranges, or by purl.
 
-Each artifact with a repository becomes an `affected` entry in OSV's GIT ecosystem (package
-name = repository URL) with one GIT range: `introduced` at the oldest affected revision and,
-when a fix is known, `fixed` at the fixing revision. Without a fix OSV reads "every later
-commit is affected", which is what modelcvd assumes until a replay says otherwise. The exact
-revisions replayed are also listed in `versions`. Artifacts without git history (hosted API
-models) cannot be expressed in OSV and are named in `database_specific` instead.
+Each model with an affected version becomes one `affected` entry (see `_affected`): a model in
+a git repository (Hugging Face) as a package of OSV's GIT ecosystem named by the repository
+URL, with one GIT range per affected commit (`introduced` there, `fixed` at the commit that
+fixes it when one is known; without a fix OSV reads "every later commit is affected", which is
+what modelcvd assumes until a replay says otherwise); any other model, which OSV has no
+ecosystem for, with its purl and its affected versions listed explicitly. `versions` always
+lists the affected versions. OSV itself only says "affected": the other statuses (fixed, not
+affected, under investigation) travel in `database_specific.version_statuses`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from modelcvd.interop.advisory import AdvisoryDocument, AffectedArtifact, iso_utc
+from modelcvd.interop.advisory import (
+    AdvisoryDocument,
+    AffectedArtifact,
+    cve_record_url,
+    iso_utc,
+)
 from modelcvd.taxonomy import OWASP_LLM_2025, atlas_version
-from modelcvd.vocabulary import CreditType
+from modelcvd.vocabulary import CreditType, VersionStatus
 
 SCHEMA_VERSION = "1.7.0"
 
@@ -48,45 +55,97 @@ def osv_id(advisory_id: str) -> str:
     return f"{ID_PREFIX}{advisory_id}"
 
 
-def _git_affected(artifact: AffectedArtifact) -> dict[str, Any] | None:
-    if not artifact.affected_revisions:
-        return None  # only known-not-affected revisions: nothing for OSV to list
-    events: list[dict[str, str]] = [{"introduced": artifact.affected_revisions[0]}]
-    if artifact.fixed_revision:
-        events.append({"fixed": artifact.fixed_revision})
+def _version_statuses(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
+    """Every listed version of every model with its status: OSV itself lists affected versions
+    only, so this is where fixed, not affected and under investigation are said."""
+    return [
+        {
+            "model": artifact.display_name,
+            "version": v.version,
+            "label": v.label or None,
+            "status": v.status.value,
+            "fixed_in": v.fixed_in or None,
+            "justification": v.justification.value if v.justification else None,
+            "weights_sha256": v.weights_digest or None,
+        }
+        for artifact in advisory.artifacts
+        for v in artifact.versions
+    ]
+
+
+def _database_specific(artifact: AffectedArtifact) -> dict[str, Any]:
     return {
-        "package": {"ecosystem": "GIT", "name": artifact.repository_url},
-        "ranges": [{"type": "GIT", "repo": artifact.repository_url, "events": events}],
-        "versions": list(artifact.affected_revisions),
-        "database_specific": {
-            "provider": artifact.provider,
-            "model": artifact.name,
-            "version_label": artifact.version_label or None,
-            "weights_sha256": artifact.weights_digest or None,
-            "not_affected_revisions": list(artifact.not_affected_revisions),
-            # Counts with their provenance: replayed here, or reported by a named source.
-            "measurements": [
-                {**m.export(), "origin": m.origin_text()} for m in artifact.measurements
-            ],
-        },
+        "provider": artifact.provider,
+        "model": artifact.name,
+        # Counts with their provenance: replayed here, or reported by a named source.
+        "measurements": [{**m.export(), "origin": m.origin_text()} for m in artifact.measurements],
     }
+
+
+def _git_ranges(artifact: AffectedArtifact) -> list[dict[str, Any]]:
+    """One GIT range per affected commit: introduced there, and `fixed` at the commit that
+    fixes it when one is known. Without a fix the range stays open (every later commit is
+    affected, the conservative reading: a later commit that only edits the model card keeps
+    the same weights), so `last_affected` is never written."""
+    fixed_revisions = {v.version: v.revision for v in artifact.with_status(VersionStatus.FIXED)}
+    ranges = []
+    for version in artifact.with_status(VersionStatus.AFFECTED):
+        if not version.revision:
+            continue
+        events: list[dict[str, str]] = [{"introduced": version.revision}]
+        if fixed := fixed_revisions.get(version.fixed_in):
+            events.append({"fixed": fixed})
+        ranges.append({"type": "GIT", "repo": artifact.repository_url, "events": events})
+    return ranges
+
+
+def _affected(artifact: AffectedArtifact) -> dict[str, Any] | None:
+    """The artifact as an OSV `affected` entry, or None when no version of it is affected
+    (OSV lists affected versions only; the others stay in `database_specific`).
+
+    - In a git repository (a Hugging Face model pinned to a revision): package in the GIT
+      ecosystem named by the repository URL, GIT ranges on it, and `versions` with every
+      affected commit (OSV asks for them beside GIT ranges) and the labels of affected
+      versions that have no commit.
+    - Not in a git repository: OSV has no ecosystem for models, so the package is left out
+      (the schema allows it) and the model is named by its purl in `database_specific`, with
+      the affected versions listed explicitly in `versions`.
+    """
+    affected = artifact.with_status(VersionStatus.AFFECTED)
+    if not affected:
+        return None
+    entry: dict[str, Any] = {}
+    if artifact.repository_url:
+        package: dict[str, str] = {"ecosystem": "GIT", "name": artifact.repository_url}
+        if artifact.purl:
+            package["purl"] = artifact.purl
+        entry["package"] = package
+        if ranges := _git_ranges(artifact):
+            entry["ranges"] = ranges
+    entry["versions"] = [v.version for v in affected]
+    entry["database_specific"] = _database_specific(artifact)
+    if artifact.purl and not artifact.repository_url:
+        entry["database_specific"]["purl"] = artifact.purl
+    return entry
 
 
 def osv_document(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[str, Any]:
     """The advisory as an OSV record (schema 1.7)."""
     affected = [
-        entry
-        for artifact in advisory.artifacts
-        if artifact.repository_url and (entry := _git_affected(artifact)) is not None
+        entry for artifact in advisory.artifacts if (entry := _affected(artifact)) is not None
     ]
-    without_git = [
-        {"provider": a.provider, "model": a.name, "version_label": a.version_label}
-        for a in advisory.artifacts
-        if not a.repository_url
-    ]
+    if not affected:
+        # An OSV record says which versions are affected; with none it would say nothing.
+        raise ValueError(
+            f"{advisory.id} lists no affected version, and an OSV record without one would "
+            "say nothing"
+        )
     references = [{"type": REFERENCE_TYPE[ref.kind], "url": ref.url} for ref in advisory.references]
     if advisory_url:
         references.insert(0, {"type": "ADVISORY", "url": advisory_url})
+    references += [
+        {"type": "ADVISORY", "url": cve_record_url(alias)} for alias in advisory.cve_aliases
+    ]
     details = (
         advisory.summary if not advisory.details else f"{advisory.summary}\n\n{advisory.details}"
     )
@@ -115,7 +174,7 @@ def osv_document(advisory: AdvisoryDocument, *, advisory_url: str = "") -> dict[
             "harm_category": advisory.harm_category,
             "disclosure_level": advisory.disclosure_level.value,
             "payload_commitment": advisory.payload_commitment or None,
-            "artifacts_without_git": without_git,
+            "version_statuses": _version_statuses(advisory),
             # OSV has no remediation field; CVE (workarounds) and CSAF carry these natively.
             "remediations": [
                 {"category": r.category, "details": r.details, "url": r.url or None}
@@ -148,17 +207,18 @@ def _source_severity(advisory: AdvisoryDocument, seen: set[str]) -> list[dict[st
     return severity
 
 
-def affected_revision_ranges(document: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
-    """{repository URL: (introduced, fixed or None)} read back from an OSV record's GIT ranges.
+def affected_revision_ranges(document: dict[str, Any]) -> dict[str, list[tuple[str, str | None]]]:
+    """{repository URL: [(introduced, fixed or None), ...]} read back from an OSV record's GIT
+    ranges, in the record's order.
 
     Lenient about records written by others: non-GIT ranges are ignored.
     """
-    ranges: dict[str, tuple[str, str | None]] = {}
+    ranges: dict[str, list[tuple[str, str | None]]] = {}
     for affected in document.get("affected") or []:
         for range_ in affected.get("ranges") or []:
             if range_.get("type") != "GIT" or not range_.get("repo"):
                 continue
             introduced = next((e["introduced"] for e in range_["events"] if "introduced" in e), "")
             fixed = next((e["fixed"] for e in range_["events"] if "fixed" in e), None)
-            ranges[range_["repo"]] = (introduced, fixed)
+            ranges.setdefault(range_["repo"], []).append((introduced, fixed))
     return ranges

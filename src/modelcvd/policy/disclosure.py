@@ -77,6 +77,7 @@ FIELD_LEVELS: dict[str, Level] = {
     "revision": Level.PUBLIC,
     "title": Level.PUBLIC,
     "summary": Level.PUBLIC,
+    "cve_id": Level.PUBLIC,
     "aliases": Level.PUBLIC,
     "technique": Level.PUBLIC,
     "harm_category": Level.PUBLIC,

@@ -84,6 +84,8 @@ class SecurityTxt:
     policy: tuple[str, ...] = ()
     hiring: tuple[str, ...] = ()
     csaf: tuple[str, ...] = ()
+    # Comment lines ("# ...", RFC 9116 section 2.3) written first, for people reading the file.
+    comments: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if isinstance(self.contact, str):
@@ -135,6 +137,10 @@ def render_security_txt(document: SecurityTxt) -> str:
     Expires is written in UTC with seconds precision.
     """
     lines: list[str] = []
+    for comment in document.comments:
+        if "\n" in comment or "\r" in comment:
+            raise ValueError(f"a comment contains a line break: {comment!r}")
+        lines.append(f"# {comment}")
 
     def emit(name: str, values: Sequence[str]) -> None:
         for value in values:

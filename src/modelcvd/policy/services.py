@@ -151,23 +151,45 @@ def program_urls(program: Program) -> dict[str, str]:
     }
 
 
+LOCAL_USE = (
+    "For local use only: this instance's base URL ({base}) is not https.",
+    "RFC 9116 requires https for every web URI in this file, so this instance's own links",
+    "(Canonical, Policy, the report form) are left out. Set MODELCVD_BASE_URL to the public",
+    "https URL of the instance to publish a complete file.",
+)
+
+
 def program_security_txt(
     program: Program, *, now: datetime | None = None, canonical: tuple[str, ...] = ()
 ) -> str:
     """The program's security.txt (RFC 9116). Expires is the pinned date, or SECURITY_TXT_DAYS
-    from `now`. `canonical` is where this copy is served (both URLs of the default program)."""
+    from `now`. `canonical` is where this copy is served (both URLs of the default program).
+
+    Behind a plain-http base URL (a demo on a laptop) the file says at the top that it is for
+    local use, and leaves out every http URI rather than write ones RFC 9116 forbids: it stays
+    valid as long as the program names a contact that is not a web address (mailto:)."""
     now = now or timezone.now()
     urls = program_urls(program)
     expires = program.security_txt_expires or (now + timedelta(days=settings.SECURITY_TXT_DAYS))
+    secure = settings.BASE_URL.startswith("https://")
+    contacts = tuple(program.contact_list()) or (urls["intake"],)
+    if not secure:
+        # A program's own http contact is kept only when it has nothing else to give.
+        contacts = tuple(c for c in contacts if not c.startswith("http://")) or contacts
+
+    def web(values: tuple[str, ...]) -> tuple[str, ...]:
+        return values if secure else tuple(v for v in values if not v.startswith("http://"))
+
     document = SecurityTxt(
-        contact=tuple(program.contact_list()) or (urls["intake"],),
+        contact=contacts,
         expires=expires,
         encryption=(program.encryption_url,) if program.encryption_url else (),
         acknowledgments=(program.acknowledgments_url,) if program.acknowledgments_url else (),
         preferred_languages=tuple(
             tag.strip() for tag in program.preferred_languages.split(",") if tag.strip()
         ),
-        canonical=canonical or (urls["security_txt"],),
-        policy=(urls["policy"],),
+        canonical=web(canonical or (urls["security_txt"],)),
+        policy=web((urls["policy"],)),
+        comments=() if secure else tuple(line.format(base=settings.BASE_URL) for line in LOCAL_USE),
     )
     return render_security_txt(document)

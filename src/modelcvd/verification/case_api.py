@@ -28,6 +28,7 @@ from modelcvd.cases.schemas import (
 )
 from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.cases.services import (
+    FixedVersion,
     case_score,
     case_transition,
     case_waiting_set,
@@ -61,6 +62,10 @@ def case_out(case: Case, actor: User) -> dict[str, Any]:
         "artifact_ids": [a.pk for a in case.artifacts.all()],
         "vendor_notified_at": case.vendor_notified_at,
         "merged_into_id": case.merged_into_id,
+        "fixes": [
+            {"artifact_id": f.artifact_id, "fixed_by_id": f.fixed_by_id, "stated_at": f.stated_at}
+            for f in case.fixes.all()
+        ],
         "timeline": [
             {
                 "case_id": e.case_id,
@@ -91,8 +96,20 @@ def case_detail(request: HttpRequest, case_id: int) -> dict[str, Any]:
 )
 @token_scope(TokenScope.TRIAGE, TokenScope.READ)
 def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> dict[str, Any]:
+    fixed = body.fixed_version
     case = case_transition(
-        case_id=case_id, actor=api_user(request), to=body.to.value, reason=body.reason
+        case_id=case_id,
+        actor=api_user(request),
+        to=body.to.value,
+        reason=body.reason,
+        fixed_version=None
+        if fixed is None
+        else FixedVersion(
+            revision=fixed.revision,
+            version_label=fixed.version_label,
+            weights_digest=fixed.weights_digest,
+            artifact_id=fixed.artifact,
+        ),
     )
     return case_out(case, api_user(request))
 

@@ -172,4 +172,20 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('case', 'deadline', 'due_at', 'level'), name='escalate_once_per_level')],
             },
         ),
+        migrations.CreateModel(
+            name='CaseFix',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('stated_at', models.DateTimeField()),
+                ('artifact', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='artifacts.artifact')),
+                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='fixes', to='cases.case')),
+                ('event', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='cases.timelineevent')),
+                ('fixed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='artifacts.artifact')),
+                ('stated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['stated_at', 'id'],
+                'constraints': [models.UniqueConstraint(fields=('case', 'artifact'), name='one_fix_per_case_artifact'), models.CheckConstraint(condition=models.Q(('artifact', models.F('fixed_by')), _negated=True), name='fix_is_another_version')],
+            },
+        ),
     ]

@@ -27,10 +27,16 @@ from modelcvd.cases.services.embargo import (
 )
 from modelcvd.cases.services.merge import MergeConflict, case_merge
 from modelcvd.cases.services.scoring import case_score, severity_out
-from modelcvd.cases.services.transitions import case_open, case_transition, comment_add
+from modelcvd.cases.services.transitions import (
+    FixedVersion,
+    case_open,
+    case_transition,
+    comment_add,
+)
 from modelcvd.cases.services.vendors import case_vendor_notify, vendors_untold
 
 __all__ = [
+    "FixedVersion",
     "MergeConflict",
     "case_deadlines_refresh",
     "case_merge",

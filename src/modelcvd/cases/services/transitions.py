@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
+from modelcvd.artifacts.services import artifact_fix_register
 from modelcvd.cases.mail import timeline_event_mail
-from modelcvd.cases.models import Case, Comment, TimelineEvent
+from modelcvd.cases.models import Case, CaseFix, Comment, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
 from modelcvd.cases.services.vendors import artifact_vendor_ids, vendors_record
@@ -40,9 +42,81 @@ def case_open(*, program: Program, title: str, artifacts: Iterable[Artifact], ac
     return case
 
 
-def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
+@dataclass(frozen=True)
+class FixedVersion:
+    """The version named at the "fix available" step: a new version of one of the case's
+    artifacts (`artifact_id`; may be left out when the case names one artifact), by its
+    revision, its label, or both."""
+
+    revision: str = ""
+    version_label: str = ""
+    weights_digest: str = ""
+    artifact_id: int | None = None
+
+
+def _fix_record(
+    case: Case, fixed_version: FixedVersion | None, *, actor: User, event: TimelineEvent
+) -> CaseFix:
+    """Record which version fixes which of the case's artifacts (registering the version if
+    it is new): what the case's advisory lists as fixed."""
+    if fixed_version is None:
+        raise InvalidInput(
+            [
+                FieldError(
+                    "fixed_version",
+                    "name the version that fixes it (a revision or a version label): the "
+                    "advisory lists it as fixed",
+                )
+            ]
+        )
+    own = list(case.artifacts.order_by("pk"))
+    if fixed_version.artifact_id is None:
+        if len(own) != 1:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        "fixed_version.artifact",
+                        f"the case names {len(own)} artifacts: say which one this version fixes",
+                    )
+                ]
+            )
+        fixes = own[0]
+    else:
+        found = next((a for a in own if a.pk == fixed_version.artifact_id), None)
+        if found is None:
+            raise InvalidInput(
+                [FieldError("fixed_version.artifact", "not one of the case's artifacts")]
+            )
+        fixes = found
+    # A vendor states fixes for its own models only, even in a case that names another's.
+    if not Artifact.objects.allows(actor, fixes, "state_fix"):
+        raise Forbidden(f"only {fixes}'s vendor and the case's coordinators may name its fix")
+    fixed_by = artifact_fix_register(
+        actor=actor,
+        fixes=fixes,
+        revision=fixed_version.revision,
+        version_label=fixed_version.version_label,
+        weights_digest=fixed_version.weights_digest,
+    )
+    fix, _ = CaseFix.objects.update_or_create(
+        case=case,
+        artifact=fixes,
+        defaults={"fixed_by": fixed_by, "event": event, "stated_by": actor, "stated_at": event.at},
+    )
+    return fix
+
+
+def case_transition(
+    *,
+    case_id: int,
+    actor: User,
+    to: str,
+    reason: str,
+    fixed_version: FixedVersion | None = None,
+) -> Case:
     """Move a case to `to`. 404 when the actor cannot see it, 403 when they may not move it,
-    409 with the allowed targets when the move is not in the state machine."""
+    409 with the allowed targets when the move is not in the state machine. Moving to
+    "fix available" names the fixing version (`fixed_version`, required there)."""
     reason = reason.strip()
     try:
         target = CaseState(to)
@@ -96,13 +170,18 @@ def case_transition(*, case_id: int, actor: User, to: str, reason: str) -> Case:
             to_state=target.value,
             reason=reason,
         )
+        fixed: dict[str, int] = {}
+        if target == CaseState.FIX_AVAILABLE:
+            fix = _fix_record(case, fixed_version, actor=actor, event=event)
+            fixed = {"fixes": fix.artifact_id, "fixed_by": fix.fixed_by_id}
         audit_record(
             actor=actor,
             action="case.transition",
             obj=case,
             reason=reason,
             data={"from": current.value, "to": target.value}
-            | ({"vendors_told": told} if told else {}),
+            | ({"vendors_told": told} if told else {})
+            | fixed,
         )
         case_projections_refresh(case_ids=[case.pk])
         webhook_emit(
