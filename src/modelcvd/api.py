@@ -57,6 +57,29 @@ ERROR_STATUSES = {
 }
 
 
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid onto `base`, nested dictionaries merged rather than replaced."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = _merged(merged[key], value)
+        merged[key] = value
+    return merged
+
+
+def _statuses_as_strings(responses: dict[Any, Any]) -> dict[str, Any]:
+    """The responses keyed by status strings only. Ninja keys the answers it derives from
+    `response=` by int, while `openapi_extra` spells them as OpenAPI does ("200"); left as they
+    are, the served JSON held two "200" keys and Swagger UI refused the document (issue 17). The
+    declaration in `openapi_extra` is the deliberate one, so it is laid over ninja's."""
+    derived = {str(k): v for k, v in responses.items() if not isinstance(k, str)}
+    declared = {k: v for k, v in responses.items() if isinstance(k, str)}
+    merged = dict(derived)
+    for status, answer in declared.items():
+        merged[status] = _merged(merged.get(status, {}), answer)
+    return merged
+
+
 class ModelcvdAPI(NinjaAPI):
     """Declares the uniform error answers on every operation, so clients and schema-based
     testers know every status the API can give and the body that comes with it."""
@@ -68,7 +91,8 @@ class ModelcvdAPI(NinjaAPI):
         for operations in schema["paths"].values():
             for operation in operations.values():
                 openapi_security(operation)
-                responses = operation.setdefault("responses", {})
+                responses = _statuses_as_strings(operation.get("responses", {}))
+                operation["responses"] = responses
                 public = not operation.get("security")
                 for status, description in ERROR_STATUSES.items():
                     if public and status in ("401", "403"):
