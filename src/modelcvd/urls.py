@@ -5,12 +5,14 @@ from django.urls import include, path
 from modelcvd.api import api
 from modelcvd.core import views as core_views
 from modelcvd.reports.forensic_views import lineage_forensics_section
+from modelcvd.web import views as web_views
 
 urlpatterns = [
     path("api/", api.urls),
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("metrics", core_views.metrics, name="metrics"),
+    path("favicon.ico", web_views.favicon, name="favicon"),
     path("advisories/", include("modelcvd.advisories.urls")),
     path("", include("modelcvd.policy.urls")),
     path("", include("modelcvd.accounts.urls")),

@@ -20,7 +20,9 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     repeated = sorted(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
     if repeated:
-        raise ValueError(f"duplicate keys {repeated} in an object with keys {[k for k, _ in pairs]}")
+        raise ValueError(
+            f"duplicate keys {repeated} in an object with keys {[k for k, _ in pairs]}"
+        )
     return dict(pairs)
 
 

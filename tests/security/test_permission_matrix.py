@@ -212,6 +212,8 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "healthz"): everyone(200),
     ("GET", "readyz"): everyone(200),
     ("GET", "metrics"): everyone(200),
+    # The site icon, from static (tests/web/test_favicon.py).
+    ("GET", "favicon.ico"): everyone(200),
     ("GET", "signin/"): everyone(200),
     ("POST", "signout/"): everyone(302),
     # The second sign-in step. Every session here is complete (staff verified, the others owe
@@ -247,6 +249,8 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # 422: the reporter is offered no transition, so any choice is invalid on the form.
     ("POST", "cases/<int:case_id>/transition/"): row(302, 422, 404, 302, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/comments/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    # The index lists what each caller may see (tests/artifacts/test_index.py checks who sees what).
+    ("GET", "artifacts/"): everyone(200),
     ("GET", "artifacts/<int:artifact_id>/lineage/"): everyone(200),
     # Coordinators only (an empty form sends them back with a message).
     ("POST", "artifacts/<int:artifact_id>/forensic-report/"): row(

@@ -21,6 +21,20 @@ def artifact_list_visible(*, actor: Actor) -> QuerySet[Artifact]:
     return Artifact.objects.select_related("vendor", "parent").restrict(actor, "view")
 
 
+def artifact_list_filtered(
+    *, actor: Actor, provider: str = "", name: str = ""
+) -> QuerySet[Artifact]:
+    """The artifacts `actor` may see whose provider and name contain the given text (any case;
+    empty matches all), in the registry's order. Filtering the visible rows only, so a filter
+    tells nobody about an artifact they may not see."""
+    found = artifact_list_visible(actor=actor)
+    if provider:
+        found = found.filter(provider__icontains=provider)
+    if name:
+        found = found.filter(name__icontains=name)
+    return found
+
+
 def artifact_get_for(
     *, actor: Actor, artifact_id: int, action: str = "view", forbidden: str = ""
 ) -> Artifact:
