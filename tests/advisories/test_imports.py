@@ -13,7 +13,7 @@ from django.test import Client
 
 from modelcvd.advisories.imports import ImportOutcome, records_import
 from modelcvd.advisories.models import Advisory, ImportedRecord
-from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
+from modelcvd.advisories.render import FILE_SUFFIX, ExportRefused, export_view, render_at
 from modelcvd.advisories.services import advisory_transition, advisory_update
 from modelcvd.cases.models import Case
 from modelcvd.cases.services.scoring import reported_reproducibility
@@ -21,7 +21,7 @@ from modelcvd.cli import main
 from modelcvd.policy.disclosure import Level
 from modelcvd.reports.models import Report
 from modelcvd.verification.models import VerificationRun
-from tests.advisories.helpers import make_advisory
+from tests.advisories.helpers import CNA_ORG_ID, make_advisory
 from tests.factories import World, sign_in
 from tests.interop.samples import CORPORA
 from tests.interop.test_garak import _agg_with_quack_hit
@@ -29,6 +29,14 @@ from tests.interop.test_garak import _agg_with_quack_hit
 PROGRAM = "open-models"
 AVID = CORPORA / "avid"
 CVE = CORPORA / "cve"
+# A CVE id this instance's CNA assigns, so that a CVE record is one of the renderings checked.
+OWN_CVE = "CVE-2026-40001"
+
+
+@pytest.fixture(autouse=True)
+def cna(settings: Any) -> None:
+    """This instance is a CNA: without one (and an id of ours) no CVE record is written."""
+    settings.CVE_CNA_ORG_ID, settings.CVE_CNA_SHORT_NAME = CNA_ORG_ID, "modelcvd-test"
 
 
 def corpus(tmp_path: Path) -> dict[str, list[Path]]:
@@ -113,22 +121,47 @@ def test_a_changed_record_updates_the_advisory_it_created(world: World, tmp_path
     )
 
 
+def _with_own_cve(advisory: Advisory, world: World) -> Advisory:
+    """The advisory once this instance's CNA has given it a CVE id. Before, its CVE 5 export is
+    skipped (a CVE record only for an id of ours), naming any CVE alias as another CNA's."""
+    view = render_at(advisory, Level.DEFENDER, actor=world.users["triager"])
+    with pytest.raises(ExportRefused) as refused:
+        export_view(view, "cve5")
+    assert refused.value.skipped and "no CVE id assigned by this instance's CNA" in str(
+        refused.value
+    )
+    published = advisory.state != Advisory.State.DRAFT
+    advisory_update(
+        actor=world.users["triager"],
+        advisory_id=advisory.advisory_id,
+        changes={"cve_id": OWN_CVE},
+        changelog="CVE id assigned by this instance's CNA." if published else "",
+    )
+    return Advisory.objects.get(pk=advisory.pk)
+
+
+def _exports(view: dict[str, Any]) -> list[dict[str, Any]]:
+    return [export_view(view, fmt) for fmt in FILE_SUFFIX]
+
+
 def _every_rendering(advisory: Advisory, world: World) -> str:
-    """The advisory as every channel writes it (published first, so that a defender reads it):
-    the document at each level, the page and the API for a defender and a coordinator, and
-    every export format at public and defender level."""
+    """The advisory as every channel writes it (published first, so that a defender reads it,
+    and with a CVE id of ours, so that a CVE record is written): the document at each level,
+    the page and the API for a defender and a coordinator, and every export format at public
+    and defender level."""
     if advisory.state == Advisory.State.DRAFT:
         for to in ("review", "published"):
             advisory_transition(
                 actor=world.users["triager"], advisory_id=advisory.advisory_id, to=to
             )
         advisory.refresh_from_db()
+    advisory = _with_own_cve(advisory, world)
     texts = []
     for level in (Level.PUBLIC, Level.DEFENDER, Level.VENDOR):
         view = render_at(advisory, level, actor=world.users["triager"])
         texts.append(json.dumps(view))
         if level <= Level.DEFENDER:
-            texts += [json.dumps(export_view(view, fmt)) for fmt in FILE_SUFFIX]
+            texts += [json.dumps(document) for document in _exports(view)]
     for role in ("defender", "triager"):
         client = sign_in(Client(), world.users[role])
         page = client.get(f"/advisories/{advisory.advisory_id}/")
@@ -275,10 +308,14 @@ def test_the_source_credits_its_finders_never_the_importing_account(world: World
             "source_type": "finder",
         }
     ]
-    view = render_at(advisory, Level.DEFENDER)
+    view = render_at(_with_own_cve(advisory, world), Level.DEFENDER)
     osv = export_view(view, "osv")
     assert osv["credits"] == [{"name": "Rory McNamara (Snyk Security Research)", "type": "FINDER"}]
-    assert triager.public_name not in json.dumps([export_view(view, f) for f in FILE_SUFFIX])
+    record = export_view(view, "cve5")
+    assert record["containers"]["cna"]["credits"] == [
+        {"lang": "en", "value": "Rory McNamara (Snyk Security Research)", "type": "finder"}
+    ]
+    assert triager.public_name not in json.dumps(_exports(view))
     two = records_import(
         source="avid", paths=[AVID / "AVID-2026-R0413.json"], actor=triager, program=PROGRAM
     )

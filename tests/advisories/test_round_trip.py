@@ -7,6 +7,11 @@ affected versions are diffed field by field against
    what a format cannot carry yet is a deliberate loss, and the table "Round trip: what each
    export keeps" in docs/interop.md must list exactly those losses (so the table and the
    exporters cannot drift apart).
+
+A CVE record is written only for a CVE id this instance's CNA assigned (issue 16): the test
+makes this instance a CNA and gives each imported advisory an id of its own, so the CVE 5 column
+says what a CVE record of ours keeps of the source record (whose own CVE id is then an alias,
+assigned by another CNA).
 """
 
 from __future__ import annotations
@@ -20,8 +25,10 @@ import pytest
 
 from modelcvd.advisories.models import Advisory, ImportedRecord
 from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
+from modelcvd.advisories.services import advisory_update
 from modelcvd.interop.source import SourceRecord
 from modelcvd.policy.disclosure import Level
+from tests.advisories.helpers import CNA_ORG_ID
 from tests.advisories.test_import_export import _validate
 from tests.advisories.test_imports import corpus, import_all
 from tests.factories import World
@@ -56,8 +63,15 @@ def _ids_in(fmt: str, document: dict[str, Any]) -> set[str]:
     if fmt == "osv":
         return set(document["aliases"])
     if fmt == "csaf":
+        # One CVE id per vulnerability (`cve`): another CVE id of the same vulnerability is
+        # named by a document reference to its CVE record.
         vulnerability = document["vulnerabilities"][0]
-        return {vulnerability.get("cve", "")} | {i["text"] for i in vulnerability.get("ids", [])}
+        references = document["document"].get("references", [])
+        return (
+            {vulnerability.get("cve", "")}
+            | {i["text"] for i in vulnerability.get("ids", [])}
+            | {r["url"] for r in references}
+        )
     # CVE 5 has an id only for the record itself, AVID none for another database's: an id
     # there counts as kept when a reference names it.
     if fmt == "cve5":
@@ -147,15 +161,22 @@ def documented_losses() -> dict[str, set[str]]:
 
 @pytest.mark.slow
 def test_import_then_export_keeps_ids_credits_dates_vectors_and_versions(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, settings: Any
 ) -> None:
+    settings.CVE_CNA_ORG_ID, settings.CVE_CNA_SHORT_NAME = CNA_ORG_ID, "modelcvd-test"
     import_all(world, corpus(tmp_path))
     rows = list(ImportedRecord.objects.select_related("advisory").order_by("id"))
     assert len(rows) == 1 + 72 + 18 + 19
     losses: dict[str, set[str]] = {fmt: set() for fmt in FORMATS}
     families_seen: set[str] = set()
-    for row in rows:
+    for number, row in enumerate(rows, start=1):
         assert row.advisory is not None, row.source_id
+        advisory_update(
+            actor=world.users["triager"],
+            advisory_id=row.advisory.advisory_id,
+            changes={"cve_id": f"CVE-2026-{90000 + number}"},
+        )
+        row.advisory.refresh_from_db()
         record = SourceRecord.model_validate(row.data)
         _assert_stored(row.advisory, record)
         families_seen |= {

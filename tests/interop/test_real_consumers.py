@@ -4,6 +4,10 @@ formats at both export levels exits 0, every file passes the official schema in
 cvelib's CVE JSON 5 validation accept each file of their format, and the `cvss` library
 re-parses every vector and computes every score the files state.
 
+The demo is no CNA, so its CVE 5 export writes no record and lists each advisory as skipped; the
+test makes this instance a CNA and gives one demo advisory a CVE id of its own, so cvelib reads
+a CVE record the exporter really wrote.
+
 The consumers are installed by `make consumers` (tools/consumers/, pinned, under .consumers/);
 without them these tests skip on a developer's machine and fail with CI=true. The last tests
 give each consumer a broken file, so a consumer that accepted anything would be caught.
@@ -22,6 +26,7 @@ import pytest
 
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.selectors import PUBLIC_STATES
+from modelcvd.advisories.services import advisory_update
 from modelcvd.cli import main
 from modelcvd.demo import demo_load
 from modelcvd.interop import avid, csaf, cve5, osv
@@ -40,6 +45,10 @@ from tests.interop.consumers import (
 from tests.interop.samples import SAMPLE_ADVISORIES, csaf_validator, errors, jailbreak_advisory
 
 LEVELS = ("public", "defender")
+# The CNA a test makes this instance (a version 4 UUID, as CVE Services gives one), and the CVE
+# id it assigns: a CVE record is written only for an id of ours.
+CNA = {"org_id": "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", "short_name": "modelcvd"}
+OWN_CVE = "CVE-2026-40001"
 SUFFIX = {"cve5": "cve.json", "osv": "osv.json", "csaf": "csaf.json", "avid": "avid.json"}
 
 
@@ -70,58 +79,92 @@ def _report(problems: Problems) -> str:
 
 def _export(
     fmt: str, level: str, out: Path, capsys: pytest.CaptureFixture[str], *ids: str
-) -> tuple[int, str]:
+) -> tuple[int, str, list[dict[str, str]]]:
+    """Exit status, stderr and the advisories the command listed as skipped."""
     words = ["export", "--format", fmt, "--level", level, "--out", str(out), "--json"]
     code = main([*words, *(w for i in ids for w in ("--advisory", i))])
-    return code, capsys.readouterr().err.strip()
+    captured = capsys.readouterr()
+    skipped: list[dict[str, str]] = json.loads(captured.out)["skipped"] if code == 0 else []
+    return code, captured.err.strip(), skipped
 
 
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_demo_exports_are_accepted_by_real_consumers(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], settings: Any
 ) -> None:
     _require(set(CHECKS))
     demo_load(progress=lambda line: None)
-    published = list(
+    published = set(
         Advisory.objects.filter(state__in=PUBLIC_STATES).values_list("advisory_id", flat=True)
     )
     assert published, "the demo publishes advisories"
+    settings.CVE_CNA_ORG_ID, settings.CVE_CNA_SHORT_NAME = CNA["org_id"], CNA["short_name"]
+    ours = Advisory.objects.filter(state__in=PUBLIC_STATES, artifacts__name="acme-chat-7b")
+    own = ours.distinct().get()
+    advisory_update(
+        actor=own.created_by,
+        advisory_id=own.advisory_id,
+        changes={"cve_id": OWN_CVE},
+        changelog="CVE id assigned by this instance's CNA.",
+    )
+    # A CVE record for the advisory with our CVE id; the others are skipped, not failed.
+    expected = {fmt: published for fmt in FORMATS} | {"cve5": {own.advisory_id}}
     problems: Problems = {}
     files_by_format: dict[str, list[Path]] = {fmt: [] for fmt in FORMATS}
     for level in LEVELS:
         for fmt in FORMATS:
             out = tmp_path / level / fmt
             command = f"modelcvd export --format {fmt} --level {level}"
-            code, err = _export(fmt, level, out, capsys)
+            code, err, skipped = _export(fmt, level, out, capsys)
             if code != 0:
                 problems[command] = [f"exit {code}: {err}"]
                 # Still check every advisory that does export, one at a time, so one advisory
                 # that fails cannot hide what the consumers say about the others.
-                for advisory_id in published:
-                    code, err = _export(fmt, level, out, capsys, advisory_id)
+                for advisory_id in sorted(published):
+                    code, err, _ = _export(fmt, level, out, capsys, advisory_id)
                     if code != 0:
                         problems[f"{command} --advisory {advisory_id}"] = [f"exit {code}: {err}"]
+            for entry in skipped:
+                if (
+                    entry["advisory"] in expected[fmt]
+                    or "no CVE id assigned" not in entry["reason"]
+                ):
+                    problems.setdefault(command, []).append(
+                        f"skipped {entry['advisory']}: {entry['reason']}"
+                    )
             written = sorted(out.glob("*.json"))
             files_by_format[fmt] += written
-            if len(written) != len(published):
+            if len(written) != len(expected[fmt]):
                 problems.setdefault(command, []).append(
-                    f"wrote {len(written)} file(s) for {len(published)} published advisories"
+                    f"wrote {len(written)} file(s) for {len(expected[fmt])} advisories "
+                    f"({len(published)} published)"
                 )
     problems |= _check(files_by_format, tmp_path)
     assert not problems, "\n" + _report(problems)
+    records = [json.loads(path.read_text("utf-8")) for path in files_by_format["cve5"]]
+    assert {r["cveMetadata"]["cveId"] for r in records} == {OWN_CVE}
     # The demo scores its advisories: a cvss check that found no vector would prove nothing.
     assert vectors_in(f for files in files_by_format.values() for f in files) > 0
+
+
+def _own_cve(advisory: AdvisoryDocument) -> AdvisoryDocument:
+    """The advisory with a CVE id this instance's CNA assigned (its other CVE aliases stay
+    another CNA's: the record names them as related references)."""
+    return AdvisoryDocument.model_validate(
+        advisory.model_dump() | {"aliases": (OWN_CVE, *advisory.aliases), "assigned_cve": OWN_CVE}
+    )
 
 
 def _sample_files(advisory: AdvisoryDocument, out: Path) -> dict[str, Path]:
     """The four formats of a sample advisory, written as the exporter writes them."""
     url = f"https://modelcvd.example/advisories/{advisory.id}/"
-    names = {"org_id": "b3476cb9-2e3d-41a6-98d0-0f47421a65b6", "short_name": "modelcvd"}
     documents: dict[str, dict[str, Any]] = {
-        "cve5": cve5.cve_record(advisory, **names, advisory_url=url)
-        if advisory.cve_id
-        else cve5.cna_container(advisory, **names, advisory_url=url),
+        # A full record only for a CVE id of ours, as the exporter writes it; the CNA container
+        # of the others is still checked.
+        "cve5": cve5.cve_record(advisory, **CNA, advisory_url=url)
+        if advisory.assigned_cve
+        else cve5.cna_container(advisory, **CNA, advisory_url=url),
         "osv": osv.osv_document(advisory, advisory_url=url),
         "csaf": csaf.csaf_vex(
             advisory,
@@ -180,10 +223,12 @@ class SampleRun:
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     root = tmp_path_factory.mktemp("samples")
     good: dict[str, list[Path]] = {fmt: [] for fmt in FORMATS}
-    for make in SAMPLE_ADVISORIES.values():
-        for fmt, path in _sample_files(make(), root / "good").items():
+    # The jailbreak sample aliases another CNA's CVE; given one of ours it is a full record.
+    samples = [make() for make in SAMPLE_ADVISORIES.values()] + [_own_cve(jailbreak_advisory())]
+    for sample in samples:
+        for fmt, path in _sample_files(sample, root / f"good-{len(good['cve5'])}").items():
             good[fmt].append(path)
-    base = _sample_files(jailbreak_advisory(), root / "base")
+    base = _sample_files(_own_cve(jailbreak_advisory()), root / "base")
     broken: dict[str, Path] = {}
     for name, (fmt, spoil) in BROKEN.items():
         document = json.loads(base[fmt].read_text("utf-8"))
@@ -212,6 +257,8 @@ def test_sample_exports_are_accepted_by_real_consumers(sample_run: SampleRun) ->
             problems |= {f"{consumer}: {f}": found[str(f)] for f in files if found[str(f)]}
     assert not problems, "\n" + _report(problems)
     assert vectors_in(sample_run.good["cve5"]) > 0
+    kinds = [json.loads(f.read_text("utf-8")).get("dataType") for f in sample_run.good["cve5"]]
+    assert "CVE_RECORD" in kinds, "cvelib must read at least one full CVE record"
 
 
 # -- each consumer rejects what it should: the harness is not a rubber stamp ---------------

@@ -39,7 +39,7 @@ from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, IllegalTransition, InvalidInput
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
-from modelcvd.interop.advisory import GIT_COMMIT, SuccessRate, exact_interval
+from modelcvd.interop.advisory import SuccessRate, exact_interval
 from modelcvd.interop.source import SourceRecord
 from modelcvd.policy.commitment import commitment_create
 from modelcvd.reports.models import Report

@@ -225,9 +225,7 @@ def _threats(
             )
             details = f"Not affected: {version.version.reason or 'stated by the coordinators'}."
             if replay is not None:
-                details += (
-                    f" The attack succeeded on this version in {replay.describe()}."
-                )
+                details += f" The attack succeeded on this version in {replay.describe()}."
             threats.append(
                 {"category": "impact", "details": details, "product_ids": [version.product_id]}
             )
