@@ -323,6 +323,47 @@ def test_the_source_credits_its_finders_never_the_importing_account(world: World
     assert [c["name"] for c in credited] == ["Jim Nightingale", "Mindgard"]
 
 
+def test_an_imported_product_is_on_hugging_face_only_where_the_source_says_so(
+    world: World, tmp_path: Path
+) -> None:
+    """Issue 16, defect 7: a name of the form ORG/NAME is no proof that a product is a model
+    on Hugging Face. A CVE about a Python package (abetlen/llama-cpp-python) used to export
+    as https://huggingface.co/abetlen/llama-cpp-python, pkg:huggingface/...; now only a
+    record that places the product there (a CVE collectionURL, a garak huggingface
+    generator) gives it a repository and a package URL."""
+    triager = world.users["triager"]
+    record = json.loads((CVE / "CVE-2024-34359.json").read_text("utf-8"))
+    path = tmp_path / "CVE-2024-34359.json"
+    path.write_text(json.dumps(record), "utf-8")
+    [aid] = records_import(source="cve", paths=[path], actor=triager, program=PROGRAM).advisory_ids
+    advisory = Advisory.objects.get(advisory_id=aid)
+    [entry] = advisory.document["affected"]
+    assert (entry["provider"], entry["name"]) == ("abetlen", "llama-cpp-python")
+    assert (entry["repository_url"], entry["purl"]) == ("", "")
+    exported = json.dumps(_exports(render_at(_with_own_cve(advisory, world), Level.DEFENDER)))
+    assert "huggingface.co/abetlen" not in exported and "pkg:huggingface" not in exported
+
+    # The same record, had its CNA named the Hub as the collection: a model there after all.
+    record["containers"]["cna"]["affected"][0] |= {
+        "collectionURL": "https://huggingface.co",
+        "packageName": "abetlen/llama-cpp-python",
+    }
+    path.write_text(json.dumps(record), "utf-8")
+    assert records_import(
+        source="cve", paths=[path], actor=triager, program=PROGRAM
+    ).advisory_ids == [aid]
+    [entry] = Advisory.objects.get(advisory_id=aid).document["affected"]
+    assert entry["repository_url"] == "https://huggingface.co/abetlen/llama-cpp-python"
+    assert entry["purl"] == "pkg:huggingface/abetlen/llama-cpp-python"
+
+    # garak ran the model through its huggingface generator: on the Hub.
+    [garak] = records_import(
+        source="garak", paths=[_garak_six_of_58(tmp_path)], actor=triager, program=PROGRAM
+    ).advisory_ids
+    [entry] = Advisory.objects.get(advisory_id=garak).document["affected"]
+    assert entry["repository_url"] == f"https://huggingface.co/{entry['provider']}/{entry['name']}"
+
+
 def test_a_researcher_import_files_reports_but_drafts_no_advisory(world: World) -> None:
     outcome = records_import(
         source="avid",

@@ -105,16 +105,23 @@ def _staff_advisory(*, actor: User, advisory_id: str) -> Advisory:
     )
 
 
-def _repository_url(artifact: Artifact) -> str:
+def _repository_url(artifact: Artifact, *, imported_on_hub: bool | None = None) -> str:
     """The model's git repository. Open weights live in a Hugging Face repository named
     provider/name (the convention the report format states: the provider is the Hugging
     Face organisation), and so does a model whose purl says it is on Hugging Face; a hosted
-    model, or one whose provider is not known, has no repository to point at."""
+    model, or one whose provider is not known, has no repository to point at.
+
+    The convention is the report format's, not another database's: an artifact that only
+    imported records name (`imported_on_hub` not None) is in a Hugging Face repository only
+    when one of those records says so (SourceProduct.on_hugging_face). Otherwise every CVE
+    about a Python package ("abetlen/llama-cpp-python") and every AVID record about a hosted
+    system ("OpenAI/ChatGPT") would be exported as a model at huggingface.co."""
     if artifact.purl.startswith(HUGGING_FACE_PURL):
         return f"{HUGGING_FACE}/{artifact.provider}/{artifact.name}"
     repo_id = (artifact.provider, artifact.name)
     if (
-        artifact.access == Artifact.Access.OPEN_WEIGHTS
+        imported_on_hub is not False
+        and artifact.access == Artifact.Access.OPEN_WEIGHTS
         and artifact.provider.lower() not in UNKNOWN_PROVIDERS
         and all(HUB_NAME.match(part) for part in repo_id)
     ):
@@ -285,10 +292,29 @@ def _model_purl(artifact: Artifact, repository_url: str) -> str:
     return ""
 
 
-def _listed(entry: ListedVersion) -> dict[str, Any]:
+def _imported_only(
+    reports: list[Report], rows: list[ImportedRecord], records: list[SourceRecord]
+) -> dict[int, bool]:
+    """{artifact pk: whether an imported record places it on Hugging Face} for the artifacts
+    that only imported records name: no report filed on this platform names them."""
+    imported = {row.report_id for row in rows if row.report_id}
+    native = {a.pk for r in reports if r.pk not in imported for a in r.artifacts.all()}
+    on_hub = {
+        (p.provider, p.name) for record in records for p in record.products if p.on_hugging_face()
+    }
+    return {
+        a.pk: (a.provider, a.name) in on_hub
+        for r in reports
+        if r.pk in imported
+        for a in r.artifacts.all()
+        if a.pk not in native
+    }
+
+
+def _listed(entry: ListedVersion, *, imported_on_hub: bool | None = None) -> dict[str, Any]:
     """One version as the advisory document lists it, with its status."""
     a = entry.artifact
-    repository_url = _repository_url(a)
+    repository_url = _repository_url(a, imported_on_hub=imported_on_hub)
     fix = entry.fixed_by
     return {
         "provider": a.provider,
@@ -321,6 +347,7 @@ def _document(advisory: Advisory, listed: list[ListedVersion], revision: int) ->
     }
     by_pk = {artifact.pk: artifact for artifact in artifacts}
     measurements = _replayed(advisory.case, by_pk) + _reported(reports, by_pk, by_report)
+    imported_only = _imported_only(reports, rows, records)
     severity = None
     if content.get("cvss_vector"):
         scored = cvss4_score(content["cvss_vector"])
@@ -349,7 +376,9 @@ def _document(advisory: Advisory, listed: list[ListedVersion], revision: int) ->
             "name": HARM_CATEGORIES[content["harm_category"]],
         },
         # Every version the advisory lists, whatever its status (the key is historical).
-        "affected": [_listed(entry) for entry in listed],
+        "affected": [
+            _listed(entry, imported_on_hub=imported_only.get(entry.artifact.pk)) for entry in listed
+        ],
         "severity": severity,
         "mitigations": content["mitigations"],
         "credits": advisory_credits(advisory.case, rows),

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from modelcvd.interop.results import ImportResult, clip, require_program
-from modelcvd.interop.source import UNPARSED_PROVIDER
+from modelcvd.interop.source import GARAK_GENERATOR, UNPARSED_PROVIDER
 from modelcvd.reports.document import Sampling
 
 IMPORTER = "garak"
@@ -192,7 +192,7 @@ def _artifact(setup: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]
         "provider": provider,
         "name": clip(model, 1_000),
         "parsed": parsed,
-        "artifact_type": "garak generator",
+        "artifact_type": GARAK_GENERATOR,
     }
     return {"provider": clip(provider, 200), "name": clip(model, 200)}, product
 

@@ -32,6 +32,9 @@ SourceName = Literal["cve", "avid", "garak", "jailbreakbench"]
 # certainty: the artifact keeps the source's whole string as its name, under this provider,
 # and `SourceProduct.parsed` is False. Chosen over "unknown", which would claim a fact.
 UNPARSED_PROVIDER = "unparsed"
+# The artifact type the garak importer gives a run's target (its generator).
+GARAK_GENERATOR = "garak generator"
+HUGGING_FACE = "https://huggingface.co"
 
 Text = Annotated[str, Field(max_length=20_000)]
 Short = Annotated[str, Field(max_length=1_000)]
@@ -102,6 +105,19 @@ class SourceProduct(_Faithful):
     modules: tuple[str, ...] = ()
     default_status: Short = ""
     versions: tuple[SourceVersion, ...] = ()
+
+    def on_hugging_face(self) -> bool:
+        """Whether the source itself places the product in a Hugging Face repository: a CVE
+        `collectionURL` or `repo` there, or a garak target run through a `huggingface`
+        generator. Nothing else does: a name of the form ORG/NAME is no proof (the corpus has
+        "OpenAI/ChatGPT", "abetlen/llama-cpp-python", "pytorch/pytorch"), and neither is an
+        AVID artifact or a JailbreakBench target name."""
+        if self.collection_url.rstrip("/") == HUGGING_FACE:
+            return True
+        if self.repo.startswith(f"{HUGGING_FACE}/"):
+            return True
+        generator = self.source_name.split(" ", 1)[0]
+        return self.artifact_type == GARAK_GENERATOR and generator.split(".")[0] == "huggingface"
 
 
 class SourceReference(_Faithful):
