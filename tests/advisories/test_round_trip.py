@@ -24,10 +24,20 @@ from typing import Any
 import pytest
 
 from modelcvd.advisories.models import Advisory, ImportedRecord
-from modelcvd.advisories.render import FILE_SUFFIX, export_view, render_at
+from modelcvd.advisories.render import (
+    FILE_SUFFIX,
+    SOURCE_STATUS,
+    export_view,
+    render_at,
+    version_rows,
+)
 from modelcvd.advisories.services import advisory_update
-from modelcvd.interop.source import SourceRecord
+from modelcvd.interop.advisory import ArtifactVersion
+from modelcvd.interop.avid import STATUS_WORDS
+from modelcvd.interop.csaf import PRODUCT_STATUS, vers_range
+from modelcvd.interop.source import SourceProduct, SourceRecord, SourceVersion
 from modelcvd.policy.disclosure import Level
+from modelcvd.vocabulary import VersionStatus
 from tests.advisories.helpers import CNA_ORG_ID
 from tests.advisories.test_import_export import _validate
 from tests.advisories.test_imports import corpus, import_all
@@ -114,9 +124,99 @@ def _lost(fmt: str, record: SourceRecord, document: dict[str, Any]) -> set[str]:
         lost.add("dates")
     if any(cvss.vector not in text for cvss in record.cvss):
         lost.add("vectors")
-    if any(json.dumps(version) not in text for version in _versions(record)):
+    if not _versions_kept(fmt, record, document):
         lost.add("versions")
     return lost
+
+
+def _given(version: SourceVersion) -> dict[str, Any]:
+    """A source version in CVE 5's names, the fields it gave only."""
+    given = {
+        "version": version.version,
+        "status": version.status,
+        "versionType": version.version_type,
+        "lessThan": version.less_than,
+        "lessThanOrEqual": version.less_than_or_equal,
+        "changes": list(version.changes),
+    }
+    return {key: value for key, value in given.items() if value}
+
+
+def _listed(record: SourceRecord) -> list[tuple[SourceProduct, SourceVersion]]:
+    return [(p, v) for p in record.products for v in p.versions]
+
+
+def _versions_kept(fmt: str, record: SourceRecord, document: dict[str, Any]) -> bool:
+    """Every version the source listed, field by field, with its status in the format's terms."""
+    listed = _listed(record)
+    if fmt == "cve5":
+        cna = document["containers"]["cna"] if "containers" in document else document
+        products = {(a["vendor"], a["product"]): a for a in cna.get("affected", [])}
+        for product, version in listed:
+            entries = products.get((product.provider, product.name), {})
+            given = _given(version)
+            if not any(given.items() <= v.items() for v in entries.get("versions", [])):
+                return False
+        return all(
+            products.get((p.provider, p.name), {}).get("defaultStatus") == p.default_status
+            for p in record.products
+            if p.default_status and p.versions
+        )
+    if fmt == "osv":
+        statuses = document["database_specific"]["version_statuses"]
+        exact = {v for a in document.get("affected", []) for v in a.get("versions", [])}
+        for product, version in listed:
+            given = _given(version) | {"source_status": version.status}
+            given.pop("status")
+            display = f"{product.provider}/{product.name}"
+            if not any(s["model"] == display and given.items() <= s.items() for s in statuses):
+                return False
+            ranged = version.less_than or version.less_than_or_equal
+            affected = SOURCE_STATUS.get(version.status) == VersionStatus.AFFECTED
+            if affected and not ranged and version.version not in exact:
+                return False
+        return True
+    if fmt == "csaf":
+        names: dict[str, str] = {}
+        branches = list(document["product_tree"]["branches"])
+        while branches:
+            branch = branches.pop()
+            branches.extend(branch.get("branches", []))
+            if "product" in branch:
+                names[branch["product"]["product_id"]] = (branch["category"], branch["name"])
+        status = {
+            pid: word
+            for word, ids in document["vulnerabilities"][0].get("product_status", {}).items()
+            for pid in ids
+        }
+        for _product, version in listed:
+            ranged = bool(version.less_than or version.less_than_or_equal)
+            as_export = ArtifactVersion(
+                status=VersionStatus.AFFECTED,
+                label=version.version,
+                version_type=version.version_type,
+                less_than=version.less_than,
+                less_than_or_equal=version.less_than_or_equal,
+            )
+            wanted = (
+                ("product_version_range", vers_range(as_export))
+                if ranged
+                else ("product_version", version.version)
+            )
+            expected = PRODUCT_STATUS[
+                SOURCE_STATUS.get(version.status, VersionStatus.UNDER_INVESTIGATION)
+            ]
+            if not any(n == wanted and status.get(pid) == expected for pid, n in names.items()):
+                return False
+        return True
+    lines = document["description"]["value"].splitlines()
+    for product, version in listed:
+        word = STATUS_WORDS[SOURCE_STATUS.get(version.status, VersionStatus.UNDER_INVESTIGATION)]
+        parts = [f"- {product.provider}/{product.name} {version.version}", f": {word}"]
+        parts += [end for end in (version.less_than, version.less_than_or_equal) if end]
+        if not any(all(part in line for part in parts) for line in lines):
+            return False
+    return True
 
 
 def _assert_stored(advisory: Advisory, record: SourceRecord) -> None:
@@ -191,6 +291,14 @@ def test_import_then_export_keeps_ids_credits_dates_vectors_and_versions(
             if values
         }
         view = render_at(row.advisory, Level.DEFENDER)
+        # The page, the e-mail and the feed list the source's versions with the same statuses.
+        shown = {
+            (r["model"], r["version"].split(" to ")[0], r["status"]) for r in version_rows(view)
+        }
+        for product, version in _listed(record):
+            status = SOURCE_STATUS.get(version.status, VersionStatus.UNDER_INVESTIGATION)
+            wanted = (f"{product.provider}/{product.name}", version.version, status.value)
+            assert wanted in shown, (record.source_id, wanted)
         for fmt in FORMATS:
             document = export_view(view, fmt)
             assert _validate(document, fmt) == [], (row.source_id, fmt)

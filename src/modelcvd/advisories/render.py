@@ -79,9 +79,15 @@ def _version_display(revision: str, label: str) -> str:
 def version_rows(view: dict[str, Any]) -> list[dict[str, str]]:
     """Every version a rendered view lists, for people: the model, the version, its status in
     words, the fixing version and where the status comes from. What the page, the e-mail and
-    the feed show; the exports say the same in their own fields."""
+    the feed show; the exports say the same in their own fields (an imported product's
+    versions as its source listed them, in place of the import's `unspecified`)."""
     rows = []
+    sources = _source_versions(view)
     for entry in view["affected"]:
+        given = sources.get((entry["provider"], entry["name"]))
+        placeholder = entry["version_label"] == "unspecified" and not entry["revision"]
+        if given and given["versions"] and placeholder:
+            continue
         status = VersionStatus(entry.get("status", "affected"))
         fix = entry.get("fixed_in")
         rows.append(
@@ -95,6 +101,28 @@ def version_rows(view: dict[str, Any]) -> list[dict[str, str]]:
                 "repository_url": entry["repository_url"],
             }
         )
+    listed = {(e["provider"], e["name"]) for e in view["affected"]}
+    for (provider, name), given in sources.items():
+        if (provider, name) not in listed:
+            continue
+        for version in given["versions"].values():
+            status = version["status"]
+            display = version["label"]
+            if version["less_than"]:
+                display += f" to before {version['less_than']}"
+            elif version["less_than_or_equal"]:
+                display += f" to {version['less_than_or_equal']}"
+            rows.append(
+                {
+                    "model": f"{provider}/{name}",
+                    "version": display,
+                    "status": status.value,
+                    "status_label": status.label.lower(),
+                    "fixed_in": "",
+                    "reason": version["reason"],
+                    "repository_url": "",
+                }
+            )
     return rows
 
 
@@ -123,10 +151,57 @@ def _version_key(entry: dict[str, Any], git: bool, taken: set[str]) -> tuple[str
     return "", label
 
 
+# A source's version status word -> the vocabulary's (CVE 5 has affected, unaffected, unknown).
+SOURCE_STATUS = {
+    "affected": VersionStatus.AFFECTED,
+    "unaffected": VersionStatus.NOT_AFFECTED,
+    "not affected": VersionStatus.NOT_AFFECTED,
+    "not_affected": VersionStatus.NOT_AFFECTED,
+    "fixed": VersionStatus.FIXED,
+}
+
+
+def _source_versions(view: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(provider, name): {"default_status", "versions"}}: the versions each imported product's
+    source listed, as export versions. The one place where a source's versions become the
+    document's, so that every format lists them with the same statuses."""
+    products: dict[tuple[str, str], dict[str, Any]] = {}
+    for source in view.get("sources") or []:
+        for product in source["products"]:
+            if not product["versions"] and not product["default_status"]:
+                continue
+            entry = products.setdefault(
+                (product["provider"], product["name"]), {"default_status": "", "versions": {}}
+            )
+            entry["default_status"] = entry["default_status"] or product["default_status"]
+            for given in product["versions"]:
+                status = SOURCE_STATUS.get(
+                    given["status"].lower(), VersionStatus.UNDER_INVESTIGATION
+                )
+                version = {
+                    "status": status,
+                    "revision": "",
+                    "label": given["version"] or "unspecified",
+                    "reason": f"{source['source_id']} says {given['status'] or 'nothing'}"[:500],
+                    "justification": None,
+                    "weights_digest": "",
+                    "fixed_in": "",
+                    "version_type": given["version_type"],
+                    "less_than": given["less_than"],
+                    "less_than_or_equal": given["less_than_or_equal"],
+                    "changes": given["changes"],
+                    "source_status": given["status"],
+                }
+                key = (version["label"], given["less_than"], given["less_than_or_equal"])
+                entry["versions"].setdefault(key, version)
+    return products
+
+
 def _artifacts(view: dict[str, Any]) -> list[dict[str, Any]]:
     """The listed versions grouped per model (provider/name), each with its status: the same
     model at several versions is one artifact with several versions."""
     measurements = view.get("measurements") or []
+    sources = _source_versions(view)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for entry in view["affected"]:
         groups.setdefault((entry["provider"], entry["name"]), []).append(entry)
@@ -156,6 +231,17 @@ def _artifacts(view: dict[str, Any]) -> list[dict[str, Any]]:
         for version in versions:
             fixed = version.pop("fixed_in")
             version["fixed_in"] = keys.get(fixed["revision"], "") if fixed else ""
+        default_status = ""
+        if given := sources.get((provider, name)):
+            default_status = given["default_status"]
+            if given["versions"]:
+                # The import lists the product as `unspecified`: the source's versions say more.
+                versions = [v for v in versions if v["revision"] or v["label"] != "unspecified"] + [
+                    v
+                    for v in given["versions"].values()
+                    if (v["label"], v["less_than"], v["less_than_or_equal"])
+                    not in {(w["label"], "", "") for w in versions}
+                ]
         revisions = {v["revision"] for v in versions if v["revision"]}
         rates = [
             {
@@ -175,6 +261,7 @@ def _artifacts(view: dict[str, Any]) -> list[dict[str, Any]]:
                 "repository_url": repository,
                 "purl": purl,
                 "versions": versions,
+                "default_status": default_status,
                 "measurements": rates,
             }
         )

@@ -215,7 +215,7 @@ class ArtifactVersion(_Frozen):
     revision: str = Field(
         default="", description="Full 40-hex git commit; only for models in a git repository."
     )
-    label: Annotated[str, Field(max_length=100)] = ""
+    label: Annotated[str, Field(max_length=1_000)] = ""
     fixed_in: str = Field(
         default="",
         description="For an affected version: the version that fixes it (its revision, or its "
@@ -228,6 +228,16 @@ class ArtifactVersion(_Frozen):
         default="", description="Where the status comes from, in words (a run, the vendor, ...)."
     )
     weights_digest: str = Field(default="", description="sha256 of this version's weights.")
+    # An imported product's version as its source gave it (CVE 5 `versions[]`): the range it
+    # opens (`version` up to `less_than`/`less_than_or_equal`), the scheme it is written in and
+    # the status changes inside it. Empty for the platform's own versions.
+    version_type: Annotated[str, Field(max_length=1_000)] = ""
+    less_than: Annotated[str, Field(max_length=1_000)] = ""
+    less_than_or_equal: Annotated[str, Field(max_length=1_000)] = ""
+    changes: tuple[dict[str, Any], ...] = ()
+    source_status: Annotated[str, Field(max_length=1_000)] = Field(
+        default="", description="The source's own status word (CVE 'unaffected'...)."
+    )
 
     @field_validator("revision")
     @classmethod
@@ -260,10 +270,23 @@ class ArtifactVersion(_Frozen):
         return self.revision or self.label
 
     @property
+    def is_range(self) -> bool:
+        return bool(self.less_than or self.less_than_or_equal)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What tells two listed versions apart: a source may list one start with two ends."""
+        return self.version, self.less_than, self.less_than_or_equal
+
+    @property
     def display(self) -> str:
-        """For people: 'v1.0 (3f1c2a9d8e7b)', or whichever of the two it has."""
+        """For people: 'v1.0 (3f1c2a9d8e7b)', '1.0 to before 1.5', or whichever it has."""
         if self.revision and self.label:
             return f"{self.label} ({self.revision[:12]})"
+        if self.less_than:
+            return f"{self.label} to before {self.less_than}"
+        if self.less_than_or_equal:
+            return f"{self.label} to {self.less_than_or_equal}"
         return self.label or self.revision
 
 
@@ -278,7 +301,12 @@ class AffectedArtifact(_Frozen):
     purl: str = Field(
         default="", description="Package URL of the model, without a version: pkg:huggingface/O/N."
     )
-    versions: tuple[ArtifactVersion, ...] = Field(min_length=1, max_length=100)
+    versions: tuple[ArtifactVersion, ...] = Field(min_length=1, max_length=1_000)
+    default_status: Annotated[str, Field(max_length=100)] = Field(
+        default="",
+        description="An imported product's CVE `defaultStatus` as the source gave it: the "
+        "status of versions not listed. Empty: unknown.",
+    )
     measurements: tuple[SuccessRate, ...] = ()
 
     @field_validator("repository_url")
@@ -299,7 +327,7 @@ class AffectedArtifact(_Frozen):
         revisions = self.revisions
         if revisions and not self.repository_url:
             raise ValueError("git revisions need the repository_url they belong to")
-        keys = [v.version for v in self.versions]
+        keys = [v.key for v in self.versions]
         if len(keys) != len(set(keys)):
             raise ValueError(f"a version of {self.display_name} is listed twice")
         fixed = {v.version for v in self.versions if v.status == VersionStatus.FIXED}

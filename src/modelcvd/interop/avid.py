@@ -172,6 +172,8 @@ def version_statuses_text(advisory: AdvisoryDocument) -> str:
             if version.fixed_in:
                 line += f"; fixed in {by_version[version.fixed_in].display}"
             lines.append(line)
+        if artifact.default_status:
+            lines.append(f"- {artifact.display_name} other versions: {artifact.default_status}")
     return "\n".join(lines)
 
 

@@ -78,6 +78,24 @@ def _purl(artifact: AffectedArtifact, revision: str) -> str | None:
     return f"pkg:huggingface/{artifact.package_name}@{revision}"
 
 
+# CVE 5 versionType -> vers scheme; anything else is "generic" (vers' scheme for the rest).
+VERS_SCHEMES = {"semver", "pypi", "npm", "maven", "gem", "golang", "deb", "rpm", "nuget"}
+UNBOUNDED = {"", "0", "*"}
+
+
+def vers_range(version: ArtifactVersion) -> str:
+    """A source's range (`version` up to `less_than` or `less_than_or_equal`) in the vers
+    notation CSAF's product_version_range takes: 'vers:semver/>=1.0|<1.5'."""
+    scheme = version.version_type.lower()
+    scheme = scheme if scheme in VERS_SCHEMES else "generic"
+    constraints = [] if version.label in UNBOUNDED else [f">={version.label}"]
+    if version.less_than and version.less_than != "*":
+        constraints.append(f"<{version.less_than}")
+    elif version.less_than_or_equal and version.less_than_or_equal != "*":
+        constraints.append(f"<={version.less_than_or_equal}")
+    return f"vers:{scheme}/{'|'.join(constraints) or '*'}"
+
+
 def _versions(artifact: AffectedArtifact, next_id: list[int]) -> list[_Version]:
     def product_id() -> str:
         next_id[0] += 1
@@ -95,12 +113,16 @@ def _versions(artifact: AffectedArtifact, next_id: list[int]) -> list[_Version]:
                     "filename": "model weights",
                 }
             ]
+        branch = version.version
         if version.revision:
             label = f" ({version.label})" if version.label else ""
             name = f"{artifact.display_name}{label} @ {version.revision}"
+        elif version.is_range:
+            branch = vers_range(version)
+            name = f"{artifact.display_name} {branch}"
         else:
             name = f"{artifact.display_name} {version.label}"
-        versions.append(_Version(product_id(), name, version.version, version, helper))
+        versions.append(_Version(product_id(), name, branch, version, helper))
     return versions
 
 
@@ -116,7 +138,9 @@ def _product_tree(
                 product["product_identification_helper"] = version.helper
             version_branches.append(
                 {
-                    "category": "product_version",
+                    "category": (
+                        "product_version_range" if version.version.is_range else "product_version"
+                    ),
                     "name": version.branch,
                     "product": product,
                 }

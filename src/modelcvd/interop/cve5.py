@@ -105,17 +105,29 @@ VERSION_STATUS: dict[VersionStatus, str] = {
 }
 
 
-def _versions(artifact: AffectedArtifact) -> list[dict[str, str]]:
+def _versions(artifact: AffectedArtifact) -> list[dict[str, Any]]:
     """Every listed version with its status, one entry each: a git commit as versionType
-    "git", a version label (no git history, e.g. a hosted model) as "custom"."""
-    return [
-        {
+    "git", a version label (no git history, e.g. a hosted model) as "custom". An imported
+    product's version is written as its source gave it: its own status word, versionType,
+    range end (lessThan or lessThanOrEqual) and changes."""
+    versions = []
+    for version in artifact.versions:
+        status = VERSION_STATUS[version.status]
+        if version.source_status in VERSION_STATUS.values():
+            status = version.source_status
+        entry: dict[str, Any] = {
             "version": version.version,
-            "status": VERSION_STATUS[version.status],
-            "versionType": "git" if version.revision else "custom",
+            "status": status,
+            "versionType": version.version_type or ("git" if version.revision else "custom"),
         }
-        for version in artifact.versions
-    ]
+        if version.less_than:
+            entry["lessThan"] = version.less_than
+        elif version.less_than_or_equal:
+            entry["lessThanOrEqual"] = version.less_than_or_equal
+        if version.changes:
+            entry["changes"] = list(version.changes)
+        versions.append(entry)
+    return versions
 
 
 def _affected(artifact: AffectedArtifact) -> dict[str, Any]:
@@ -127,7 +139,8 @@ def _affected(artifact: AffectedArtifact) -> dict[str, Any]:
             "repo": artifact.repository_url,
         }
     # Versions not listed are unknown, not safe: nobody replayed the attack on them.
-    product |= {"versions": _versions(artifact), "defaultStatus": "unknown"}
+    default = artifact.default_status if artifact.default_status in VERSION_STATUS.values() else ""
+    product |= {"versions": _versions(artifact), "defaultStatus": default or "unknown"}
     return product
 
 

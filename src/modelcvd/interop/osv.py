@@ -17,6 +17,7 @@ from typing import Any
 from modelcvd.interop.advisory import (
     AdvisoryDocument,
     AffectedArtifact,
+    ArtifactVersion,
     cve_record_url,
     iso_utc,
 )
@@ -68,9 +69,24 @@ def _version_statuses(advisory: AdvisoryDocument) -> list[dict[str, Any]]:
             "justification": v.justification.value if v.justification else None,
             "weights_sha256": v.weights_digest or None,
         }
+        | _source_fields(v)
         for artifact in advisory.artifacts
         for v in artifact.versions
     ]
+
+
+def _source_fields(version: ArtifactVersion) -> dict[str, Any]:
+    """An imported version's range and scheme as its source gave them (CVE 5 names). OSV's own
+    ECOSYSTEM and SEMVER ranges need a package ecosystem, which a model has none of, so a
+    range stays here, in `database_specific`, and only exact versions go in `versions`."""
+    fields: dict[str, Any] = {
+        "versionType": version.version_type,
+        "lessThan": version.less_than,
+        "lessThanOrEqual": version.less_than_or_equal,
+        "changes": list(version.changes),
+        "source_status": version.source_status,
+    }
+    return {key: value for key, value in fields.items() if value}
 
 
 def _database_specific(artifact: AffectedArtifact) -> dict[str, Any]:
@@ -122,8 +138,10 @@ def _affected(artifact: AffectedArtifact) -> dict[str, Any] | None:
         entry["package"] = package
         if ranges := _git_ranges(artifact):
             entry["ranges"] = ranges
-    entry["versions"] = [v.version for v in affected]
+    entry["versions"] = list(dict.fromkeys(v.version for v in affected if not v.is_range))
     entry["database_specific"] = _database_specific(artifact)
+    if artifact.default_status:
+        entry["database_specific"]["default_status"] = artifact.default_status
     if artifact.purl and not artifact.repository_url:
         entry["database_specific"]["purl"] = artifact.purl
     return entry
