@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from modelcvd.advisories.models import Advisory
-from modelcvd.advisories.services import advisory_create, advisory_transition
+from modelcvd.advisories.services import (
+    advisory_approve,
+    advisory_create,
+    advisory_transition,
+)
 from tests.factories import World
 
 CVSS = "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"
@@ -81,6 +85,13 @@ def make_advisory(world: World, *, publish: bool = True, **overrides: Any) -> Ad
         actor=triager, case_id=world.cases["a"].pk, content=content(**overrides)
     )
     if publish:
-        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="review")
-        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="published")
+        publish_advisory(world, advisory.advisory_id)
     return Advisory.objects.get(pk=advisory.pk)
+
+
+def publish_advisory(world: World, advisory_id: str) -> None:
+    """Review, four-eyes approval by the admin, publication by the triager."""
+    triager = world.users["triager"]
+    advisory_transition(actor=triager, advisory_id=advisory_id, to="review")
+    advisory_approve(actor=world.users["admin"], advisory_id=advisory_id)
+    advisory_transition(actor=triager, advisory_id=advisory_id, to="published")

@@ -82,6 +82,17 @@ def test_review_publish_and_revise_through_the_page(world: World) -> None:
         return triager.post(f"{path}transition/", {"to": to, "reason": reason})
 
     assert move("review").status_code == 302
+    # Four eyes: the requester cannot approve nor publish alone; a second coordinator approves.
+    page = triager.get(path).content.decode()
+    assert "Approve for publication" not in page and "four eyes" in page
+    refused = triager.post(f"{path}transition/", {"to": "published"}, follow=True)
+    assert "second coordinator approves" in refused.content.decode()
+    assert triager.post(f"{path}approve/").status_code == 302  # refused with a message
+    advisory.refresh_from_db()
+    assert advisory.approved_by is None and advisory.state == Advisory.State.REVIEW
+    admin = web(world, "admin")
+    assert "Approve for publication" in admin.get(path).content.decode()
+    assert admin.post(f"{path}approve/", {"reason": "read it"}).status_code == 302
     assert move("published", "First publication.").status_code == 302
     advisory.refresh_from_db()
     assert advisory.state == Advisory.State.PUBLISHED

@@ -105,17 +105,33 @@ def test_every_channel_renders_exactly_the_entitled_fields(
     entitled = ENTITLED[role]
     aid = advisory.advisory_id
 
-    # Web page (ceiling: vendor).
+    # Web page (ceiling: vendor). The sealed reproduction opens only with a reason: the plain
+    # page never carries it, and asks an entitled reader for one.
     client, _ = _client(world, role, web=True)
     page = client.get(f"/advisories/{aid}/")
     assert page.status_code == 200
-    _expect(page.content.decode(), channel_level(entitled, Channel.PAGE))
+    plain = page.content.decode()
+    assert MARKERS["reproduction"] not in plain
+    level = channel_level(entitled, Channel.PAGE)
+    assert ('id="read-reproduction"' in plain) is (level >= Level.VENDOR)
+    client.get("/signin/")  # a page with a form: sets the CSRF cookie for anyone
+    token = client.cookies["csrftoken"].value
+    read = client.post(
+        f"/advisories/{aid}/reproduction/",
+        {"reason": "checking the fix", "csrfmiddlewaretoken": token},
+    )
+    assert read.status_code == 200
+    _expect(read.content.decode(), level)
 
-    # API JSON (ceiling: vendor); its disclosure_level says which level was applied.
+    # API JSON (ceiling: vendor); its disclosure_level says which level was applied, and the
+    # reproduction needs `reason` there too.
     client, headers = _client(world, role, web=False)
-    body = client.get(f"/api/v1/advisories/{aid}", **headers)
-    assert body.status_code == 200
+    plain_body = client.get(f"/api/v1/advisories/{aid}", **headers).json()
+    assert MARKERS["reproduction"] not in json.dumps(plain_body)
     level = channel_level(entitled, Channel.API)
+    assert plain_body.get("reproduction_sealed", False) is (level >= Level.VENDOR)
+    body = client.get(f"/api/v1/advisories/{aid}?reason=checking+the+fix", **headers)
+    assert body.status_code == 200
     assert body.json()["disclosure_level"] == level.label
     _expect(json.dumps(body.json()), level)
 
@@ -183,11 +199,13 @@ def test_held_out_reproduction_is_never_rendered(world: World) -> None:
 def test_reading_the_reproduction_is_audited(world: World, advisory: Advisory) -> None:
     before = AuditEvent.objects.filter(action="seal.open").count()
     client, headers = _client(world, "vendor_a", web=False)
-    client.get(f"/api/v1/advisories/{advisory.advisory_id}", **headers)
+    client.get(f"/api/v1/advisories/{advisory.advisory_id}", **headers)  # no reason: sealed
+    assert AuditEvent.objects.filter(action="seal.open").count() == before
+    client.get(f"/api/v1/advisories/{advisory.advisory_id}?reason=triaging+a+fix", **headers)
     opened = AuditEvent.objects.filter(action="seal.open").order_by("-seq").first()
     assert AuditEvent.objects.filter(action="seal.open").count() == before + 1
     assert opened is not None and opened.actor_id == world.users["vendor_a"].pk
-    assert advisory.advisory_id in opened.reason
+    assert advisory.advisory_id in opened.reason and "triaging a fix" in opened.reason
     # Below the vendor level nothing is unsealed.
     client, headers = _client(world, "defender", web=False)
     client.get(f"/api/v1/advisories/{advisory.advisory_id}", **headers)
@@ -204,7 +222,7 @@ def test_a_token_without_read_scope_reads_as_the_public(world: World, advisory: 
 
 
 def _fields(body: dict[str, Any]) -> set[str]:
-    return set(body) - {"disclosure_level", "withheld"}
+    return set(body) - {"disclosure_level", "withheld", "reproduction_sealed"}
 
 
 def test_api_fields_are_exactly_the_levels_fields(world: World, advisory: Advisory) -> None:
@@ -212,6 +230,8 @@ def test_api_fields_are_exactly_the_levels_fields(world: World, advisory: Adviso
 
     for role in ROLES:
         client, headers = _client(world, role, web=False)
-        body = client.get(f"/api/v1/advisories/{advisory.advisory_id}", **headers).json()
+        body = client.get(
+            f"/api/v1/advisories/{advisory.advisory_id}?reason=field+check", **headers
+        ).json()
         level = channel_level(ENTITLED[role], Channel.API)
         assert _fields(body) == set(fields_at(level)), role

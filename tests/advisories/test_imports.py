@@ -21,7 +21,7 @@ from modelcvd.cli import main
 from modelcvd.policy.disclosure import Level
 from modelcvd.reports.models import Report
 from modelcvd.verification.models import VerificationRun
-from tests.advisories.helpers import CNA_ORG_ID, make_advisory
+from tests.advisories.helpers import CNA_ORG_ID, make_advisory, publish_advisory
 from tests.factories import World, sign_in
 from tests.interop.samples import CORPORA
 from tests.interop.test_garak import _agg_with_quack_hit
@@ -101,8 +101,7 @@ def test_a_changed_record_updates_the_advisory_it_created(world: World, tmp_path
         advisory_id=aid,
         changes={"mitigations": "Coordinators' own words.", "aliases": ["AVID-2026-R0413"]},
     )
-    advisory_transition(actor=triager, advisory_id=aid, to="review")
-    advisory_transition(actor=triager, advisory_id=aid, to="published")
+    publish_advisory(world, aid)
 
     record["references"].append(
         {"type": "source", "label": "Follow-up", "url": "https://example.org/f"}

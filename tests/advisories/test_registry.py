@@ -15,7 +15,7 @@ from modelcvd.advisories import selectors
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.selectors import _full_text
 from modelcvd.advisories.services import advisory_create, advisory_transition
-from tests.advisories.helpers import MARKERS, content, make_advisory
+from tests.advisories.helpers import MARKERS, content, make_advisory, publish_advisory
 from tests.factories import World
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -39,8 +39,7 @@ def registry(world: World) -> dict[str, Advisory]:
             aliases=[],
         ),
     )
-    for to in ("review", "published"):
-        advisory_transition(actor=triager, advisory_id=b.advisory_id, to=to)
+    publish_advisory(world, b.advisory_id)
     d = advisory_create(
         actor=triager,
         case_id=world.cases["b"].pk,

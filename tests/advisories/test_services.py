@@ -12,6 +12,7 @@ from django.db import connection
 
 from modelcvd.advisories.models import Advisory, AdvisoryRevision, AdvisorySequence
 from modelcvd.advisories.services import (
+    advisory_approve,
     advisory_create,
     advisory_id_allocate,
     advisory_transition,
@@ -97,6 +98,7 @@ def test_draft_review_publish_and_revisions(world: World) -> None:
         advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="published")
     assert moved.value.allowed == ["review"]
     advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="review")
+    advisory_approve(actor=world.users["admin"], advisory_id=advisory.advisory_id)
     advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="published")
     advisory.refresh_from_db()
     assert advisory.state == "published" and advisory.published_at is not None
@@ -209,8 +211,16 @@ def test_api_bad_input_is_422_naming_the_field(world: World, api_as: Any) -> Non
     made = triager.post(f"/api/v1/cases/{case_id}/advisories", content())
     assert made.status_code == 201, made.content
     aid = made.json()["id"]
-    for to in ("review", "published"):
-        assert triager.post(f"/api/v1/advisories/{aid}/transition", {"to": to}).status_code == 200
+    assert triager.post(f"/api/v1/advisories/{aid}/transition", {"to": "review"}).status_code == 200
+    # Four eyes over the API: the requester's publish is refused (409) until another
+    # coordinator approves; the requester cannot approve.
+    refused = triager.post(f"/api/v1/advisories/{aid}/transition", {"to": "published"})
+    assert refused.status_code == 409 and "four eyes" in refused.json()["detail"]
+    assert triager.post(f"/api/v1/advisories/{aid}/approve", {}).status_code == 403
+    assert api_as("admin").post(f"/api/v1/advisories/{aid}/approve", {}).status_code == 200
+    assert (
+        triager.post(f"/api/v1/advisories/{aid}/transition", {"to": "published"}).status_code == 200
+    )
     edit = triager.client.patch(
         f"/api/v1/advisories/{aid}",
         data=json.dumps({"title": "Quokka, revised"}),

@@ -51,6 +51,11 @@ def administers(actor: Actor) -> Q:
     return holds(actor, Role.ADMIN)
 
 
+def is_administrator(actor: Actor) -> bool:
+    """Whether `actor` administers the instance (an admin membership or a superuser)."""
+    return actor_meets(actor, administers(actor))
+
+
 def actor_meets(actor: Actor, condition: Q) -> bool:
     """Whether a condition built from `holds`/`administers` is true for `actor`: for
     decisions that name no row (may this actor register an artifact at all?)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope
@@ -18,6 +18,7 @@ from modelcvd.advisories.render import (
     render_public,
 )
 from modelcvd.advisories.schemas import (
+    AdvisoryApproveIn,
     AdvisoryContent,
     AdvisoryEdit,
     AdvisoryPage,
@@ -29,7 +30,12 @@ from modelcvd.advisories.selectors import (
     registry_page,
     registry_query_parse,
 )
-from modelcvd.advisories.services import advisory_create, advisory_transition, advisory_update
+from modelcvd.advisories.services import (
+    advisory_approve,
+    advisory_create,
+    advisory_transition,
+    advisory_update,
+)
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.policy.disclosure import Channel
 
@@ -62,10 +68,19 @@ def advisory_list(request: HttpRequest) -> dict[str, Any]:
     summary="One advisory at the level the caller is entitled to",
 )
 @token_scope(PUBLIC)
-def advisory_detail(request: HttpRequest, advisory_id: str) -> dict[str, Any]:
+def advisory_detail(
+    request: HttpRequest,
+    advisory_id: str,
+    reason: str = Query(
+        "",
+        max_length=500,
+        description="why you read the sealed reproduction (audited); without it a reader "
+        "entitled to it gets `reproduction_sealed: true` instead",
+    ),
+) -> dict[str, Any]:
     actor = api_actor(request)
     advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
-    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)
+    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API, reason=reason)
 
 
 @router.get(
@@ -141,6 +156,25 @@ def advisory_move(
 ) -> dict[str, Any]:
     actor = api_user(request)
     advisory = advisory_transition(
-        actor=actor, advisory_id=advisory_id, to=body.to, reason=body.reason
+        actor=actor,
+        advisory_id=advisory_id,
+        to=body.to,
+        reason=body.reason,
+        override_reason=body.override_reason,
     )
+    return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)
+
+
+@router.post(
+    "/advisories/{advisory_id}/approve",
+    response=dict[str, Any],
+    auth=API_AUTH,
+    summary="Approve an advisory in review for publication (four eyes: not its requester)",
+)
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
+def advisory_approve_route(
+    request: HttpRequest, advisory_id: str, body: AdvisoryApproveIn
+) -> dict[str, Any]:
+    actor = api_user(request)
+    advisory = advisory_approve(actor=actor, advisory_id=advisory_id, reason=body.reason)
     return advisory_render(advisory=advisory, actor=actor, channel=Channel.API)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm, AdvisoryTransitionForm
 from modelcvd.advisories.selectors import advisory_get_visible
 from modelcvd.advisories.services import (
+    advisory_approve,
     advisory_create,
     advisory_transition,
     advisory_update,
@@ -24,6 +25,14 @@ from modelcvd.cases.selectors import case_access, case_get_visible
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import form_errors, request_user
+
+# What the page says after a move, by the state reached.
+MOVED = {
+    "draft": "is back in draft",
+    "review": "was sent to review",
+    "published": "is published",
+    "withdrawn": "is withdrawn",
+}
 
 
 @login_required
@@ -105,6 +114,21 @@ def advisory_move(request: HttpRequest, advisory_id: str) -> HttpResponse:
         advisory_id=advisory_id,
         to=form.cleaned_data["to"],
         reason=form.cleaned_data["reason"],
+        override_reason=form.cleaned_data["override_reason"],
     )
-    messages.success(request, f"Advisory {moved.advisory_id} is now {moved.state}.")
+    messages.success(request, f"Advisory {moved.advisory_id} {MOVED[moved.state]}.")
+    return redirect("advisories:detail", advisory_id=advisory_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+@domain_errors_as_pages(back="advisories:detail", back_kwargs=("advisory_id",))
+def advisory_approve_view(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    _require_author(request, advisory_id)
+    advisory_approve(
+        actor=request_user(request),
+        advisory_id=advisory_id,
+        reason=(request.POST.get("reason") or "")[:5000],
+    )
+    messages.success(request, f"Advisory {advisory_id} approved for publication.")
     return redirect("advisories:detail", advisory_id=advisory_id)

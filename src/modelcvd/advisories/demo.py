@@ -8,6 +8,7 @@ from typing import Any
 from modelcvd.accounts.models import User
 from modelcvd.advisories.models import Advisory
 from modelcvd.advisories.services import (
+    advisory_approve,
     advisory_create,
     advisory_transition,
     advisory_update,
@@ -51,8 +52,9 @@ EXTRA: dict[str, dict[str, Any]] = {
 }
 
 
-def seed_demo(*, triager: User) -> int:
-    """Publish an advisory for each demo case named in EXTRA. Returns how many were made."""
+def seed_demo(*, triager: User, approver: User) -> int:
+    """Publish an advisory for each demo case named in EXTRA, written by `triager` and approved
+    by `approver` (four eyes). Returns how many were made."""
     made = 0
     for name, extra in EXTRA.items():
         case = Case.objects.filter(artifacts__name=name).order_by("pk").first()
@@ -61,8 +63,9 @@ def seed_demo(*, triager: User) -> int:
         advisory = advisory_create(
             actor=triager, case_id=case.pk, content={**content_from_case(case), **extra}
         )
-        for to in ("review", "published"):
-            advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to=to)
+        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="review")
+        advisory_approve(actor=approver, advisory_id=advisory.advisory_id)
+        advisory_transition(actor=triager, advisory_id=advisory.advisory_id, to="published")
         made += 1
         if name == "acme-chat-7b":  # show a revision with its changelog
             advisory_update(

@@ -130,3 +130,4 @@ class AdvisoryEditForm(AdvisoryForm):
 class AdvisoryTransitionForm(forms.Form):
     to = forms.ChoiceField(choices=[(s.value, s.value) for s in AdvisoryState])
     reason = forms.CharField(required=False, max_length=5_000)
+    override_reason = forms.CharField(required=False, max_length=2_000)

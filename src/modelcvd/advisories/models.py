@@ -65,6 +65,15 @@ class Advisory(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     modified_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
+    # Four eyes: who sent it to review, and the other coordinator who approved that text.
+    # An edit in review clears the approval; the program decides whether publishing needs it.
+    review_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
 
     objects = AdvisoryQuerySet.as_manager()
 

@@ -29,7 +29,7 @@ from modelcvd.vocabulary import VersionStatus
 Actor = AbstractBaseUser | AnonymousUser
 
 
-def _reproduction(advisory: Advisory, actor: Actor) -> list[dict[str, Any]]:
+def _reproduction(advisory: Advisory, actor: Actor, reason: str) -> list[dict[str, Any]]:
     assert isinstance(actor, User)
     reproductions = []
     reports = (
@@ -40,29 +40,40 @@ def _reproduction(advisory: Advisory, actor: Actor) -> list[dict[str, Any]]:
     )
     for report in reports:
         payload = report_payload_open(
-            report=report,
-            actor=actor,
-            reason=f"advisory {advisory.advisory_id} read at the vendor level",
+            report=report, actor=actor, reason=f"advisory {advisory.advisory_id}: {reason}"
         )
         reproductions.append({"report": report.pk, "sampling": report.sampling, **payload})
     return reproductions
 
 
-def advisory_render(*, advisory: Advisory, actor: Actor, channel: Channel) -> dict[str, Any]:
-    """The advisory as `actor` may read it on `channel`."""
+def advisory_render(
+    *, advisory: Advisory, actor: Actor, channel: Channel, reason: str = ""
+) -> dict[str, Any]:
+    """The advisory as `actor` may read it on `channel`. The sealed reproduction is opened only
+    with the reader's `reason` (audited); a reader entitled to it who gives none gets
+    `reproduction_sealed: true` instead, so pages and clients can ask for one."""
     level = channel_level(disclosure_level_for(actor=actor, advisory=advisory), channel)
-    return render_at(advisory, level, actor=actor)
+    return render_at(advisory, level, actor=actor, reason=reason)
 
 
-def render_at(advisory: Advisory, level: Level, *, actor: Actor | None = None) -> dict[str, Any]:
+def render_at(
+    advisory: Advisory, level: Level, *, actor: Actor | None = None, reason: str = ""
+) -> dict[str, Any]:
     """The advisory at a given level (the caller has decided the reader is entitled to it)."""
     reproduction_level = Level.parse(advisory.reproduction_level)
     document = dict(advisory.document)
+    sealed = False
     if level >= reproduction_level:
         if actor is None:
             raise ValueError("the reproduction is read by someone: pass the actor")
-        document["reproduction"] = _reproduction(advisory, actor)
-    return redact(document, level, reproduction_level=reproduction_level)
+        if reason.strip():
+            document["reproduction"] = _reproduction(advisory, actor, reason.strip())
+        else:
+            sealed = True
+    shown = redact(document, level, reproduction_level=reproduction_level)
+    if sealed:
+        shown["reproduction_sealed"] = True
+    return shown
 
 
 def render_public(advisory: Advisory) -> dict[str, Any]:

@@ -131,6 +131,20 @@ class AdvisoryTransitionIn(Schema):
 
     to: AdvisoryState
     reason: Annotated[str, Field(max_length=5_000)] = ""
+    override_reason: Annotated[
+        str,
+        Field(
+            max_length=2_000,
+            description="administrators only: publish before a live embargo's public date, "
+            "saying why (audited, on the case timeline); without it such a move answers 409",
+        ),
+    ] = ""
+
+
+class AdvisoryApproveIn(Schema):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: Annotated[str, Field(max_length=5_000)] = ""
 
 
 class RevisionOut(Schema):

@@ -35,8 +35,15 @@ from modelcvd.artifacts.digest import PURL_NAME
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
+from modelcvd.cases.services import embargo_guard
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, IllegalTransition, InvalidInput
+from modelcvd.core.errors import (
+    ApprovalRequired,
+    FieldError,
+    Forbidden,
+    IllegalTransition,
+    InvalidInput,
+)
 from modelcvd.core.sealing import seal
 from modelcvd.core.services import sealed_open
 from modelcvd.interop.advisory import SuccessRate, exact_interval
@@ -588,6 +595,9 @@ def advisory_update(
             raise InvalidInput([FieldError("body", "nothing to change")])
         advisory.content = data
         advisory.modified_at = timezone.now()
+        if advisory.state == State.REVIEW:
+            # The approval was of the text as it stood: a changed text needs a new one.
+            advisory.approved_by, advisory.approved_at = None, None
         revision = advisory.document["revision"] + 1 if published else 0
         _refresh(advisory, revision=revision)
         if published:
@@ -602,9 +612,52 @@ def advisory_update(
     return advisory
 
 
-def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str = "") -> Advisory:
+def advisory_approve(*, actor: User, advisory_id: str, reason: str = "") -> Advisory:
+    """Four eyes: a coordinator other than the one who sent the advisory to review approves
+    the text as it stands. An edit afterwards clears the approval (advisory_update)."""
+    with transaction.atomic():
+        advisory = _staff_advisory(actor=actor, advisory_id=advisory_id)
+        if advisory.state != State.REVIEW:
+            raise IllegalTransition(
+                current=advisory.state, target="approved", allowed=list(TRANSITIONS[advisory.state])
+            )
+        if advisory.review_requested_by_id == actor.pk:
+            raise Forbidden(
+                "you sent this advisory to review: another coordinator approves it (four eyes)"
+            )
+        advisory.approved_by = actor
+        advisory.approved_at = timezone.now()
+        advisory.save(update_fields=["approved_by", "approved_at"])
+        audit_record(
+            actor=actor,
+            action="advisory.approve",
+            obj=advisory,
+            reason=reason.strip(),
+            data={
+                "advisory": advisory.advisory_id,
+                "requested_by": advisory.review_requested_by_id,
+            },
+        )
+    return advisory
+
+
+def _approval_check(advisory: Advisory) -> None:
+    if not advisory.case.program.publication_approval or advisory.approved_by_id is not None:
+        return
+    raise ApprovalRequired(
+        "this program publishes only after a second coordinator approves the advisory in "
+        "review (four eyes): someone other than the coordinator who sent it to review approves "
+        "it, then it can be published"
+    )
+
+
+def advisory_transition(
+    *, actor: User, advisory_id: str, to: str, reason: str = "", override_reason: str = ""
+) -> Advisory:
     """draft <-> review -> published -> withdrawn. Publishing makes revision 1 and mails the
-    parties; withdrawing needs a reason and makes a revision saying so."""
+    parties; withdrawing needs a reason and makes a revision saying so. Publishing needs the
+    program's four-eyes approval (advisory_approve) and waits for a live embargo's public date
+    unless an administrator overrides it with `override_reason` (cases.services.embargo_guard)."""
     reason = reason.strip()
     if to not in TRANSITIONS:
         raise InvalidInput([FieldError("to", f"unknown state; one of {list(TRANSITIONS)}")])
@@ -615,9 +668,18 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
             raise IllegalTransition(current=current, target=to, allowed=list(TRANSITIONS[current]))
         if to == State.WITHDRAWN and not reason:
             raise InvalidInput([FieldError("reason", "say why the advisory is withdrawn")])
+        if to == State.PUBLISHED:
+            _approval_check(advisory)
+            embargo_guard(
+                case=advisory.case, actor=actor, action="publish", override_reason=override_reason
+            )
         now = timezone.now()
         advisory.state = to
         advisory.modified_at = now
+        if to == State.REVIEW:
+            advisory.review_requested_by = actor
+        if to in (State.REVIEW, State.DRAFT):
+            advisory.approved_by, advisory.approved_at = None, None
         changelog = ""
         if to == State.PUBLISHED:
             advisory.published_at = now

@@ -11,4 +11,10 @@ urlpatterns = [
     path("<str:advisory_id>/", views.advisory_page, name="detail"),
     path("<str:advisory_id>/edit/", authoring_views.advisory_edit, name="edit"),
     path("<str:advisory_id>/transition/", authoring_views.advisory_move, name="transition"),
+    path("<str:advisory_id>/approve/", authoring_views.advisory_approve_view, name="approve"),
+    path(
+        "<str:advisory_id>/reproduction/",
+        views.advisory_read_reproduction,
+        name="reproduction",
+    ),
 ]

@@ -12,7 +12,9 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
+from django.views.decorators.http import require_http_methods
 
+from modelcvd.accounts.access import is_administrator
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
@@ -90,6 +92,7 @@ def authoring_context(
     if not case_access(actor=request.user, case=advisory.case).staff:
         return {}
     editable = advisory.state != Advisory.State.WITHDRAWN
+    in_review = advisory.state == Advisory.State.REVIEW
     return {
         "can_author": True,
         "edit_form": (
@@ -98,6 +101,21 @@ def authoring_context(
         if editable
         else None,
         "moves": TRANSITIONS[advisory.state],
+        # Four eyes (advisories.services.advisory_approve): who asked, who approved, and
+        # whether this reader may approve (anyone staff but the requester).
+        "approval": {
+            "required": advisory.case.program.publication_approval,
+            "requested_by": advisory.review_requested_by,
+            "approved_by": advisory.approved_by,
+            "approved_at": advisory.approved_at,
+            "can_approve": in_review
+            and advisory.approved_by_id is None
+            and advisory.review_requested_by_id != request.user.pk,
+        }
+        if in_review
+        else None,
+        "can_override": Advisory.State.PUBLISHED in TRANSITIONS[advisory.state]
+        and is_administrator(request.user),
     }
 
 
@@ -108,11 +126,15 @@ def advisory_page(
     *,
     edit_form: AdvisoryEditForm | None = None,
     errors: Sequence[FieldError] = (),
+    reason: str = "",
 ) -> HttpResponse:
     """One advisory at the reader's level; for the case's coordinators also the edit form and
-    the state moves (authoring_context), re-shown with `errors` after a bad edit."""
+    the state moves (authoring_context), re-shown with `errors` after a bad edit. The sealed
+    reproduction is opened only when the reader gives a `reason` (advisory_read_reproduction)."""
     advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
-    view = advisory_render(advisory=advisory, actor=request.user, channel=Channel.PAGE)
+    view = advisory_render(
+        advisory=advisory, actor=request.user, channel=Channel.PAGE, reason=reason
+    )
     revisions = advisory.revisions.order_by("number") if advisory.is_public else []
     return render(
         request,
@@ -130,6 +152,19 @@ def advisory_page(
         },
         status=422 if errors else 200,
     )
+
+
+@require_http_methods(["POST"])
+@domain_errors_as_pages(back="advisories:detail", back_kwargs=("advisory_id",))
+def advisory_read_reproduction(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    """The advisory page with its sealed reproduction opened, for the reason the reader gave
+    (on the audit chain with every unseal). Nobody reads a payload here without one."""
+    reason = (request.POST.get("reason") or "").strip()
+    if not reason or len(reason) > 500:
+        raise InvalidInput(
+            [FieldError("reason", "say why you read the reproduction (1-500 characters)")]
+        )
+    return advisory_page(request, advisory_id, reason=reason)
 
 
 class AdvisoryFeed(Feed):

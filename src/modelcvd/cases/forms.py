@@ -8,7 +8,9 @@ from django import forms
 
 from modelcvd.cases.models import Comment, DeadlineKind
 from modelcvd.scoring.rubric import Access
+from modelcvd.scoring.tier import Tier
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.vocabulary import CaseState
 from modelcvd.web.helpers import choice_field
 
 SHORT = forms.Textarea(attrs={"rows": 2})
@@ -52,15 +54,26 @@ class TransitionForm(forms.Form):
     fixed_weights_digest = forms.CharField(
         label="Fixed version: weights sha256", required=False, max_length=71
     )
+    override_reason = forms.CharField(
+        label="Override the embargo (administrators only)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only to disclose before a live embargo's public date: say why. The embargo "
+        "is lifted, and the override is on the timeline and the audit chain.",
+    )
 
     def __init__(
         self,
         *args: Any,
         targets: list[str],
         artifacts: list[tuple[int, str]] | None = None,
+        can_override: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not can_override:
+            del self.fields["override_reason"]
         choice_field(self, "to").choices = [(t, t.replace("_", " ")) for t in targets]
         choice_field(self, "fixed_artifact").choices = [("", "(the case's only artifact)")] + [
             (pk, label) for pk, label in artifacts or []
@@ -200,3 +213,23 @@ class EmbargoForm(forms.Form):
 class MergeForm(forms.Form):
     source = forms.IntegerField(min_value=1, label="Case to merge into this one")
     reason = forms.CharField(max_length=5000)
+
+
+class InboxFilterForm(forms.Form):
+    """The case inbox's filters (GET): each empty field filters nothing."""
+
+    state = forms.ChoiceField(required=False)
+    program = forms.ChoiceField(required=False)
+    artifact = forms.CharField(required=False, max_length=100, label="Model")
+    tier = forms.ChoiceField(required=False)
+    due_soon = forms.BooleanField(required=False, label="Due within 7 days")
+    embargoed = forms.BooleanField(required=False, label="Under embargo")
+    unread = forms.BooleanField(required=False, label="Unread only")
+
+    def __init__(self, *args: Any, programs: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choice_field(self, "state").choices = [("", "any state")] + [
+            (s.value, s.label) for s in CaseState
+        ]
+        choice_field(self, "program").choices = [("", "any program"), *programs]
+        choice_field(self, "tier").choices = [("", "any tier")] + [(t.value, t.value) for t in Tier]

@@ -309,3 +309,18 @@ class CaseFix(models.Model):
 
     def __str__(self) -> str:
         return f"artifact #{self.artifact_id} fixed by #{self.fixed_by_id} (case #{self.case_id})"
+
+
+class CaseSeen(models.Model):
+    """When a user last opened a case's page: the inbox marks a case unread when its timeline
+    has moved since. A read receipt for the reader's own convenience, not an audit record."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "case"], name="case_seen_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} saw case #{self.case_id} at {self.seen_at:%Y-%m-%d %H:%M}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from modelcvd.accounts.access import is_administrator
 from modelcvd.accounts.models import Organisation
 from modelcvd.cases.forms import (
     CommentForm,
@@ -85,7 +86,11 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         "access": access,
         "reports": reports,
         "comments": comments_visible(case=case, actor=user, access=access),
-        "transition_form": TransitionForm(targets=targets, artifacts=case_artifact_choices(case))
+        "transition_form": TransitionForm(
+            targets=targets,
+            artifacts=case_artifact_choices(case),
+            can_override="disclosed" in targets and is_administrator(user),
+        )
         if targets
         else None,
         "comment_form": CommentForm(

@@ -77,6 +77,12 @@ class TransitionIn(Schema):
         description="required when moving to fix_available: the new version that fixes the "
         "case (registered if it is not known); the advisory lists it as fixed",
     )
+    override_reason: str = Field(
+        default="",
+        max_length=2000,
+        description="administrators only: disclose before a live embargo's public date, "
+        "saying why (audited, on the timeline); without it such a move answers 409",
+    )
 
 
 class CommentIn(Schema):

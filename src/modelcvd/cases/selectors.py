@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 
-from modelcvd.cases.models import Case, Comment, TimelineEvent
+from modelcvd.cases.models import Case, CaseSeen, Comment, Embargo, TimelineEvent
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -95,3 +98,122 @@ def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySe
     if access.vendor:
         shown |= Q(visibility=Comment.Visibility.VENDOR)
     return qs.filter(shown)
+
+
+# An embargo still holding its date (cases.services.embargo.LIVE, restated: selectors do not
+# import services).
+LIVE_EMBARGO = ("proposed", "active", "revised")
+# "Due soon": an open deadline within this many days (or already passed).
+DUE_SOON = timedelta(days=7)
+# Each deadline and the milestone that closes it.
+DEADLINES = (
+    ("acknowledge_due", "acknowledged_at", "acknowledge"),
+    ("triage_due", "triaged_at", "triage"),
+    ("remediate_due", "remediated_at", "remediate"),
+    ("disclose_due", "disclosed_at", "disclose"),
+)
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """The inbox's filters; empty values filter nothing."""
+
+    state: str = ""
+    program: str = ""  # a program slug
+    artifact: str = ""  # words matched against provider/name
+    tier: str = ""
+    due_soon: bool = False
+    embargoed: bool = False
+    unread: bool = False
+
+
+def _comments_readable(actor: Actor) -> QuerySet[Comment]:
+    """Comments `actor` may read, on any case (comments_visible's rule, for many cases)."""
+    user_id = actor.pk if actor.is_authenticated else None
+    return Comment.objects.filter(
+        Q(case__in=Case.objects.restrict(actor, "coordinate"))
+        | Q(author_id=user_id)
+        | Q(visibility=Comment.Visibility.REPORTER, channel_reporter_id=user_id)
+        | Q(visibility=Comment.Visibility.VENDOR, case__in=Case.objects.restrict(actor, "vendor"))
+    )
+
+
+def _latest(first: str, second: str) -> Coalesce:
+    """The later of two nullable datetimes (either may be missing)."""
+    return Coalesce(Greatest(first, second), first, second, output_field=DateTimeField())
+
+
+def _open_deadline(now: datetime) -> Q:
+    soon = now + DUE_SOON
+    q = Q()
+    for due, done, _ in DEADLINES:
+        q |= Q(**{f"{due}__lte": soon, f"{done}__isnull": True})
+    return q
+
+
+def case_inbox(*, actor: Actor, filters: InboxFilter | None = None) -> QuerySet[Case]:
+    """Every case the actor may see (a vendor: its notified cases; a coordinator: its programs;
+    a reporter: the cases of its reports), newest activity first, with `last_activity`,
+    `seen_at` (when this actor last opened it) and `embargo_until` (a live embargo's date)."""
+    f = filters or InboxFilter()
+    user_id = actor.pk if actor.is_authenticated else None
+    cases = (
+        Case.objects.restrict(actor, "view")
+        .select_related("program")
+        .prefetch_related("artifacts")
+        .annotate(
+            last_event=Subquery(
+                TimelineEvent.objects.filter(case=OuterRef("pk")).order_by("-at").values("at")[:1],
+                output_field=DateTimeField(),
+            ),
+            # Only comments this reader may read count as activity for them: a coordinators'
+            # internal note must not tell a vendor that something happened.
+            last_comment=Subquery(
+                _comments_readable(actor)
+                .filter(case=OuterRef("pk"))
+                .order_by("-created_at")
+                .values("created_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            seen_at=Subquery(
+                CaseSeen.objects.filter(case=OuterRef("pk"), user_id=user_id).values("seen_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            embargo_until=Subquery(
+                Embargo.objects.filter(case=OuterRef("pk"), state__in=LIVE_EMBARGO).values(
+                    "public_date"
+                )[:1],
+                output_field=DateTimeField(),
+            ),
+        )
+    )
+    cases = cases.annotate(
+        last_activity=_latest("last_event", "last_comment"),
+    )
+    if f.state:
+        cases = cases.filter(state=f.state)
+    if f.program:
+        cases = cases.filter(program__slug=f.program)
+    if f.tier:
+        cases = cases.filter(tier=f.tier)
+    for word in f.artifact.split()[:5]:
+        cases = cases.filter(
+            Q(artifacts__name__icontains=word) | Q(artifacts__provider__icontains=word)
+        ).distinct()
+    if f.due_soon:
+        cases = cases.filter(_open_deadline(timezone.now()))
+    if f.embargoed:
+        cases = cases.filter(embargo_until__isnull=False)
+    if f.unread:
+        cases = cases.filter(Q(seen_at__isnull=True) | Q(last_activity__gt=F("seen_at")))
+    return cases.order_by(F("last_activity").desc(nulls_last=True), "-id")
+
+
+def next_deadline(case: Case) -> tuple[str, datetime] | None:
+    """The earliest deadline the case has not met yet: (what, when)."""
+    open_ = [
+        (what, getattr(case, due))
+        for due, done, what in DEADLINES
+        if getattr(case, due) is not None and getattr(case, done) is None
+    ]
+    return min(open_, key=lambda pair: pair[1]) if open_ else None

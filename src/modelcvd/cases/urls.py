@@ -5,6 +5,7 @@ from modelcvd.cases import views
 app_name = "cases"
 urlpatterns = [
     path("triage/", views.queue, name="queue"),
+    path("cases/", views.inbox, name="inbox"),
     path("cases/<int:case_id>/", views.case_detail, name="detail"),
     path("cases/<int:case_id>/transition/", views.case_transition_view, name="transition"),
     path("cases/<int:case_id>/comments/", views.case_comment_view, name="comment"),

@@ -11,24 +11,34 @@ from datetime import UTC
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from modelcvd.accounts.access import is_administrator
 from modelcvd.cases.forms import (
     CommentForm,
     EmbargoForm,
     ExtensionDecisionForm,
     ExtensionForm,
+    InboxFilterForm,
     TransitionForm,
     VendorNotifyForm,
     WaitingForm,
 )
 from modelcvd.cases.page import case_artifact_choices, case_page_context
-from modelcvd.cases.selectors import triage_queue
+from modelcvd.cases.selectors import (
+    InboxFilter,
+    case_inbox,
+    case_list_visible,
+    next_deadline,
+    triage_queue,
+)
 from modelcvd.cases.services import (
     FixedVersion,
+    case_seen_mark,
     case_transition,
     case_vendor_notify,
     case_waiting_set,
@@ -51,9 +61,49 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Every case the reader may see, with filters, deadlines, embargo ends and unread marks."""
+    user = request_user(request)
+    visible = case_list_visible(actor=user)
+    programs = sorted(
+        {(c.program.slug, c.program.name) for c in visible.select_related("program")},
+        key=lambda pair: pair[1],
+    )
+    form = InboxFilterForm(request.GET or None, programs=programs)
+    filters = InboxFilter()
+    if form.is_bound and form.is_valid():
+        filters = InboxFilter(**form.cleaned_data)
+    page = Paginator(case_inbox(actor=user, filters=filters), 50).get_page(request.GET.get("page"))
+    rows = [
+        {
+            "case": c,
+            "unread": c.seen_at is None
+            or (c.last_activity is not None and c.last_activity > c.seen_at),
+            "next_due": next_deadline(c),
+        }
+        for c in page
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "cases/inbox.html",
+        {
+            "form": form,
+            "rows": rows,
+            "page": page,
+            "query": query.urlencode(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@login_required
 @domain_errors_as_pages
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
-    return render(request, "cases/detail.html", case_page_context(request, case_id))
+    context = case_page_context(request, case_id)
+    case_seen_mark(actor=request_user(request), case=context["case"])
+    return render(request, "cases/detail.html", context)
 
 
 @login_required
@@ -61,8 +111,12 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
 @on_case_page
 def case_transition_view(request: HttpRequest, case_id: int) -> HttpResponse:
     context = case_page_context(request, case_id)
+    user = request_user(request)
     form = TransitionForm(
-        request.POST, targets=context["targets"], artifacts=case_artifact_choices(context["case"])
+        request.POST,
+        targets=context["targets"],
+        artifacts=case_artifact_choices(context["case"]),
+        can_override=is_administrator(user),
     )
     if not form.is_valid():
         return render(
@@ -75,8 +129,9 @@ def case_transition_view(request: HttpRequest, case_id: int) -> HttpResponse:
         to=form.cleaned_data["to"],
         reason=form.cleaned_data["reason"],
         fixed_version=FixedVersion(**fixed) if fixed is not None else None,
+        override_reason=form.cleaned_data.get("override_reason") or "",
     )
-    messages.success(request, f"Case moved to {form.cleaned_data['to'].replace('_', ' ')}.")
+    messages.success(request, f"Case moved to “{form.cleaned_data['to'].replace('_', ' ')}”.")
     return redirect("cases:detail", case_id=case_id)
 
 
@@ -174,6 +229,14 @@ def case_extension_decision_view(
     return case_action(request, case_id, ExtensionDecisionForm, act)
 
 
+EMBARGO_DONE = {
+    "propose": "Embargo proposed; the vendors are asked to agree.",
+    "agree": "Your organisation agreed to the embargo date.",
+    "revise": "Embargo date revised.",
+    "exit": "Embargo lifted.",
+}
+
+
 @login_required
 @require_http_methods(["POST"])
 @on_case_page
@@ -190,7 +253,7 @@ def case_embargo_view(request: HttpRequest, case_id: int) -> HttpResponse:
             public_date=date,
             reason=d.get("reason") or "",
         )
-        return f"Embargo: {d['action']} done."
+        return EMBARGO_DONE.get(d["action"], "Embargo updated.")
 
     return case_action(request, case_id, EmbargoForm, act)
 

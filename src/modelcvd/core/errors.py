@@ -58,6 +58,27 @@ class IllegalTransition(DomainError):
         DomainError.__init__(self, f"cannot go from {self.current!r} to {self.target!r}")
 
 
+class EmbargoInForce(DomainError):
+    """Publishing or disclosing before a live embargo's public date. An administrator may
+    override it with a reason (audited); everyone else waits for the date."""
+
+    status = 409
+
+    def __init__(self, *, state: str, public_date: str) -> None:
+        super().__init__(
+            f"the case is under a {state} embargo until {public_date}: nothing is published or "
+            "disclosed before then (an administrator may override it, giving a reason)"
+        )
+        self.state = state
+        self.public_date = public_date
+
+
+class ApprovalRequired(DomainError):
+    """The program asks a second coordinator to approve a publication (four eyes)."""
+
+    status = 409
+
+
 class SealRefused(DomainError):
     """A sealed value that does not open for the row it was reached through: it was sealed for
     another row (a database writer moved it, or copied its bytes), altered, or sealed in the old

@@ -231,7 +231,7 @@ def demo_load(*, model_run: bool = False, progress: Callable[[str], None] = _say
         _transparency_demo(summary, program, users, acme_chat)
         summary.created += seed_policies(users=users, acme=acme)
         summary.created += _fix_demo(users, acme_chat)
-        summary.created += seed_advisories(triager=users["triager"])
+        summary.created += seed_advisories(triager=users["triager"], approver=users["admin"])
     # Bob's report repeats Alice's: index now, so the triager sees the proposal even before a
     # worker has run the on-commit task (which re-indexes idempotently).
     dedup_seed_demo()

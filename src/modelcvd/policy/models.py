@@ -64,6 +64,12 @@ class Program(models.Model):
     # The program whose security.txt is served at /.well-known/security.txt.
     is_default = models.BooleanField(default=False)
 
+    # Four eyes: publishing an advisory needs a second coordinator's approval in review.
+    publication_approval = models.BooleanField(
+        default=True,
+        help_text="Publishing an advisory needs a second coordinator to approve it in review.",
+    )
+
     # Intake: the reporter sends an abstract first; the payload only after a scope check.
     abstract_first = models.BooleanField(default=False)
     # Reports' payloads are held-out benchmark items: vendors get per-category aggregates only.

@@ -92,7 +92,14 @@ def report_detail(request: HttpRequest, report_id: int) -> HttpResponse:
     report = report_get_visible(actor=user, report_id=report_id)
     form = UnsealForm(request.POST or None)
     payload: dict[str, Any] | None = None
-    if request.method == "POST" and form.is_valid():
+    own = report.reporter_id == user.pk
+    if own and report.payload_id is not None and not report_withheld(actor=user, report=report):
+        # The reporter reads what she wrote without being asked why; the read is still on
+        # the audit chain, like every unseal.
+        payload = report_payload_open(
+            report=report, actor=user, reason="the reporter reads their own report"
+        )
+    elif request.method == "POST" and form.is_valid():
         try:
             payload = report_payload_open(
                 report=report, actor=user, reason=form.cleaned_data["reason"]

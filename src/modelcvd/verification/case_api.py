@@ -110,6 +110,7 @@ def transition(request: HttpRequest, case_id: int, body: TransitionIn) -> dict[s
             weights_digest=fixed.weights_digest,
             artifact_id=fixed.artifact,
         ),
+        override_reason=body.override_reason,
     )
     return case_out(case, api_user(request))
 

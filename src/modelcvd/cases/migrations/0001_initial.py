@@ -188,4 +188,16 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('case', 'artifact'), name='one_fix_per_case_artifact'), models.CheckConstraint(condition=models.Q(('artifact', models.F('fixed_by')), _negated=True), name='fix_is_another_version')],
             },
         ),
+        migrations.CreateModel(
+            name='CaseSeen',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('seen_at', models.DateTimeField()),
+                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='cases.case')),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('user', 'case'), name='case_seen_once')],
+            },
+        ),
     ]

@@ -20,11 +20,13 @@ from modelcvd.cases.services.embargo import (
     embargo_agree,
     embargo_apply,
     embargo_exit,
+    embargo_guard,
     embargo_out,
     embargo_propose,
     embargo_revise,
     embargoes_expire,
 )
+from modelcvd.cases.services.inbox import case_seen_mark
 from modelcvd.cases.services.merge import MergeConflict, case_merge
 from modelcvd.cases.services.scoring import case_score, severity_out
 from modelcvd.cases.services.transitions import (
@@ -42,6 +44,7 @@ __all__ = [
     "case_merge",
     "case_open",
     "case_score",
+    "case_seen_mark",
     "case_transition",
     "case_vendor_notify",
     "case_waiting_set",
@@ -51,6 +54,7 @@ __all__ = [
     "embargo_agree",
     "embargo_apply",
     "embargo_exit",
+    "embargo_guard",
     "embargo_out",
     "embargo_propose",
     "embargo_revise",

@@ -15,13 +15,14 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from modelcvd.accounts.access import actor_meets, administers
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.cases.access import vendor_organisations
 from modelcvd.cases.models import Case, Embargo, EmbargoAgreement
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from modelcvd.core.errors import EmbargoInForce, FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.projections import case_projections_refresh
 from modelcvd.notifications.services import webhook_emit
 
@@ -207,6 +208,40 @@ def embargoes_expire(*, now: datetime | None = None) -> list[Embargo]:
             _exit(embargo.case, None, embargo, reason)
             done.append(embargo)
     return done
+
+
+def embargo_guard(*, case: Case, actor: User, action: str, override_reason: str = "") -> None:
+    """Called (inside the caller's transaction) before anything about the case is made public:
+    `action` is "publish" (an advisory) or "disclose" (the case). A live embargo whose public date
+    is still ahead refuses it; an administrator may override with a reason, which lifts the
+    embargo on the timeline and the audit chain. A live embargo whose date has passed, or one
+    overridden, exits here, so the case never reads "embargo active" after publication."""
+    embargo = Embargo.objects.select_for_update().filter(case=case, state__in=LIVE).first()
+    if embargo is None:
+        return
+    if embargo.public_date <= timezone.now():
+        _exit(case, actor, embargo, "public date reached")
+        return
+    override_reason = override_reason.strip()
+    if not override_reason:
+        raise EmbargoInForce(
+            state=embargo.state, public_date=f"{embargo.public_date:%Y-%m-%d %H:%M} UTC"
+        )
+    if not actor_meets(actor, administers(actor)):
+        raise Forbidden("only an administrator may override an embargo")
+    audit_record(
+        actor=actor,
+        action="embargo.override",
+        obj=embargo,
+        reason=override_reason,
+        data={
+            "case": case.pk,
+            "action": action,
+            "state": embargo.state,
+            "public_date": embargo.public_date.isoformat(),
+        },
+    )
+    _exit(case, actor, embargo, f"overridden by an administrator to {action}: {override_reason}")
 
 
 def embargo_out(case: Case) -> dict[str, Any] | None:

@@ -15,6 +15,7 @@ from modelcvd.cases.mail import timeline_event_mail
 from modelcvd.cases.models import Case, CaseFix, Comment, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
+from modelcvd.cases.services.embargo import embargo_guard
 from modelcvd.cases.services.vendors import artifact_vendor_ids, vendors_record
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
@@ -113,10 +114,13 @@ def case_transition(
     to: str,
     reason: str,
     fixed_version: FixedVersion | None = None,
+    override_reason: str = "",
 ) -> Case:
     """Move a case to `to`. 404 when the actor cannot see it, 403 when they may not move it,
     409 with the allowed targets when the move is not in the state machine. Moving to
-    "fix available" names the fixing version (`fixed_version`, required there)."""
+    "fix available" names the fixing version (`fixed_version`, required there). Moving to
+    "disclosed" during a live embargo is refused (409) unless an administrator overrides it
+    with `override_reason`."""
     reason = reason.strip()
     try:
         target = CaseState(to)
@@ -143,6 +147,10 @@ def case_transition(
             )
         if not access.staff and (current, target) not in VENDOR_TRANSITIONS:
             raise Forbidden("only the case's coordinators may move it to this state")
+        if target == CaseState.DISCLOSED:
+            embargo_guard(
+                case=case, actor=actor, action="disclose", override_reason=override_reason
+            )
         case.state = target.value
         fields = ["state", "updated_at"]
         told: list[int] = []

@@ -38,6 +38,7 @@ class Migration(migrations.Migration):
                 ('preferred_languages', models.CharField(default='en', max_length=100)),
                 ('security_txt_expires', models.DateTimeField(blank=True, null=True)),
                 ('is_default', models.BooleanField(default=False)),
+                ('publication_approval', models.BooleanField(default=True, help_text='Publishing an advisory needs a second coordinator to approve it in review.')),
                 ('abstract_first', models.BooleanField(default=False)),
                 ('benchmark_holdout', models.BooleanField(default=False)),
                 ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='programs', to='accounts.organisation')),
