@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("modelcvd.metrics.urls")),
     path("", include("modelcvd.credits.urls")),
     path("", include("modelcvd.assessments.urls")),
+    path("", include("modelcvd.notifications.urls")),
 ]

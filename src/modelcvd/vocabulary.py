@@ -136,6 +136,15 @@ class CommentVisibility(Term):
     VENDOR = "vendor", "Shared with the vendor"
 
 
+class MailTopic(Term):
+    """What the platform may e-mail a person about; each can be turned off on their
+    notification settings page."""
+
+    CASE_MOVES = "case_moves", "A case I reported moves to a new state"
+    VENDOR_NOTICES = "vendor_notices", "My organisation is notified of a case"
+    COMMENTS = "comments", "A comment is shared with me on a case"
+
+
 class DeadlineKind(Term):
     """The four clocks a program's policy sets on a case."""
 

@@ -156,7 +156,7 @@ def case_inbox(*, actor: Actor, filters: InboxFilter | None = None) -> QuerySet[
     a reporter: the cases of its reports), newest activity first, with `last_activity`,
     `seen_at` (when this actor last opened it) and `embargo_until` (a live embargo's date)."""
     f = filters or InboxFilter()
-    user_id = actor.pk if actor.is_authenticated else None
+    user_id = actor.pk if actor.is_authenticated else 0  # no user has id 0
     cases = (
         Case.objects.restrict(actor, "view")
         .select_related("program")

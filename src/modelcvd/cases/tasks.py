@@ -5,10 +5,22 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from modelcvd.cases.mail import notify_escalation, notify_timeline_event
+from modelcvd.cases.mail import (
+    notify_comment,
+    notify_escalation,
+    notify_timeline_event,
+    notify_vendor_notice,
+)
 from modelcvd.cases.services import deadline_breaches_escalate, embargoes_expire
 
-__all__ = ["check_deadlines", "expire_embargoes", "notify_escalation", "notify_timeline_event"]
+__all__ = [
+    "check_deadlines",
+    "expire_embargoes",
+    "notify_comment",
+    "notify_escalation",
+    "notify_timeline_event",
+    "notify_vendor_notice",
+]
 
 
 @shared_task

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -74,15 +75,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if form.is_bound and form.is_valid():
         filters = InboxFilter(**form.cleaned_data)
     page = Paginator(case_inbox(actor=user, filters=filters), 50).get_page(request.GET.get("page"))
-    rows = [
-        {
-            "case": c,
-            "unread": c.seen_at is None
-            or (c.last_activity is not None and c.last_activity > c.seen_at),
-            "next_due": next_deadline(c),
-        }
-        for c in page
-    ]
+    rows = []
+    for c in page:
+        annotated: Any = c  # case_inbox's annotations: seen_at, last_activity, embargo_until
+        seen, last = annotated.seen_at, annotated.last_activity
+        unread = seen is None or (last is not None and last > seen)
+        rows.append({"case": c, "unread": unread, "next_due": next_deadline(c)})
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -51,8 +51,9 @@ def _base_url_default(host: str, port: int) -> None:
     os.environ["MODELCVD_BASE_URL"] = f"http://{host}:{port}"
 
 
-def _worker_argv(args: argparse.Namespace) -> list[str]:
-    return [
+def _worker_argv(args: argparse.Namespace, queues: str | None = None) -> list[str]:
+    queues = queues or args.queues
+    argv = [
         sys.executable,
         "-m",
         "celery",
@@ -64,8 +65,20 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
         "--concurrency",
         str(args.concurrency),
         "-Q",
-        args.queues,
+        queues,
     ]
+    if queues != args.queues:  # one of several workers of this server: each needs its name
+        argv += ["-n", f"{queues.replace(',', '-')}@%h"]
+    return argv
+
+
+def _worker_groups(queues: str) -> list[str]:
+    """The workers `serve` starts: verification runs take minutes on a CPU, so they get a
+    worker of their own and mail, webhooks and imports on `default` never wait behind them."""
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    slow = [q for q in names if q.startswith("verification")]
+    rest = [q for q in names if q not in slow]
+    return [",".join(group) for group in (rest, slow) if group]
 
 
 def _broker_label() -> str:
@@ -90,9 +103,13 @@ def _serve(host: str, port: int, workers: int, worker_args: argparse.Namespace, 
         "--access-logfile",
         "-",
     ]
-    procs = [subprocess.Popen(web, env=env), subprocess.Popen(_worker_argv(worker_args), env=env)]
+    groups = _worker_groups(worker_args.queues)
+    procs = [subprocess.Popen(web, env=env)] + [
+        subprocess.Popen(_worker_argv(worker_args, group), env=env) for group in groups
+    ]
     banner = (
-        f"modelcvd is serving on http://{host}:{port}/ (worker on {_broker_label()}). Ctrl-C stops."
+        f"modelcvd is serving on http://{host}:{port}/ "
+        f"(workers for {' | '.join(groups)} on {_broker_label()}). Ctrl-C stops."
     )
     # After `demo --json` stdout holds one JSON document; the banner must not follow it there.
     (out.note if out.json else out.text)(banner)

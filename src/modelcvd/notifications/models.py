@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -69,3 +70,17 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to webhook #{self.endpoint_id} ({self.state})"
+
+
+class MailPreference(models.Model):
+    """Topics (vocabulary.MailTopic) a person turned off. Everything is on by default: a
+    vendor contact who never visits the settings page still hears of a new case."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mail_preference"
+    )
+    muted = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"mail preferences of user {self.user_id}"

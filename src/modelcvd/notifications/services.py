@@ -17,10 +17,11 @@ from modelcvd.accounts.models import Organisation, User
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.core.sealing import create_sealed
-from modelcvd.notifications.models import WebhookDelivery, WebhookEndpoint
+from modelcvd.notifications.models import MailPreference, WebhookDelivery, WebhookEndpoint
 from modelcvd.notifications.tasks import deliver_webhook
 from modelcvd.notifications.webhooks import SECRET_PURPOSE, _check_url, _may_manage
 from modelcvd.policy.models import Program
+from modelcvd.vocabulary import MailTopic
 
 
 def webhook_create(
@@ -95,3 +96,21 @@ def webhook_emit(*, case: Any, event: str, data: dict[str, Any] | None = None) -
     if ids:
         transaction.on_commit(send)
     return ids
+
+
+def mail_preferences_set(*, actor: User, muted: list[str]) -> MailPreference:
+    """Turn topics off (and every other topic on) for the actor's own mail."""
+    unknown = sorted(set(muted) - {t.value for t in MailTopic})
+    if unknown:
+        raise InvalidInput([FieldError("muted", f"unknown topics: {unknown}")])
+    with transaction.atomic():
+        preference, _ = MailPreference.objects.update_or_create(
+            user=actor, defaults={"muted": sorted(set(muted))}
+        )
+        audit_record(
+            actor=actor,
+            action="mail.preferences",
+            obj=preference,
+            data={"muted": preference.muted},
+        )
+    return preference

@@ -11,7 +11,7 @@ from django.utils import timezone
 from modelcvd.accounts.models import User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.services import artifact_fix_register
-from modelcvd.cases.mail import timeline_event_mail
+from modelcvd.cases.mail import comment_mail, timeline_event_mail, vendor_notice_mail
 from modelcvd.cases.models import Case, CaseFix, Comment, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
@@ -196,6 +196,7 @@ def case_transition(
             case=case, event="case.transition", data={"from": current.value, "to": target.value}
         )
         timeline_event_mail(event_id=event.pk)
+        vendor_notice_mail(case_id=case.pk, organisation_ids=told)
     return case
 
 
@@ -260,4 +261,5 @@ def comment_add(
             obj=comment,
             data={"case": case.pk, "visibility": wanted.value},
         )
+        comment_mail(comment_id=comment.pk)
     return comment

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, User
+from modelcvd.cases.mail import vendor_notice_mail
 from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh
@@ -99,4 +100,5 @@ def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: 
         )
         case_projections_refresh(case_ids=[case.pk])
         webhook_emit(case=case, event="case.vendor_notify", data={"organisation": vendor.slug})
+        vendor_notice_mail(case_id=case.pk, organisation_ids=[vendor.pk])
     return CaseVendor.objects.get(case=case, organisation=vendor)
