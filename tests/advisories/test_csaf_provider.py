@@ -71,7 +71,14 @@ def gpg_verify(key: bytes, signature: bytes, data: bytes) -> subprocess.Complete
         gpg = ["gpg", "--homedir", str(home), "--batch", "--no-tty"]
         subprocess.run([*gpg, "--import", str(work / "key.asc")], check=True, capture_output=True)
         return subprocess.run(
-            [*gpg, "--status-fd", "1", "--verify", str(work / "doc.json.asc"), str(work / "doc.json")],
+            [
+                *gpg,
+                "--status-fd",
+                "1",
+                "--verify",
+                str(work / "doc.json.asc"),
+                str(work / "doc.json"),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -185,7 +192,12 @@ def test_a_new_revision_is_signed_again_and_a_withdrawal_stays_distributed(
     )
     after = get(client, path).content, get(client, f"{path}.asc").content
     assert after[0] != before[0] and after[1] != before[1]
-    advisory_transition(actor=world.users["triager"], advisory_id=advisory.advisory_id, to="withdrawn", reason="Duplicate.")
+    advisory_transition(
+        actor=world.users["triager"],
+        advisory_id=advisory.advisory_id,
+        to="withdrawn",
+        reason="Duplicate.",
+    )
     assert Advisory.objects.get(pk=advisory.pk).state == "withdrawn"
     get(client, path)
 
@@ -196,7 +208,9 @@ def test_layout_index_changes_and_hash_files() -> None:
 
     entries = [
         layout.ProviderEntry("MCVD-2026-0002", "b", at(2), at(9)),
-        layout.ProviderEntry("MCVD-2025-0001", "a", datetime(2025, 12, 31, 23, 30, tzinfo=UTC), at(3)),
+        layout.ProviderEntry(
+            "MCVD-2025-0001", "a", datetime(2025, 12, 31, 23, 30, tzinfo=UTC), at(3)
+        ),
     ]
     assert layout.index_txt(entries) == "2025/mcvd-2025-0001.json\n2026/mcvd-2026-0002.json\n"
     assert layout.changes_csv(entries) == (

@@ -135,7 +135,10 @@ def provider_document(tlp: TlpLabel, year: str, file_name: str) -> ProviderDocum
         entry = _entry(
             advisory.advisory_id, advisory.title, advisory.published_at, advisory.modified_at
         )
-        if csaf_file_name(advisory.advisory_id) == file_name and entry.path == f"{year}/{file_name}":
+        if (
+            csaf_file_name(advisory.advisory_id) == file_name
+            and entry.path == f"{year}/{file_name}"
+        ):
             document = export_view(
                 render_public(advisory),
                 "csaf",

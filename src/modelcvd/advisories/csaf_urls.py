@@ -10,10 +10,16 @@ app_name = "csaf"
 DOCUMENT = r"(?P<tlp>[a-z]+)/(?P<year>[0-9]{4})/(?P<name>[+\-a-z0-9_]+\.json)"
 urlpatterns = [
     path("provider-metadata.json", csaf_views.provider_metadata, name="provider_metadata"),
-    re_path(r"^openpgp/(?P<fingerprint>[0-9A-Fa-f]{40,64})\.asc$", csaf_views.public_key, name="key"),
+    re_path(
+        r"^openpgp/(?P<fingerprint>[0-9A-Fa-f]{40,64})\.asc$", csaf_views.public_key, name="key"
+    ),
     re_path(r"^(?P<tlp>[a-z]+)/index\.txt$", csaf_views.index, name="index"),
     re_path(r"^(?P<tlp>[a-z]+)/changes\.csv$", csaf_views.changes, name="changes"),
-    re_path(r"^(?P<tlp>[a-z]+)/(?P<name>csaf-feed-tlp-[a-z]+\.json)$", csaf_views.feed, name="feed"),
+    re_path(
+        r"^(?P<tlp>[a-z]+)/(?P<name>csaf-feed-tlp-[a-z]+\.json)$", csaf_views.feed, name="feed"
+    ),
     re_path(f"^{DOCUMENT}$", csaf_views.document, name="document"),
-    re_path(f"^{DOCUMENT}\\.(?P<suffix>sha256|sha512|asc)$", csaf_views.companion, name="companion"),
+    re_path(
+        f"^{DOCUMENT}\\.(?P<suffix>sha256|sha512|asc)$", csaf_views.companion, name="companion"
+    ),
 ]

@@ -99,7 +99,9 @@ def provider_metadata(
         "list_on_CSAF_aggregators": True,
         "metadata_version": CSAF_VERSION,
         "mirror_on_CSAF_aggregators": True,
-        "public_openpgp_keys": [{"fingerprint": fingerprint, "url": key_url(root_url, fingerprint)}],
+        "public_openpgp_keys": [
+            {"fingerprint": fingerprint, "url": key_url(root_url, fingerprint)}
+        ],
         "publisher": publisher,
         "role": "csaf_trusted_provider",
     }
