@@ -42,8 +42,8 @@ from tests.conftest import skip_unless_ci
 from tests.factories import World
 from tests.interop.consumers import (
     CHECKS,
-    CSAF_CLI,
     CONSUMERS_OF,
+    CSAF_CLI,
     FORMATS,
     Problems,
     consumer_missing,
