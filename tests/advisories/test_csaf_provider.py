@@ -9,6 +9,7 @@ verifies with nothing but the published key; nothing above the public level is d
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import shutil
 import subprocess
@@ -222,3 +223,26 @@ def test_layout_index_changes_and_hash_files() -> None:
     )
     with pytest.raises(ValueError, match="md5"):
         layout.hash_file(b"x", "f.json", "md5")
+
+
+@pytest.mark.django_db
+def test_export_writes_the_tree_the_web_serves(
+    world: World, provider: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelcvd.cli import main
+
+    make_advisory(world)
+    make_advisory(world, title="Quokka second jailbreak", aliases=[])
+    out = tmp_path / "tree"
+    assert main(["export", "--format", "csaf-provider", "--out", str(out), "--json"]) == 0
+    files = json.loads(capsys.readouterr().out)["files"]
+    client = Client()
+    relative = sorted(str(Path(f).relative_to(out)) for f in files)
+    assert len(relative) == 5 + 2 * 4  # metadata, key, feed, index, changes; 4 per document
+    for path in relative:  # byte for byte, signatures included (signed once)
+        assert (out / path).read_bytes() == get(client, path).content, path
+    refused = main(
+        ["export", "--format", "csaf-provider", "--out", str(out), "--level", "defender"]
+    )
+    assert refused != 0
+    assert "public level" in capsys.readouterr().err

@@ -404,7 +404,8 @@ def _csaf(*args: str) -> subprocess.CompletedProcess[str]:
 def test_csaf_provider_is_accepted_by_the_csaf_package_and_gpg(
     live_server: Any, settings: Any, world: World, tmp_path: Path
 ) -> None:
-    """The `csaf` package (2026.10.25) checks a crawled copy of the provider: the tree
+    """The `csaf` package (2026.10.25) checks a crawled copy of the provider: its metadata
+    against the package's provider schema (2.1; the 2.1-only rules named below set aside), the tree
     (`distribute audit`: year folders, index.txt lists every document, changes.csv valid and
     newest first), each document (`validate --spec-version v20`, `relate filename`), its hash
     files (`relate hash -a both`) and its signature with the published key (`relate sign
@@ -439,6 +440,26 @@ def test_csaf_provider_is_accepted_by_the_csaf_package_and_gpg(
                     f"{what}: exit {command.returncode}: {command.stdout}{command.stderr}"
                 )
 
+        # The package validates provider metadata against the CSAF 2.1 schema only. Every
+        # 2.1 constraint that 2.0 lacks is named here and tolerated; anything else (unknown
+        # keys, URL patterns, the key's fingerprint, the publisher) must pass.
+        only_in_2_1 = {
+            "/: '$schema' is a required property",
+            "/metadata_version: '2.1' was expected",
+            "/distributions/0/rolie/feeds/0: 'last_updated' is a required property",
+            "/distributions/0/rolie/feeds/0/tlp_label: 'WHITE' is not one of "
+            "['AMBER', 'AMBER+STRICT', 'CLEAR', 'GREEN', 'RED']",
+        }
+        schema = json.loads(
+            _csaf(
+                "distribute", "provider", "--format", "json", str(mirror / "provider-metadata.json")
+            ).stdout
+        )
+        problems += [
+            f"csaf distribute provider: {e}"
+            for e in schema.get("errors", [])
+            if e not in only_in_2_1
+        ]
         audit = json.loads(
             _csaf("distribute", "audit", "--format", "json", str(mirror / "white")).stdout
         )

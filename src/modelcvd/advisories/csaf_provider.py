@@ -11,6 +11,7 @@ cached (core/openpgp.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -157,3 +158,26 @@ def provider_companion(tlp: TlpLabel, year: str, file_name: str, suffix: str) ->
     if suffix == "asc":
         return signature_for(document.data).encode("ascii")
     return layout.hash_file(document.data, file_name, suffix).encode("ascii")
+
+
+def provider_files() -> Iterator[tuple[str, bytes]]:
+    """Every file of the provider as (path under `/.well-known/csaf/`, bytes): what a mirror
+    of it holds (`modelcvd export --format csaf-provider`). A document whose export is refused
+    raises ExportRefused, as the web answers it."""
+    entries = provider_entries()
+    yield "provider-metadata.json", provider_metadata_bytes()
+    key = openpgp_public_key()
+    yield f"openpgp/{key.fingerprint}.asc", key.armored.encode("ascii")
+    for tlp in TLPS:
+        folder = layout.tlp_folder(tlp)
+        yield f"{folder}/{layout.feed_file_name(tlp)}", feed_bytes(tlp)
+        yield f"{folder}/index.txt", layout.index_txt(entries).encode("utf-8")
+        yield f"{folder}/changes.csv", layout.changes_csv(entries).encode("utf-8")
+        for entry in entries:
+            year, name = entry.path.split("/")
+            document = provider_document(tlp, year, name).data
+            base = f"{folder}/{entry.path}"
+            yield base, document
+            for algorithm in layout.HASH_ALGORITHMS:
+                yield f"{base}.{algorithm}", layout.hash_file(document, name, algorithm).encode()
+            yield f"{base}.asc", signature_for(document).encode("ascii")
