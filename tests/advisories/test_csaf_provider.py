@@ -246,3 +246,18 @@ def test_export_writes_the_tree_the_web_serves(
     )
     assert refused != 0
     assert "public level" in capsys.readouterr().err
+
+
+def test_instance_key_lives_outside_the_database_0600(
+    settings: Any, instance_key_home: Path
+) -> None:
+    from modelcvd.core.openpgp import openpgp_public_key
+
+    settings.OPENPGP_HOME = instance_key_home
+    key = openpgp_public_key()
+    assert openpgp_public_key() == key  # created once
+    assert instance_key_home.stat().st_mode & 0o777 == 0o700
+    secrets = list((instance_key_home / "private-keys-v1.d").glob("*.key"))
+    assert secrets, "gpg keeps the secret key in the home"
+    for secret in secrets:
+        assert secret.stat().st_mode & 0o777 == 0o600, secret

@@ -130,8 +130,10 @@ class ProviderDocument:
 def provider_document(tlp: TlpLabel, year: str, file_name: str) -> ProviderDocument:
     """The document at `<tlp>/<year>/<file name>`; NotFound unless a public advisory lives
     exactly there (its export refused counts as missing too: ExportRefused propagates)."""
+    # Ids are MCVD-YYYY-NNNN: the file name is the id in lower case (section 5.1), so the id
+    # is the stem in upper case; an exact match keeps the lookup on the unique index.
     stem = file_name.removesuffix(".json")
-    candidates = Advisory.objects.filter(state__in=PUBLIC_STATES, advisory_id__iexact=stem)
+    candidates = Advisory.objects.filter(state__in=PUBLIC_STATES, advisory_id=stem.upper())
     for advisory in candidates:
         entry = _entry(
             advisory.advisory_id, advisory.title, advisory.published_at, advisory.modified_at

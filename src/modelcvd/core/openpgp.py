@@ -98,13 +98,23 @@ def _ensure_key() -> tuple[gnupg.GPG, str]:
         return gpg, str(created.fingerprint)
 
 
+# The public key per GnuPG home, once read: it never changes while the home exists, and
+# reading it costs two gpg processes.
+_PUBLIC: dict[str, PublicKey] = {}
+
+
 def openpgp_public_key() -> PublicKey:
     """The instance's public key (created on first use)."""
+    home = str(Path(settings.OPENPGP_HOME).resolve())
+    known = _PUBLIC.get(home)
+    if known is not None and Path(home).is_dir():
+        return known
     gpg, fingerprint = _ensure_key()
     armored = gpg.export_keys(fingerprint, armor=True)
     if not armored:
         raise OpenPgpError("gpg exported no public key")
-    return PublicKey(fingerprint=fingerprint.upper(), armored=str(armored))
+    _PUBLIC[home] = PublicKey(fingerprint=fingerprint.upper(), armored=str(armored))
+    return _PUBLIC[home]
 
 
 def openpgp_sign(data: bytes) -> str:
