@@ -39,13 +39,14 @@ install-dev: $(VENV)/.installed-dev
 
 # The real consumers of the exports (tests/interop/test_real_consumers.py), pinned in
 # tools/consumers/ and kept out of the project's venv: the BSI CSAF validator library (Node.js)
-# and avidtools + cvelib in a Python 3.12 venv (avidtools declares Python >= 3.12). Python 3.12
+# and avidtools + cvelib in a Python 3.12 venv (avidtools declares Python >= 3.12), and the
+# `csaf` package in a venv of its own (the CSAF provider's consumer). Python 3.12
 # is `python3.12` on PATH or, where a pyenv shim answers for another version, pyenv's own.
 CONSUMERS := .consumers
 PYTHON312 ?= $(shell for p in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do \
 	$$p -c '' 2>/dev/null && { echo $$p; break; }; done)
 
-$(CONSUMERS)/.installed: tools/consumers/package.json tools/consumers/package-lock.json tools/consumers/requirements.txt
+$(CONSUMERS)/.installed: tools/consumers/package.json tools/consumers/package-lock.json tools/consumers/requirements.txt tools/consumers/csaf-requirements.txt
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "make consumers: needs node and npm (Node.js 20)"; exit 1; }
 	@[ -n "$(PYTHON312)" ] || { echo "make consumers: needs Python 3.12 (python3.12)"; exit 1; }
@@ -55,6 +56,8 @@ $(CONSUMERS)/.installed: tools/consumers/package.json tools/consumers/package-lo
 	cd $(CONSUMERS)/node && npm ci --omit=dev --no-audit --no-fund --loglevel=error
 	$(PYTHON312) -m venv $(CONSUMERS)/py312
 	$(CONSUMERS)/py312/bin/pip install -q -r tools/consumers/requirements.txt
+	$(PYTHON312) -m venv $(CONSUMERS)/csaf
+	$(CONSUMERS)/csaf/bin/pip install -q -r tools/consumers/csaf-requirements.txt
 	touch $@
 
 consumers: $(CONSUMERS)/.installed

@@ -290,6 +290,13 @@ SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
 PUBLISHER_NAME = env("MODELCVD_PUBLISHER_NAME", "modelcvd")
 CVE_CNA_ORG_ID = env("MODELCVD_CVE_CNA_ORG_ID", "").strip()
 CVE_CNA_SHORT_NAME = env("MODELCVD_CVE_CNA_SHORT_NAME", "").strip()
+# The CSAF trusted provider (/.well-known/csaf/): the instance's OpenPGP key lives in its own
+# GnuPG home (0700, secret key 0600, created on first use), never in the database; signatures
+# are made once per document and kept in a cache keyed by key and document digest.
+OPENPGP_HOME = Path(env("MODELCVD_OPENPGP_HOME", str(DATA_DIR / "keys" / "openpgp")))
+CSAF_SIGNATURE_DIR = Path(
+    env("MODELCVD_CSAF_SIGNATURE_DIR", str(DATA_DIR / "cache" / "csaf-signatures"))
+)
 
 LOGGING = {
     "version": 1,

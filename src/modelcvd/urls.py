@@ -14,6 +14,7 @@ urlpatterns = [
     path("metrics", core_views.metrics, name="metrics"),
     path("favicon.ico", web_views.favicon, name="favicon"),
     path("advisories/", include("modelcvd.advisories.urls")),
+    path(".well-known/csaf/", include("modelcvd.advisories.csaf_urls")),
     path("", include("modelcvd.policy.urls")),
     path("", include("modelcvd.accounts.urls")),
     path("", include("modelcvd.reports.urls")),

@@ -40,6 +40,8 @@ TOOLS = ROOT / "tools" / "consumers"
 CONSUMERS = ROOT / ".consumers"
 PY312 = CONSUMERS / "py312" / "bin" / "python"
 CSAF_LIB = CONSUMERS / "node" / "node_modules" / "@secvisogram" / "csaf-validator-lib"
+# The `csaf` package (its own venv): the CSAF trusted provider's consumer.
+CSAF_CLI = CONSUMERS / "csaf" / "bin" / "csaf"
 TIMEOUT_S = 300
 
 FORMATS = ("cve5", "osv", "csaf", "avid")
@@ -63,6 +65,10 @@ def consumer_missing(consumer: str) -> str | None:
             return f"@secvisogram/csaf-validator-lib is not installed under {CSAF_LIB}"
     elif consumer in ("avidtools", "cvelib") and not PY312.is_file():
         return f"the consumers' Python 3.12 venv is not installed at {PY312.parent.parent}"
+    elif consumer == "csaf" and not CSAF_CLI.is_file():
+        return f"the `csaf` package is not installed at {CSAF_CLI.parent.parent}"
+    elif consumer == "gpg" and shutil.which("gpg") is None:
+        return "gpg is not on PATH (GnuPG)"
     return None
 
 

@@ -50,7 +50,12 @@ def test_rendered_file_passes_the_rfc_9116_check_with_a_fixed_clock(configured: 
         "Preferred-Languages",
         "Canonical",
         "Policy",
+        "CSAF",
     }
+    # CSAF 2.0 requirement 8: the instance's CSAF provider (docs/csaf-provider.md).
+    assert report.values("CSAF") == (
+        "https://cvd.example.org/.well-known/csaf/provider-metadata.json",
+    )
     assert report.values("Contact") == (
         "mailto:security@example.org",
         "https://cvd.example.org/reports/new/",

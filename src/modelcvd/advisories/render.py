@@ -422,9 +422,10 @@ def export_url(advisory_id: str, fmt: str) -> str:
     return f"{settings.BASE_URL}/api/v1/advisories/{advisory_id}/export/{fmt}"
 
 
-def export_view(view: dict[str, Any], fmt: str) -> dict[str, Any]:
+def export_view(view: dict[str, Any], fmt: str, *, csaf_url: str = "") -> dict[str, Any]:
     """One export format of a redacted view (at most defender level: see disclosure.py).
-    ExportRefused when this advisory cannot be written in `fmt`, with the reason."""
+    ExportRefused when this advisory cannot be written in `fmt`, with the reason. `csaf_url`:
+    where a CSAF document is served when not at the API (the CSAF provider's copy)."""
     if fmt not in FILE_SUFFIX:
         raise ValueError(f"unknown export format {fmt!r}; one of {sorted(FILE_SUFFIX)}")
     if Level.parse(view["disclosure_level"]) > Channel.EXPORT.ceiling:
@@ -432,14 +433,14 @@ def export_view(view: dict[str, Any], fmt: str) -> dict[str, Any]:
     advisory_id = view["id"]
     try:
         document = interop_document(view)
-        return _export(document, fmt)
+        return _export(document, fmt, csaf_url=csaf_url)
     except ExportRefused:
         raise
     except ValueError as error:  # pydantic's ValidationError is one
         raise ExportRefused(advisory_id, _reason(error)) from None
 
 
-def _export(document: AdvisoryDocument, fmt: str) -> dict[str, Any]:
+def _export(document: AdvisoryDocument, fmt: str, *, csaf_url: str = "") -> dict[str, Any]:
     url = advisory_url(document.id)
     if fmt == "cve5":
         if document.assigned_cve is None:
@@ -465,7 +466,7 @@ def _export(document: AdvisoryDocument, fmt: str) -> dict[str, Any]:
             publisher_name=settings.PUBLISHER_NAME,
             publisher_namespace=settings.BASE_URL,
             advisory_url=url,
-            document_url=export_url(document.id, "csaf"),
+            document_url=csaf_url or export_url(document.id, "csaf"),
         )
     return avid.avid_report(document, advisory_url=url)
 

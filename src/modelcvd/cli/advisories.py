@@ -24,6 +24,8 @@ from modelcvd.cli.errors import CliError, Exit
 
 # Kept here, not imported: the parser is built before Django is set up.
 FORMATS = ("cve5", "osv", "csaf", "avid")
+# The whole CSAF trusted provider tree (docs/csaf-provider.md), public level only.
+CSAF_PROVIDER = "csaf-provider"
 SOURCES = ("garak", "jailbreakbench", "avid", "cve")
 
 COMMITMENT = Group("commitment", "Payload commitments: verify or reveal.")
@@ -38,7 +40,13 @@ class Export(Command):
     uses_database = True
 
     def arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--format", required=True, choices=FORMATS, help="the file format")
+        parser.add_argument(
+            "--format",
+            required=True,
+            choices=[*FORMATS, CSAF_PROVIDER],
+            help=f"the file format; {CSAF_PROVIDER}: the whole CSAF provider tree as served "
+            "under /.well-known/csaf/ (public level, signed)",
+        )
         parser.add_argument("--out", required=True, help="directory to write into")
         parser.add_argument(
             "--advisory", action="append", help="MCVD id (repeatable; default: all)"
@@ -65,6 +73,8 @@ class Export(Command):
         level = Level.parse(args.level)
         if level > Channel.EXPORT.ceiling:
             raise CliError(Exit.REFUSED, "exports carry at most the defender level")
+        if args.format == CSAF_PROVIDER:
+            return self._csaf_provider(args, out)
         rows = Advisory.objects.filter(state__in=PUBLIC_STATES).order_by("advisory_id")
         if args.advisory:
             rows = rows.filter(advisory_id__in=args.advisory)
@@ -113,6 +123,30 @@ class Export(Command):
             "\n".join(lines),
         )
         return Exit.FAILED if failed else Exit.DONE
+
+    def _csaf_provider(self, args: argparse.Namespace, out: Output) -> int:
+        from modelcvd.advisories.csaf_provider import provider_files
+
+        if args.level != "public" or args.advisory:
+            raise CliError(
+                Exit.REFUSED,
+                f"--format {CSAF_PROVIDER} writes every public advisory at the public level",
+                "leave out --level and --advisory",
+            )
+        directory = Path(args.out)
+        written: list[str] = []
+        for relative, data in provider_files():
+            path = directory / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            written.append(str(path))
+        documents = sum(1 for f in written if f.endswith(".json.asc"))
+        out.data(
+            {"format": CSAF_PROVIDER, "level": "public", "out": str(directory), "files": written},
+            f"wrote the CSAF provider tree ({documents} document(s), {len(written)} files) "
+            f"to {directory}",
+        )
+        return Exit.DONE
 
 
 class Import(Command):

@@ -16,6 +16,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.projections import program_projections_rebuild
+from modelcvd.interop.csaf_provider import WELL_KNOWN as CSAF_WELL_KNOWN
 from modelcvd.policy.models import Program
 from modelcvd.policy.securitytxt import SecurityTxt, render_security_txt
 from modelcvd.scoring.tier import Tier
@@ -190,6 +191,8 @@ def program_security_txt(
         ),
         canonical=web(canonical or (urls["security_txt"],)),
         policy=web((urls["policy"],)),
+        # CSAF 2.0 requirement 8: where the instance's CSAF provider metadata is.
+        csaf=web((f"{settings.BASE_URL}{CSAF_WELL_KNOWN}/provider-metadata.json",)),
         comments=() if secure else tuple(line.format(base=settings.BASE_URL) for line in LOCAL_USE),
     )
     return render_security_txt(document)
