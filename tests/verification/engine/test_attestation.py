@@ -102,9 +102,14 @@ def test_the_envelope_verifies_and_keeps_integers(key: tuple[str, Ed25519Private
     statement = envelope_verify(envelope, {key_id: private.public_key()})
     assert statement["predicate"]["n"] == 40 and isinstance(statement["predicate"]["n"], int)
     assert bundle_read(envelope) == (envelope, None)
-    assert log_body(envelope)["payload_sha256"] != log_body(
-        envelope_sign(statement_of(facts(manifest_digest="f" * 64)), key_id=key_id, private_key=private)
-    )["payload_sha256"]
+    assert (
+        log_body(envelope)["payload_sha256"]
+        != log_body(
+            envelope_sign(
+                statement_of(facts(manifest_digest="f" * 64)), key_id=key_id, private_key=private
+            )
+        )["payload_sha256"]
+    )
 
 
 def _flip(text: str, at: int) -> str:

@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from in_toto_attestation.v1.resource_descriptor import ResourceDescriptor
 from in_toto_attestation.v1.statement import STATEMENT_TYPE_URI, Statement
 from securesystemslib.dsse import Envelope
-from securesystemslib.signer import CryptoSigner, SSlibKey
+from securesystemslib.signer import CryptoSigner, Key, SSlibKey
 
 PREDICATE_TYPE = "https://modelcvd.dev/attestation/verification/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
@@ -164,7 +164,9 @@ def statement_validate(statement: dict[str, Any]) -> None:
             for item in statement.get("subject") or []
         ]
         Statement(
-            subjects, str(statement.get("predicateType", "")), dict(statement.get("predicate") or {})
+            subjects,
+            str(statement.get("predicateType", "")),
+            dict(statement.get("predicate") or {}),
         ).validate()
     except (ValueError, TypeError, AttributeError) as exc:
         raise AttestationError(f"the statement is invalid: {exc}") from exc
@@ -270,15 +272,15 @@ def key_id_of(key: Ed25519PublicKey) -> str:
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
-def envelope_verify(
-    envelope: dict[str, Any], keys: dict[str, Ed25519PublicKey]
-) -> dict[str, Any]:
+def envelope_verify(envelope: dict[str, Any], keys: dict[str, Ed25519PublicKey]) -> dict[str, Any]:
     """Check the DSSE signature with securesystemslib against the published keys; return the
     validated statement."""
     parsed = _envelope(envelope)
     if parsed.payload_type != PAYLOAD_TYPE:
         raise AttestationError(f"the envelope's payload type is not {PAYLOAD_TYPE}")
-    candidates = [SSlibKey.from_crypto(key, keyid=key_id) for key_id, key in keys.items()]
+    candidates: list[Key] = [
+        SSlibKey.from_crypto(key, keyid=key_id) for key_id, key in keys.items()
+    ]
     try:
         parsed.verify(candidates, 1)
     except Exception as exc:  # securesystemslib raises VerificationError and friends

@@ -79,7 +79,9 @@ def attestation_issue(*, run: VerificationRun) -> IssuedAttestation:
         raise InvalidInput([FieldError("run_id", str(exc))]) from exc
     key_id, private_key = instance_signing_key()
     envelope = envelope_sign(statement, key_id=key_id, private_key=private_key)
-    entry = log_append(kind=LogEntryKind.ATTESTATION, ref=log_ref(envelope), body=log_body(envelope))
+    entry = log_append(
+        kind=LogEntryKind.ATTESTATION, ref=log_ref(envelope), body=log_body(envelope)
+    )
     return IssuedAttestation(envelope=envelope, entry=entry)
 
 
