@@ -17,6 +17,7 @@ from modelcvd.cli import (
     backup,
     forensics,
     keys,
+    log,
     metrics,
     reports,
     server,
@@ -48,6 +49,7 @@ MODULES = (
     forensics,
     metrics,
     advisories,
+    log,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."
