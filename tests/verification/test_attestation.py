@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from django.test import Client
-from modelcvd.transparency.selectors import entry_for_ref
-from modelcvd.transparency.signing import published_keys
 
 from modelcvd.artifacts.digest import model_manifest
 from modelcvd.artifacts.services import artifact_record_manifest
 from modelcvd.cli import main
+from modelcvd.transparency.selectors import entry_for_ref
+from modelcvd.transparency.signing import published_keys
 from modelcvd.verification.engine.attestation import log_ref
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.services import execution
@@ -26,6 +26,12 @@ from modelcvd.vocabulary import LogEntryKind
 from tests.advisories.helpers import make_advisory
 from tests.factories import World, sign_in
 from tests.verification.engine.test_attestation import SUMMARY
+
+
+@pytest.fixture(autouse=True)
+def signing_key_file(settings: Any, tmp_path: Path) -> Path:
+    settings.SIGNING_KEY_FILE = tmp_path / "signing-keys.json"
+    return settings.SIGNING_KEY_FILE
 
 
 @pytest.fixture
@@ -178,3 +184,21 @@ def test_published_with_the_advisory_at_the_defender_level(
     page = client.get(f"/advisories/{advisory.advisory_id}/").content.decode()
     assert (url in page) is (status == 200)
     assert client.get(url).status_code == status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_verify_against_the_server_with_a_bare_envelope(
+    finished: VerificationRun, model_dir: Path, tmp_path: Path, live_server: Any, capsys: Any
+) -> None:
+    """--server: the published keys from the well-known URL and a fresh proof found by the
+    payload's ref, so the bare DSSE envelope (no bundle) verifies too."""
+    bundle = _export(finished, tmp_path / "run.intoto.json")
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(bundle["dsseEnvelope"]))
+    for path in (tmp_path / "run.intoto.json", bare):
+        capsys.readouterr()
+        code = main(
+            ["attest", "verify", str(path), "--server", live_server.url, "--model", str(model_dir)]
+        )
+        assert code == 0, capsys.readouterr()
+    assert main(["attest", "verify", str(bare), "--key", str(tmp_path / "none.json")]) == 2

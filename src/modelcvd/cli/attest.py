@@ -20,8 +20,7 @@ from modelcvd.cli.errors import CliError, Exit
 ATTEST = Group("attest", "Signed verification attestations (in-toto, DSSE).")
 
 KEYS_PATH = "/.well-known/modelcvd/log-keys.json"
-TREE_HEAD_PATH = "/api/v1/log/tree-head"
-INCLUSION_PATH = "/api/v1/log/proof/inclusion"
+ENTRY_PATH = "/api/v1/log/entry"
 
 
 class Export(Command):
@@ -85,6 +84,8 @@ def _fetch(base: str, path: str, params: dict[str, Any] | None = None) -> Any:
         response = httpx.get(url, params=params, timeout=30)
     except httpx.HTTPError as exc:
         raise CliError(Exit.FAILED, f"cannot reach {url}: {exc}") from None
+    if response.status_code == 404 and path == ENTRY_PATH:
+        raise CliError(Exit.FAILED, f"inclusion: {base} has no log entry for this attestation")
     if response.status_code != 200:
         raise CliError(Exit.FAILED, f"{url} answered {response.status_code}")
     try:
@@ -93,19 +94,26 @@ def _fetch(base: str, path: str, params: dict[str, Any] | None = None) -> Any:
         raise CliError(Exit.FAILED, f"{url} did not answer JSON") from None
 
 
-def server_log_part(base: str, bundle_log: dict[str, Any] | None, body: dict[str, Any]) -> dict:
-    """The inclusion proof of the bundle's entry in the server's latest signed tree head."""
-    if bundle_log is None or "index" not in bundle_log:
+def server_log_part(base: str, envelope: dict[str, Any]) -> dict[str, Any]:
+    """The server's entry for this payload (found by its ref, so a bare envelope works too),
+    with its inclusion proof in the server's latest signed tree head. The body checked is the
+    one recomputed from the envelope, not the server's copy."""
+    from modelcvd.verification.engine.attestation import log_body, log_ref
+
+    answer = _fetch(base, ENTRY_PATH, {"kind": "attestation", "ref": log_ref(envelope)})
+    inclusion, head = answer.get("inclusion"), answer.get("tree_head")
+    if not inclusion or not head:
         raise CliError(
-            Exit.USAGE,
-            "a bare envelope names no log index: verify the bundle `attest export` wrote",
+            Exit.FAILED,
+            "inclusion: the server has not signed a tree head that covers this entry yet",
+            "retry after the instance signs its next tree head (on its beat schedule)",
         )
-    index = int(bundle_log["index"])
-    head = _fetch(base, TREE_HEAD_PATH)
-    head = head.get("tree_head", head) if isinstance(head, dict) else head
-    proof = _fetch(base, INCLUSION_PATH, {"index": index, "size": head["size"]})
-    path = proof.get("path", proof.get("inclusion_path", [])) if isinstance(proof, dict) else []
-    return {"index": index, "body": body, "inclusionProof": path, "treeHead": head}
+    return {
+        "index": int(inclusion["index"]),
+        "body": log_body(envelope),
+        "inclusionProof": list(inclusion["path"]),
+        "treeHead": head,
+    }
 
 
 class Verify(Command):
@@ -144,7 +152,6 @@ class Verify(Command):
             bundle_read,
             keys_file_load,
             keys_load,
-            log_body,
         )
 
         try:
@@ -152,11 +159,11 @@ class Verify(Command):
         except json.JSONDecodeError as exc:
             raise CliError(Exit.USAGE, f"{args.file} is not JSON: {exc}") from None
         try:
-            envelope, bundle_log = bundle_read(data)
+            envelope, _ = bundle_read(data)
             log_part = None
             if args.server:
                 keys = keys_load(_fetch(args.server, KEYS_PATH))
-                log_part = server_log_part(args.server, bundle_log, log_body(envelope))
+                log_part = server_log_part(args.server, envelope)
             else:
                 keys = keys_file_load(args.key)
         except AttestationError as exc:
