@@ -42,9 +42,28 @@ def node_getter(needed: set[merkle.Node]) -> merkle.NodeGetter:
     return node
 
 
-def build(builder: Callable[[merkle.NodeGetter], merkle.T]) -> merkle.T:
-    """Run a merkle builder over the stored nodes: a dry run finds them, one query reads them."""
-    return builder(node_getter(merkle.nodes_needed(builder)))
+def build(builder: Callable[[merkle.NodeGetter], merkle.T], *, size: int | None = None) -> merkle.T:
+    """Run a merkle builder over the stored nodes: a dry run finds them, one query reads them.
+    With `size`, the same query also fetches the last leaf of a tree of that size, and a
+    missing one means the log is smaller: SizeMissing."""
+    needed = merkle.nodes_needed(builder)
+    if size is not None:
+        needed.add((0, size - 1))
+    node = node_getter(needed)
+    if size is not None:
+        try:
+            node(0, size - 1)
+        except LookupError:
+            raise SizeMissing(size) from None
+    return builder(node)
+
+
+class SizeMissing(LookupError):
+    """The log has fewer entries than the size asked for."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the log has fewer than {size} entries")
+        self.size = size
 
 
 def tree_root(size: int) -> bytes:

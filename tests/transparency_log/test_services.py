@@ -17,7 +17,7 @@ from modelcvd.transparency.models import LogEntry, LogNode
 from modelcvd.transparency.services import log_append, tree_head_sign
 from modelcvd.transparency.treehead import public_key_from_b64, tree_head_signature_valid
 from modelcvd.vocabulary import LogEntryKind
-from tests.transparency.test_merkle import naive_mth, naive_path, naive_proof
+from tests.transparency_log.test_merkle import naive_mth, naive_path, naive_proof
 
 pytestmark = pytest.mark.django_db
 
