@@ -174,7 +174,7 @@ def test_the_case_page_links_a_finished_runs_attestation(
     ("role", "status"), [("defender", 200), ("anonymous", 404), ("researcher_b", 404)]
 )
 def test_published_with_the_advisory_at_the_defender_level(
-    finished: VerificationRun, world: World, role: str, status: int
+    finished: VerificationRun, world: World, api_as: Any, role: str, status: int
 ) -> None:
     advisory = make_advisory(world)
     client = Client()
@@ -184,6 +184,12 @@ def test_published_with_the_advisory_at_the_defender_level(
     page = client.get(f"/advisories/{advisory.advisory_id}/").content.decode()
     assert (url in page) is (status == 200)
     assert client.get(url).status_code == status
+
+    api = api_as(role)
+    listed = api.get(f"/api/v1/advisories/{advisory.advisory_id}/attestations").json()
+    assert [row["run_id"] for row in listed] == ([finished.pk] if status == 200 else [])
+    one = api.get(f"/api/v1/advisories/{advisory.advisory_id}/attestations/{finished.pk}")
+    assert one.status_code == status
 
 
 @pytest.mark.django_db(transaction=True)

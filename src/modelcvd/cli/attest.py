@@ -16,6 +16,7 @@ from typing import Any
 
 from modelcvd.cli.base import Command, Group, Output, read_text, user_named
 from modelcvd.cli.errors import CliError, Exit
+from modelcvd.vocabulary import LogEntryKind
 
 ATTEST = Group("attest", "Signed verification attestations (in-toto, DSSE).")
 
@@ -100,7 +101,8 @@ def server_log_part(base: str, envelope: dict[str, Any]) -> dict[str, Any]:
     one recomputed from the envelope, not the server's copy."""
     from modelcvd.verification.engine.attestation import log_body, log_ref
 
-    answer = _fetch(base, ENTRY_PATH, {"kind": "attestation", "ref": log_ref(envelope)})
+    query = {"kind": LogEntryKind.ATTESTATION.value, "ref": log_ref(envelope)}
+    answer = _fetch(base, ENTRY_PATH, query)
     inclusion, head = answer.get("inclusion"), answer.get("tree_head")
     if not inclusion or not head:
         raise CliError(
