@@ -208,3 +208,43 @@ def test_verify_against_the_server_with_a_bare_envelope(
         )
         assert code == 0, capsys.readouterr()
     assert main(["attest", "verify", str(bare), "--key", str(tmp_path / "none.json")]) == 2
+
+
+def test_after_a_key_rotation_both_exports_verify_and_share_the_log_entry(
+    finished: VerificationRun, model_dir: Path, tmp_path: Path, capsys: Any
+) -> None:
+    from modelcvd.transparency.signing import signing_key_rotate
+
+    old = _export(finished, tmp_path / "old.json")
+    signing_key_rotate()
+    new = _export(finished, tmp_path / "new.json")
+    assert old["dsseEnvelope"]["signatures"] != new["dsseEnvelope"]["signatures"]
+    assert old["log"]["index"] == new["log"]["index"]
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"keys": [k.as_dict() for k in published_keys()]}))
+    for name in ("old.json", "new.json"):
+        code, text = _verify(tmp_path / name, keys, model_dir, capsys)
+        assert code == 0, text
+
+
+def test_no_attestation_before_the_run_finishes_or_without_a_digest(
+    world: World, api_as: Any, tmp_path: Path
+) -> None:
+    """A queued run, and a finished run on an artifact with no recorded digest: 422 naming the
+    run, no log entry, and no link on the case page."""
+    url = f"/api/v1/verifications/{world.run.pk}/attestation"
+    response = api_as("triager").get(url)
+    assert response.status_code == 422
+    assert "finished run" in response.content.decode()
+    run = VerificationRun.objects.get(pk=world.run.pk)
+    VerificationRun.objects.filter(pk=run.pk).update(state=VerificationRun.State.RUNNING)
+    run.refresh_from_db()
+    execution._run_finish(run, dict(SUMMARY, trials=10, successes=3))  # no digest: not logged
+    response = api_as("triager").get(url)
+    assert response.status_code == 422
+    assert "no recorded digest" in response.content.decode()
+    assert main(["attest", "export", str(run.pk), "-o", str(tmp_path / "x.json")]) == 2
+    client = Client()
+    sign_in(client, world.users["triager"])
+    page = client.get(f"/cases/{run.case_id}/").content.decode()
+    assert f"/verifications/{run.pk}/attestation.json" not in page
