@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
-from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.models import TokenScope, User
 from modelcvd.accounts.scopes import PUBLIC, token_scope
 from modelcvd.advisories.render import (
     FILE_SUFFIX,
@@ -26,6 +26,7 @@ from modelcvd.advisories.schemas import (
     RevisionOut,
 )
 from modelcvd.advisories.selectors import (
+    advisory_attested_runs,
     advisory_get_visible,
     registry_page,
     registry_query_parse,
@@ -36,8 +37,9 @@ from modelcvd.advisories.services import (
     advisory_transition,
     advisory_update,
 )
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.policy.disclosure import Channel
+from modelcvd.verification.services import attestation_export
 
 router = Router(tags=["advisories"])
 
@@ -96,6 +98,45 @@ def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str,
         {"number": r.number, "changelog": r.changelog, "created_at": r.created_at}
         for r in advisory.revisions.order_by("number")
     ]
+
+
+@router.get(
+    "/advisories/{advisory_id}/attestations",
+    response=list[dict[str, Any]],
+    auth=OPTIONAL_AUTH,
+    summary="The signed verification attestations published with the advisory (defender level; "
+    "empty below it)",
+)
+@token_scope(PUBLIC)
+def advisory_attestations(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
+    actor = api_actor(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    return [
+        {
+            "run_id": run.pk,
+            "artifact": str(run.artifact),
+            "verdict": (run.summary or {}).get("verdict", ""),
+            "url": f"/api/v1/advisories/{advisory.advisory_id}/attestations/{run.pk}",
+        }
+        for run in advisory_attested_runs(actor=actor, advisory=advisory, channel=Channel.API)
+    ]
+
+
+@router.get(
+    "/advisories/{advisory_id}/attestations/{run_id}",
+    response=dict[str, Any],
+    auth=OPTIONAL_AUTH,
+    summary="One run's attestation bundle (DSSE envelope, log entry, inclusion proof, tree head)",
+)
+@token_scope(PUBLIC)
+def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) -> dict[str, Any]:
+    actor = api_actor(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    runs = advisory_attested_runs(actor=actor, advisory=advisory, channel=Channel.API)
+    run = runs.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("verification run")
+    return attestation_export(actor=actor if isinstance(actor, User) else None, run=run)
 
 
 @router.get(

@@ -23,8 +23,9 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import CaseAccess
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.policy.disclosure import Level
+from modelcvd.policy.disclosure import Channel, Level, channel_level
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+from modelcvd.verification.models import VerificationRun
 
 Actor = AbstractBaseUser | AnonymousUser
 SEARCH_CONFIG = "english"
@@ -46,6 +47,27 @@ def disclosure_level_for(*, actor: Actor, advisory: Advisory) -> Level:
     if got["defender_level"]:
         return Level.DEFENDER
     return Level.PUBLIC
+
+
+def advisory_attested_runs(
+    *, actor: Actor, advisory: Advisory, channel: Channel = Channel.PAGE
+) -> QuerySet[VerificationRun]:
+    """The runs whose signed attestations are published with the advisory: at the defender
+    level and above, the case's finished runs on an artifact with a recorded digest (never a
+    held-out benchmark item's). Nothing below the defender level (docs/attestations.md)."""
+    level = channel_level(disclosure_level_for(actor=actor, advisory=advisory), channel)
+    if level < Level.DEFENDER:
+        return VerificationRun.objects.none()
+    return (
+        VerificationRun.objects.filter(
+            case_id=advisory.case_id,
+            state=VerificationRun.State.FINISHED,
+            report__held_out=False,
+        )
+        .exclude(artifact__manifest_digest="", artifact__weights_digest="")
+        .select_related("artifact")
+        .order_by("pk")
+    )
 
 
 def advisory_list_visible(*, actor: Actor) -> QuerySet[Advisory]:

@@ -15,6 +15,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.access import is_administrator
+from modelcvd.accounts.models import User
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
@@ -27,16 +28,19 @@ from modelcvd.advisories.render import (
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.advisories.selectors import (
     PUBLIC_STATES,
+    advisory_attested_runs,
     advisory_get_visible,
     registry_page,
     registry_query_parse,
 )
 from modelcvd.advisories.services import TRANSITIONS
 from modelcvd.cases.selectors import case_access
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.interop.jsonio import line_bytes
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.verification.services import attestation_export
+from modelcvd.verification.views import attestation_response
 from modelcvd.web.errors import domain_errors_as_pages
 
 FILTERS = (
@@ -148,6 +152,8 @@ def advisory_page(
             if view.get("cve_id")
             else ("osv", "csaf", "avid"),
             "errors": errors,
+            # Defender level and above: the signed attestations of the case's runs.
+            "attestations": advisory_attested_runs(actor=request.user, advisory=advisory),
             **authoring_context(request, advisory, edit_form),
         },
         status=422 if errors else 200,
@@ -165,6 +171,18 @@ def advisory_read_reproduction(request: HttpRequest, advisory_id: str) -> HttpRe
             [FieldError("reason", "say why you read the reproduction (1-500 characters)")]
         )
     return advisory_page(request, advisory_id, reason=reason)
+
+
+@domain_errors_as_pages
+def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) -> HttpResponse:
+    """A run's signed attestation as published with the advisory: defender level and above;
+    below it, or for a run that is not the advisory's, answered like a missing page."""
+    advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
+    run = advisory_attested_runs(actor=request.user, advisory=advisory).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("verification run")
+    actor = request.user if isinstance(request.user, User) else None
+    return attestation_response(attestation_export(actor=actor, run=run), run.pk)
 
 
 class AdvisoryFeed(Feed):

@@ -12,10 +12,12 @@ from modelcvd.cli import (
     accounts,
     advisories,
     artifacts,
+    attest,
     audit,
     backup,
     forensics,
     keys,
+    log,
     metrics,
     reports,
     server,
@@ -42,10 +44,12 @@ MODULES = (
     keys,
     backup,
     verify,
+    attest,
     artifacts,
     forensics,
     metrics,
     advisories,
+    log,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."
