@@ -561,13 +561,18 @@ def content_from_case(case: Case) -> dict[str, Any]:
     if report is None:
         raise InvalidInput([FieldError("case", "the case has no report to draft from")])
     title = case.title if len(case.title) >= 3 else report.title
-    return {
+    content = {
         "title": title[:200],
         "summary": report.abstract[:5_000] or title,
         "owasp": report.owasp,
         "atlas": report.atlas,
-        "harm_category": report.harm_category,
+        # The case's scoring, when there is one, is the advisory's: a draft never drops it.
+        "harm_category": (case.rubric or {}).get("inputs", {}).get("harm_category")
+        or report.harm_category,
     }
+    if case.cvss_vector:
+        content["cvss_vector"] = case.cvss_vector
+    return content
 
 
 def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Advisory:
