@@ -1,4 +1,5 @@
-"""`modelcvd audit verify`: check the audit log's hash chain."""
+"""`modelcvd audit verify` (check the audit chain's keyed links and its checkpoints) and
+`modelcvd audit rotate-key`."""
 
 from __future__ import annotations
 
@@ -34,4 +35,29 @@ class AuditVerify(Command):
         )
 
 
-COMMANDS: list[type[Command]] = [AuditVerify]
+class AuditRotateKey(Command):
+    group = AUDIT
+    name = "rotate-key"
+    help = "Link new audit events with a new HMAC key; old keys stay to verify old links."
+    description = (
+        "Add a new audit key to the audit key file and make it active: every later event is "
+        "linked with it. Nothing is rewritten, and the old keys stay in the file, so the whole "
+        "chain still verifies. Refused when the keys come from MODELCVD_AUDIT_KEY (put the new "
+        "key first in that list instead)."
+    )
+    prints_data = True
+    uses_database = True
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from django.core.exceptions import ImproperlyConfigured
+
+        from modelcvd.core.services import audit_key_rotate
+
+        try:
+            active = audit_key_rotate()
+        except ImproperlyConfigured as exc:
+            raise CliError(Exit.REFUSED, str(exc)) from None
+        out.data({"active": active}, f"audit key {active} is active; old keys kept")
+
+
+COMMANDS: list[type[Command]] = [AuditVerify, AuditRotateKey]
