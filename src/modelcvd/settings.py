@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "modelcvd.credits",
     "modelcvd.metrics",
     "modelcvd.advisories",
+    "modelcvd.transparency",
     "modelcvd.web",
 ]
 
@@ -171,6 +172,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # or from the key file, created 0600 on first use.
 KEY_FILE = Path(env("MODELCVD_KEY_FILE", str(DATA_DIR / "keys" / "kek.json")))
 KEK_ENV = env("MODELCVD_KEK", "")
+# The transparency log's Ed25519 signing keys (tree heads, attestations): a 0600 file outside
+# the database, created on first use; rotation keeps the old public keys (transparency/).
+SIGNING_KEY_FILE = Path(env("MODELCVD_SIGNING_KEY_FILE", str(DATA_DIR / "signing-keys.json")))
 
 # The audit chain's links are HMAC-SHA256 under a key that is not in the database (issue 18):
 # from MODELCVD_AUDIT_KEY (comma-separated base64 keys of 32 bytes, the first one active, the
