@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "modelcvd.metrics",
     "modelcvd.advisories",
     "modelcvd.transparency",
+    "modelcvd.anchoring",
     "modelcvd.web",
 ]
 
@@ -243,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
     "expire-embargoes": {
         "task": "modelcvd.cases.tasks.expire_embargoes",
         "schedule": 300.0,
+    },
+    # Anchor the audit chain's head in the transparency log and the witness file.
+    "audit-checkpoint": {
+        "task": "modelcvd.anchoring.tasks.audit_checkpoint_task",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
     },
 }
 # Runs on local model directories (hf:) go to the `verification-gpu` queue, which only GPU

@@ -54,9 +54,7 @@ class AuditKeyring:
 
 
 def _ring_of(keys: list[bytes]) -> AuditKeyring:
-    return AuditKeyring(
-        active=audit_key_id_of(keys[0]), keys={audit_key_id_of(k): k for k in keys}
-    )
+    return AuditKeyring(active=audit_key_id_of(keys[0]), keys={audit_key_id_of(k): k for k in keys})
 
 
 def _decode_key(text: str, where: str) -> bytes:
@@ -220,15 +218,20 @@ class ChainVerdict:
 
 
 def audit_verify(
-    events: Iterable[AuditEvent] | None = None, *, ring: AuditKeyring | None = None
+    events: Iterable[AuditEvent] | None = None,
+    *,
+    ring: AuditKeyring | None = None,
+    after_seq: int = 0,
+    after_head: str = GENESIS,
 ) -> ChainVerdict:
-    """Walk the chain from the start; name the first event that does not fit."""
+    """Walk the chain from the start (or from the event after `after_seq`, whose link was
+    `after_head`: a checkpoint verified before); name the first event that does not fit."""
     rows = (
         events
         if events is not None
-        else AuditEvent.objects.order_by("seq").iterator(chunk_size=2000)
+        else AuditEvent.objects.filter(seq__gt=after_seq).order_by("seq").iterator(chunk_size=2000)
     )
-    expected_seq, prev_hash, checked = 1, GENESIS, 0
+    expected_seq, prev_hash, checked = after_seq + 1, after_head, 0
 
     def broken(event: AuditEvent, problem: str) -> ChainVerdict:
         return ChainVerdict(False, checked, event.seq, problem, expected_seq - 1, prev_hash)
