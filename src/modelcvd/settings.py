@@ -250,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "modelcvd.anchoring.tasks.audit_checkpoint_task",
         "schedule": float(AUDIT_CHECKPOINT_SECONDS),
     },
+    # A fresh signed tree head when the transparency log grew (a no-op when it did not).
+    "sign-tree-head": {
+        "task": "modelcvd.transparency.tasks.tree_head_sign_later",
+        "schedule": 300.0,
+    },
 }
 # Runs on local model directories (hf:) go to the `verification-gpu` queue, which only GPU
 # workers consume; off in the embedded default, whose one worker has no such queue.

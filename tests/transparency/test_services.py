@@ -15,7 +15,7 @@ from modelcvd.core.errors import InvalidInput
 from modelcvd.transparency import merkle, selectors, signing
 from modelcvd.transparency.models import LogEntry, LogNode
 from modelcvd.transparency.services import log_append, tree_head_sign
-from modelcvd.transparency.treehead import tree_head_signature_valid
+from modelcvd.transparency.treehead import public_key_from_b64, tree_head_signature_valid
 from modelcvd.vocabulary import LogEntryKind
 from tests.transparency.test_merkle import naive_mth, naive_path, naive_proof
 
@@ -103,9 +103,7 @@ def test_tree_heads_are_signed_once_per_state_and_survive_rotation(key_file: Pat
     assert head.size == 5 and head.root_hash == selectors.tree_head_latest().root_hash
     assert tree_head_sign().pk == head.pk  # unchanged: no new head
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
-    keys = {
-        k.key_id: signing.public_key_from_b64(k.public_key_b64) for k in signing.published_keys()
-    }
+    keys = {k.key_id: public_key_from_b64(k.public_key_b64) for k in signing.published_keys()}
     assert tree_head_signature_valid(head.as_dict(), keys[head.key_id])
 
     new_id = signing.signing_key_rotate()
@@ -116,7 +114,7 @@ def test_tree_heads_are_signed_once_per_state_and_survive_rotation(key_file: Pat
     published = signing.published_keys()
     assert [k.key_id for k in published] == [head.key_id, new_id]
     assert published[0].retired is not None and published[1].retired is None
-    keys = {k.key_id: signing.public_key_from_b64(k.public_key_b64) for k in published}
+    keys = {k.key_id: public_key_from_b64(k.public_key_b64) for k in published}
     assert tree_head_signature_valid(head.as_dict(), keys[head.key_id])
     assert tree_head_signature_valid(newer.as_dict(), keys[new_id])
     assert not tree_head_signature_valid(head.as_dict(), keys[new_id])

@@ -16,6 +16,7 @@ from modelcvd.cli import (
     backup,
     forensics,
     keys,
+    log,
     metrics,
     reports,
     server,
@@ -46,6 +47,7 @@ MODULES = (
     forensics,
     metrics,
     advisories,
+    log,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."

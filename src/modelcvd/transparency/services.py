@@ -2,8 +2,9 @@
 
 Appends run inside the caller's transaction (an advisory's publication appends its revision in
 the same transaction), serialised: PostgreSQL by a transaction-scoped advisory lock, SQLite by
-its IMMEDIATE transactions. No audit event is written here: the log is itself an append-only,
-publicly verifiable record, and each append happens inside the audited service that caused it.
+its IMMEDIATE transactions. Appends and signatures write no audit event: the log is itself an
+append-only, publicly verifiable record, and each append happens inside the audited service
+that caused it. A key rotation is audited.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from modelcvd.core.audit import audit_record
 from modelcvd.transparency import merkle
 from modelcvd.transparency.models import LogEntry, LogNode, SignedTreeHead
-from modelcvd.transparency.signing import instance_signing_key
+from modelcvd.transparency.signing import instance_signing_key, signing_key_rotate
 from modelcvd.transparency.storage import build, log_size, tree_root
 from modelcvd.transparency.treehead import tree_head_message
 from modelcvd.vocabulary import LogEntryKind
@@ -83,3 +85,19 @@ def tree_head_sign() -> SignedTreeHead:
             signature=base64.b64encode(key.sign(message)).decode(),
             created_at=now,
         )
+
+
+def log_key_rotate() -> str:
+    """Retire the active signing key (its public part stays published), start a new one, and
+    sign the current tree head with it. Returns the new key id."""
+    key_id = signing_key_rotate()
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action="transparency.key_rotate",
+            object_type="signing_key",
+            object_id=key_id,
+            data={"key_id": key_id},
+        )
+        tree_head_sign()
+    return key_id

@@ -25,6 +25,14 @@ def tree_head_message(*, log: str, size: int, root_hash: str, timestamp: str) ->
     )
 
 
+def public_key_from_b64(value: str) -> Ed25519PublicKey:
+    """A published key (log-keys.json's `public_key`): ValueError if it is not one."""
+    try:
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(value, validate=True))
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"not an Ed25519 public key: {error}") from None
+
+
 def tree_head_signature_valid(head: Mapping[str, Any], public_key: Ed25519PublicKey) -> bool:
     """Does `head` (as the API serves it) carry a valid signature by `public_key`?"""
     try:
