@@ -111,7 +111,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Django's SQLite backend, whose flush (a restore, the test suite's teardown) lifts the
     # audit table's append-only triggers for the DELETE and puts them back, in one transaction.
-    DATABASES["default"]["ENGINE"] = "modelcvd.core.dbsqlite3"
+    DATABASES["default"]["ENGINE"] = "modelcvd.core.db.sqlite3"
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue on busy_timeout instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {

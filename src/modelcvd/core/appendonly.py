@@ -3,7 +3,7 @@
 On PostgreSQL a row trigger refuses UPDATE and DELETE (TRUNCATE, which a flush uses, needs
 table ownership; docs/deploy.md). On SQLite two triggers refuse them too. A SQLite flush (a
 restore, the test suite's teardown) drops them for its DELETE and creates them again in the
-same transaction (core.dbsqlite3). None of this stops someone who can run DDL on the database:
+same transaction (core.db.sqlite3). None of this stops someone who can run DDL on the database:
 the keyed links and the checkpoints outside it are what detect that (docs/audit.md).
 """
 

@@ -13,7 +13,7 @@ from modelcvd.core import appendonly
 # The audit table refuses UPDATE and DELETE: even a process holding the application's database
 # credentials can only append. On PostgreSQL a row trigger (TRUNCATE needs table ownership; run
 # the application as a role that does not own its tables, see docs/deploy.md); on SQLite two
-# triggers (a flush lifts them for its DELETE, core.dbsqlite3). The SQL is in core.appendonly.
+# triggers (a flush lifts them for its DELETE, core.db.sqlite3). The SQL is in core.appendonly.
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(appendonly.PG_CREATE)
