@@ -221,3 +221,18 @@ def test_beat_schedules_the_checkpoint(settings: Any) -> None:
     _events(2)
     index = audit_checkpoint_task.delay().get()
     assert json.loads(LogEntry.objects.get(index=index).body)["last_seq"] == 2
+
+
+def test_restore_needs_the_audit_key_file(tmp_path: Path, settings: Any) -> None:
+    from modelcvd.core.backup import BackupError
+
+    _events(2)
+    archive = tmp_path / "b.tar"
+    manifest = backup_create(archive)
+    assert set(manifest["audit_keys"]) == {AuditEvent.objects.get(seq=1).key_id}
+    settings.AUDIT_KEY_FILE = tmp_path / "other-audit-keys.json"
+    with pytest.raises(BackupError, match="no audit key file in place"):
+        backup_restore(archive, force=True)
+    _events(1)  # creates the other key file
+    with pytest.raises(BackupError, match="does not hold the keys this backup's audit chain"):
+        backup_restore(archive, force=True)
