@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -145,3 +146,21 @@ def test_an_unknown_key_is_named(settings: Any) -> None:
     verdict = audit_verify()
     assert (verdict.ok, verdict.broken_seq) == (False, 1)
     assert "not in the audit keyring" in verdict.problem
+
+
+def test_first_key_is_made_once_under_a_race(settings: Any, tmp_path: Any) -> None:
+    """Server and worker starting together must not each make a first key."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    settings.AUDIT_KEY_FILE = tmp_path / "keys" / "audit-keys.json"
+    barrier = threading.Barrier(8)
+
+    def first() -> str:
+        barrier.wait()
+        return load_audit_keyring().active
+
+    with ThreadPoolExecutor(8) as pool:
+        actives = set(pool.map(lambda _: first(), range(8)))
+    assert actives == {load_audit_keyring().active}
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["audit-keys.json"]
+    assert (tmp_path / "keys" / "audit-keys.json").stat().st_mode & 0o777 == 0o600

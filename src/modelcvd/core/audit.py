@@ -19,6 +19,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,27 @@ def _write_audit_key_file(path: Path, ring: AuditKeyring) -> None:
     write_private_file(path, json.dumps(body, indent=1))
 
 
+def _create_audit_key_file(path: Path) -> AuditKeyring:
+    """The first key, made once even when several processes start at the same moment: each
+    writes its own temporary file and links it into place, which only one link can do; the
+    others read the winner's key (two first keys would leave events no key file verifies)."""
+    ring = _ring_of([secrets.token_bytes(32)])
+    body = {
+        "active": ring.active,
+        "keys": {k: base64.b64encode(v).decode() for k, v in ring.keys.items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(8)}.new")
+    write_private_file(tmp, json.dumps(body, indent=1))
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return load_audit_keyring(create=False)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ring
+
+
 def load_audit_keyring(*, create: bool = True) -> AuditKeyring:
     """The audit keys: from MODELCVD_AUDIT_KEY, else the audit key file (made on first use)."""
     if settings.AUDIT_KEY_ENV:
@@ -84,9 +106,7 @@ def load_audit_keyring(*, create: bool = True) -> AuditKeyring:
     if not path.exists():
         if not create:
             raise ImproperlyConfigured(f"audit key file {path} is missing")
-        ring = _ring_of([secrets.token_bytes(32)])
-        _write_audit_key_file(path, ring)
-        return ring
+        return _create_audit_key_file(path)
     if path.stat().st_mode & 0o077:
         raise ImproperlyConfigured(
             f"audit key file {path} must not be readable by group or others (chmod 600)"
