@@ -66,7 +66,9 @@ def test_tree_head_proofs_entries_and_keys(client: Client) -> None:
 
     bundle = client.get("/api/v1/log/entry", {"kind": "attestation", "ref": "run-2"}).json()
     assert bundle["entry"]["index"] == 2 and bundle["tree_head"] == head
-    assert client.get("/api/v1/log/entry", {"kind": "attestation", "ref": "nope"}).status_code == 404
+    assert (
+        client.get("/api/v1/log/entry", {"kind": "attestation", "ref": "nope"}).status_code == 404
+    )
 
 
 @pytest.mark.parametrize(
