@@ -76,16 +76,21 @@ def log_append(*, kind: LogEntryKind, ref: str, body: dict[str, Any]) -> LogEntr
 
 def tree_head_sign() -> SignedTreeHead:
     """Sign the current size and root with the instance key; if the latest head already says
-    exactly that (same log, size and root), return it instead of signing again."""
+    exactly that (same log, size and root, by the active key), return it instead."""
     with transaction.atomic():
         _serialise()
         size = log_size()
         root = tree_root(size).hex()
         log = settings.BASE_URL
-        latest = SignedTreeHead.objects.order_by("-size", "-id").first()
-        if latest and (latest.log, latest.size, latest.root_hash) == (log, size, root):
-            return latest
         key_id, key = instance_signing_key()
+        latest = SignedTreeHead.objects.order_by("-size", "-id").first()
+        if latest and (latest.log, latest.size, latest.root_hash, latest.key_id) == (
+            log,
+            size,
+            root,
+            key_id,
+        ):
+            return latest
         now = timezone.now()
         timestamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
         message = tree_head_message(log=log, size=size, root_hash=root, timestamp=timestamp)
