@@ -6,14 +6,10 @@ Shared by services (appends) and selectors (proofs); the maths is in transparenc
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import reduce
-from operator import or_
-
-from django.db.models import Q
 
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.transparency import merkle
-from modelcvd.transparency.models import LogEntry, LogNode
+from modelcvd.transparency.models import LogEntry, LogNode, node_key
 
 
 def log_size() -> int:
@@ -24,27 +20,43 @@ def log_size() -> int:
 
 def node_getter(needed: set[merkle.Node]) -> merkle.NodeGetter:
     """A `node(level, index)` over the stored nodes in `needed`, fetched in one query."""
-    found: dict[merkle.Node, bytes] = {}
+    found: dict[int, bytes] = {}
     if needed:
-        condition = reduce(or_, (Q(level=level, index=index) for level, index in needed))
-        for level, index, value in LogNode.objects.filter(condition).values_list(
-            "level", "index", "hash"
-        ):
-            found[(level, index)] = bytes.fromhex(value)
+        keys = [node_key(level, index) for level, index in needed]
+        for key, value in LogNode.objects.filter(key__in=keys).values_list("key", "hash"):
+            found[key] = bytes.fromhex(value)
 
     def node(level: int, index: int) -> bytes:
         try:
-            return found[(level, index)]
+            return found[node_key(level, index)]
         except KeyError:
-            # A node every entry before it should have written: the storage is damaged.
             raise LookupError(f"log node {level}/{index} is missing") from None
 
     return node
 
 
-def build(builder: Callable[[merkle.NodeGetter], merkle.T]) -> merkle.T:
-    """Run a merkle builder over the stored nodes: a dry run finds them, one query reads them."""
-    return builder(node_getter(merkle.nodes_needed(builder)))
+def build(builder: Callable[[merkle.NodeGetter], merkle.T], *, size: int | None = None) -> merkle.T:
+    """Run a merkle builder over the stored nodes: a dry run finds them, one query reads them.
+    With `size`, the same query also fetches the last leaf of a tree of that size, and a
+    missing one means the log is smaller: SizeMissing."""
+    needed = merkle.nodes_needed(builder)
+    if size is not None:
+        needed.add((0, size - 1))
+    node = node_getter(needed)
+    if size is not None:
+        try:
+            node(0, size - 1)
+        except LookupError:
+            raise SizeMissing(size) from None
+    return builder(node)
+
+
+class SizeMissing(LookupError):
+    """The log has fewer entries than the size asked for."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the log has fewer than {size} entries")
+        self.size = size
 
 
 def tree_root(size: int) -> bytes:
