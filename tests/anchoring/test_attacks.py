@@ -236,3 +236,18 @@ def test_restore_needs_the_audit_key_file(tmp_path: Path, settings: Any) -> None
     _events(1)  # creates the other key file
     with pytest.raises(BackupError, match="does not hold the keys this backup's audit chain"):
         backup_restore(archive, force=True)
+
+
+def test_backup_checkpoints_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _events(2)
+    assert main(["backup", str(tmp_path / "b.tar"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    index = out["audit_checkpoint"]["log_index"]
+    assert out["audit_checkpoint"]["last_seq"] == 2
+    assert LogEntry.objects.get(index=index).kind == LogEntryKind.AUDIT_CHECKPOINT
+    # A chain that diverges is still backed up, with the refusal said.
+    _as_attacker(("DELETE FROM core_auditevent WHERE seq = %s", [2]))
+    assert main(["backup", str(tmp_path / "c.tar"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "covers 2 events" in json.loads(captured.out)["audit_checkpoint"]["refused"][0]
+    assert "audit checkpoint refused" in captured.err
