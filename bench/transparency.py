@@ -96,6 +96,7 @@ def seed(n: int) -> dict[str, Any]:
     from django.db import connection
 
     from modelcvd.transparency import merkle
+    from modelcvd.transparency.models import node_key
 
     started = time.perf_counter()
     bodies = [merkle.canonical_bytes(_body(i)).decode() for i in range(n)]
@@ -118,7 +119,7 @@ def seed(n: int) -> dict[str, Any]:
     def node_rows() -> Iterator[str]:
         for level, hashes in enumerate(levels):
             for index, value in enumerate(hashes):
-                yield f"{level}\t{index}\t{value.hex()}\n"
+                yield f"{node_key(level, index)}\t{value.hex()}\n"
 
     copy_started = time.perf_counter()
     with connection.cursor() as cursor:
@@ -128,7 +129,7 @@ def seed(n: int) -> dict[str, Any]:
             "COPY transparency_logentry (index, kind, ref, body, leaf_hash, created_at) FROM STDIN",
             entry_rows(),
         )
-        _copy(raw, "COPY transparency_lognode (level, index, hash) FROM STDIN", node_rows())
+        _copy(raw, "COPY transparency_lognode (key, hash) FROM STDIN", node_rows())
         cursor.execute("ANALYZE transparency_logentry")
         cursor.execute("ANALYZE transparency_lognode")
     return {

@@ -4,7 +4,9 @@ revisions and its payload commitment, checkable offline with `modelcvd log verif
 from __future__ import annotations
 
 import hashlib
+import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -145,3 +147,30 @@ def test_publication_logs_the_commitment_and_each_revision(
     assert main(argv) == 1
     assert "not among the trusted keys" in capsys.readouterr().err
     assert [k.key_id for k in published_keys()] == [files["head"]["key_id"]]
+
+
+def test_pages_feed_and_mirror_show_the_log(world: World, client: Client) -> None:
+    advisory = make_advisory(world)
+    aid = advisory.advisory_id
+    # Before any head is signed the mirror is documents only.
+    lines = b"".join(client.get("/advisories/export.jsonl").streaming_content).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [aid]
+    head = tree_head_sign().as_dict()
+
+    feed = client.get("/advisories/feed.atom").content.decode()
+    assert 'xmlns:log="urn:modelcvd:transparency-log:1"' in feed
+    found = re.search(r'<log:treeHead type="application/json">(.*?)</log:treeHead>', feed)
+    assert found is not None and json.loads(html.unescape(found.group(1))) == head
+    lines = b"".join(client.get("/advisories/export.jsonl").streaming_content).splitlines()
+    assert json.loads(lines[0])["id"] == aid
+    assert json.loads(lines[-1]) == {"tree_head": head}
+
+    page = client.get(f"/advisories/{aid}/").content.decode()
+    assert "is entry <strong>1</strong>" in page
+    proof_url = f"/api/v1/log/entry?kind=advisory_revision&amp;ref={aid}%401"
+    assert proof_url in page
+    bundle = client.get(html.unescape(proof_url)).json()
+    assert bundle["entry"]["ref"] == f"{aid}@1" and bundle["tree_head"] == head
+
+    program = client.get(f"/programs/{world.program.slug}/").content.decode()
+    assert head["key_id"] in program and published_keys()[0].public_key_b64 in program

@@ -4,14 +4,19 @@ database (SQLite here; PostgreSQL with DATABASE_URL)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
+from modelcvd.cli import main
 from modelcvd.core.errors import InvalidInput
+from modelcvd.core.models import AuditEvent
 from modelcvd.transparency import merkle, selectors, signing
 from modelcvd.transparency.models import LogEntry, LogNode
 from modelcvd.transparency.services import log_append, tree_head_sign
@@ -132,3 +137,52 @@ def test_a_readable_key_file_is_refused(key_file: Path) -> None:
     os.chmod(key_file, 0o644)
     with pytest.raises(ImproperlyConfigured, match="chmod 600"):
         signing.instance_signing_key()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_make_one_dense_consistent_log() -> None:
+    """Six threads, each its own connection and transaction, append at once: indexes stay
+    dense and the stored nodes give the root of the entries in index order."""
+    gate: threading.Lock | None = None
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+        "file:memorydb"
+    ):
+        # As in tests/advisories/test_services.py: shared-cache SQLite cannot wait on a lock,
+        # so the threads queue here; PostgreSQL runs them in parallel on the advisory lock.
+        gate = threading.Lock()
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def work(worker: int) -> None:
+        try:
+            barrier.wait()
+            for i in range(5):
+                with gate or contextlib.nullcontext():
+                    log_append(kind=LogEntryKind.ATTESTATION, ref=f"{worker}-{i}", body={"i": i})
+        except BaseException as error:  # pragma: no cover - reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    rows = list(LogEntry.objects.order_by("index").values_list("index", "leaf_hash"))
+    assert [index for index, _ in rows] == list(range(30))
+    root = merkle.root_from_leaves([bytes.fromhex(leaf) for _, leaf in rows])
+    assert tree_head_sign().root_hash == root.hex()
+
+
+def test_rotate_key_command_keeps_the_old_key_published(capsys: pytest.CaptureFixture[str]) -> None:
+    _fill(2)
+    first = tree_head_sign()
+    assert main(["log", "rotate-key", "--json"]) == 0
+    new_id = json.loads(capsys.readouterr().out)["key_id"]
+    assert [k.key_id for k in signing.published_keys()] == [first.key_id, new_id]
+    assert AuditEvent.objects.filter(action="transparency.key_rotate").count() == 1
+    # A head is signed with the new key at once, over the same tree.
+    latest = selectors.tree_head_latest()
+    assert (latest.key_id, latest.size, latest.root_hash) == (new_id, 2, first.root_hash)

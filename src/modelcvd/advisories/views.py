@@ -3,6 +3,7 @@ Atom feed and the JSON Lines mirror. Feed and mirror are public level by constru
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,6 +13,7 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.xmlutils import SimplerXMLGenerator
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.access import is_administrator
@@ -39,8 +41,11 @@ from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.interop.jsonio import line_bytes
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.transparency.models import LogEntry
+from modelcvd.transparency.selectors import entry_for_ref, tree_head_latest
 from modelcvd.verification.services import attestation_export
 from modelcvd.verification.views import attestation_response
+from modelcvd.vocabulary import LogEntryKind
 from modelcvd.web.errors import domain_errors_as_pages
 
 FILTERS = (
@@ -140,6 +145,7 @@ def advisory_page(
         advisory=advisory, actor=request.user, channel=Channel.PAGE, reason=reason
     )
     revisions = advisory.revisions.order_by("number") if advisory.is_public else []
+    logged = _logged(view) if advisory.is_public else None
     return render(
         request,
         "advisories/detail.html",
@@ -154,6 +160,8 @@ def advisory_page(
             "errors": errors,
             # Defender level and above: the signed attestations of the case's runs.
             "attestations": advisory_attested_runs(actor=request.user, advisory=advisory),
+            "logged": logged,
+            "log_proof_url": _log_proof_url(logged) if logged else "",
             **authoring_context(request, advisory, edit_form),
         },
         status=422 if errors else 200,
@@ -185,10 +193,50 @@ def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) ->
     return attestation_response(attestation_export(actor=actor, run=run), run.pk)
 
 
-class AdvisoryFeed(Feed):
-    """Atom feed of the newest published advisories, public level."""
+# The namespace of the signed tree head in the Atom feed (docs/transparency.md).
+LOG_NAMESPACE = "urn:modelcvd:transparency-log:1"
 
-    feed_type = Atom1Feed
+
+class AtomWithTreeHead(Atom1Feed):
+    """Atom, plus the transparency log's latest signed tree head as JSON in a
+    `<log:treeHead>` element, so every feed reader that keeps the feed is a witness."""
+
+    def root_attributes(self) -> dict[str, str]:
+        return {**super().root_attributes(), "xmlns:log": LOG_NAMESPACE}
+
+    def add_root_elements(self, handler: SimplerXMLGenerator) -> None:
+        super().add_root_elements(handler)
+        head = self.feed.get("tree_head")
+        if head:
+            handler.addQuickElement(
+                "log:treeHead", json.dumps(head, sort_keys=True), {"type": "application/json"}
+            )
+
+
+def _tree_head() -> dict[str, Any] | None:
+    head = tree_head_latest()
+    return head.as_dict() if head else None
+
+
+def _logged(view: dict[str, Any]) -> LogEntry | None:
+    """The transparency-log entry of the revision shown."""
+    return entry_for_ref(LogEntryKind.ADVISORY_REVISION, f"{view['id']}@{view['revision']}")
+
+
+def _log_proof_url(entry: LogEntry) -> str:
+    query = urlencode({"kind": entry.kind, "ref": entry.ref})
+    return f"/api/v1/log/entry?{query}"
+
+
+class AdvisoryFeed(Feed):
+    """Atom feed of the newest published advisories, public level, with the latest signed
+    tree head of the transparency log."""
+
+    feed_type = AtomWithTreeHead
+
+    def feed_extra_kwargs(self, obj: Any) -> dict[str, Any]:
+        return {"tree_head": _tree_head()}
+
     title = "modelcvd advisories"
     link = "/advisories/"
     subtitle = "Published advisories about AI model vulnerabilities (public level)."
@@ -228,10 +276,16 @@ def _jsonl() -> Iterator[bytes]:
     )
     for advisory in rows.iterator(chunk_size=1000):
         yield line_bytes(render_public(advisory))
+    # Last, after every document: the log's latest signed tree head, so a saved mirror keeps
+    # the head its documents can be checked against (docs/transparency.md).
+    head = _tree_head()
+    if head:
+        yield line_bytes({"tree_head": head})
 
 
 def registry_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Every public advisory, one JSON document a line, oldest first: for mirroring."""
+    """Every public advisory, one JSON document a line, oldest first: for mirroring. The last
+    line is `{"tree_head": ...}`, the transparency log's latest signed head, once there is one."""
     response = StreamingHttpResponse(_jsonl(), content_type="application/jsonl; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="modelcvd-advisories.jsonl"'
     return response

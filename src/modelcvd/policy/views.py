@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -9,6 +10,7 @@ from django.utils import timezone
 from modelcvd.policy.models import Program
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.policy.services import program_security_txt, program_urls
+from modelcvd.transparency.signing import published_keys
 from modelcvd.web.errors import domain_errors_as_pages
 
 
@@ -18,7 +20,15 @@ def programs(request: HttpRequest) -> HttpResponse:
 
 @domain_errors_as_pages
 def program_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    return render(request, "policy/program.html", {"program": program_get(slug=slug)})
+    return render(
+        request,
+        "policy/program.html",
+        {
+            "program": program_get(slug=slug),
+            "log_keys": published_keys(),
+            "log_server": settings.BASE_URL,
+        },
+    )
 
 
 def _security_txt(program: Program, canonical: tuple[str, ...] = ()) -> HttpResponse:

@@ -64,7 +64,7 @@ class RefQuery(Schema):
 def tree_head(request: HttpRequest) -> dict[str, Any]:
     head = selectors.tree_head_latest()
     if head is None:
-        raise NotFound("no tree head has been signed yet")
+        raise NotFound()  # none signed yet
     return head.as_dict()
 
 

@@ -32,22 +32,21 @@ class LogEntry(models.Model):
         return f"#{self.index} {self.kind} {self.ref}"
 
 
+def node_key(level: int, index: int) -> int:
+    """One integer for a node (level < 64): proofs fetch their nodes with one `key IN (...)`."""
+    return (index << 6) | level
+
+
 class LogNode(models.Model):
     """The hash of one complete, perfect subtree: leaves [index * 2**level, (index + 1) *
-    2**level). Written once, when its last leaf is appended; every proof reads O(log n) of
-    them (transparency.merkle explains the scheme)."""
+    2**level), keyed by node_key(level, index). Written once, when its last leaf is appended;
+    every proof reads O(log n) of them (transparency.merkle explains the scheme)."""
 
-    level = models.PositiveSmallIntegerField()
-    index = models.BigIntegerField()
+    key = models.BigIntegerField(primary_key=True)
     hash = models.CharField(max_length=64)
 
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["level", "index"], name="lognode_level_index")
-        ]
-
     def __str__(self) -> str:
-        return f"node {self.level}/{self.index}"
+        return f"node {self.key & 63}/{self.key >> 6}"
 
 
 class SignedTreeHead(models.Model):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from modelcvd.core.audit import audit_record
 from modelcvd.transparency import merkle
-from modelcvd.transparency.models import LogEntry, LogNode, SignedTreeHead
+from modelcvd.transparency.models import LogEntry, LogNode, SignedTreeHead, node_key
 from modelcvd.transparency.signing import instance_signing_key, signing_key_rotate
 from modelcvd.transparency.storage import build, log_size, tree_root
 from modelcvd.transparency.treehead import tree_head_message
@@ -34,6 +34,20 @@ def _serialise() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOCK_KEY])
 
 
+def _size_and_twin(kind: str, ref: str, leaf: str) -> tuple[int, int | None]:
+    """The log's size and the id of an identical entry already in it, in one round trip (run
+    after the lock, in its own statement, so it sees every append committed before)."""
+    table = connection.ops.quote_name(LogEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT (SELECT MAX("index") FROM {table}), '  # noqa: S608 (our own table name)
+            f"(SELECT id FROM {table} WHERE kind = %s AND ref = %s AND leaf_hash = %s LIMIT 1)",
+            [kind, ref, leaf],
+        )
+        last, twin = cursor.fetchone()
+    return (0 if last is None else last + 1), twin
+
+
 def log_append(*, kind: LogEntryKind, ref: str, body: dict[str, Any]) -> LogEntry:
     """Append one entry whose leaf data is the canonical JSON of `body`. Idempotent: an entry
     with the same kind, ref and body already in the log is returned as it is."""
@@ -42,10 +56,9 @@ def log_append(*, kind: LogEntryKind, ref: str, body: dict[str, Any]) -> LogEntr
     leaf = merkle.leaf_hash(data)
     with transaction.atomic():
         _serialise()
-        existing = LogEntry.objects.filter(kind=kind, ref=ref, leaf_hash=leaf.hex()).first()
+        index, existing = _size_and_twin(kind, ref, leaf.hex())
         if existing is not None:
-            return existing
-        index = log_size()
+            return LogEntry.objects.get(pk=existing)
         made = build(lambda node: merkle.new_nodes(index, leaf, node))
         entry = LogEntry.objects.create(
             index=index,
@@ -56,23 +69,28 @@ def log_append(*, kind: LogEntryKind, ref: str, body: dict[str, Any]) -> LogEntr
             created_at=timezone.now(),
         )
         LogNode.objects.bulk_create(
-            [LogNode(level=level, index=i, hash=value.hex()) for level, i, value in made]
+            [LogNode(key=node_key(level, i), hash=value.hex()) for level, i, value in made]
         )
     return entry
 
 
 def tree_head_sign() -> SignedTreeHead:
     """Sign the current size and root with the instance key; if the latest head already says
-    exactly that (same log, size and root), return it instead of signing again."""
+    exactly that (same log, size and root, by the active key), return it instead."""
     with transaction.atomic():
         _serialise()
         size = log_size()
         root = tree_root(size).hex()
         log = settings.BASE_URL
-        latest = SignedTreeHead.objects.order_by("-size", "-id").first()
-        if latest and (latest.log, latest.size, latest.root_hash) == (log, size, root):
-            return latest
         key_id, key = instance_signing_key()
+        latest = SignedTreeHead.objects.order_by("-size", "-id").first()
+        if latest and (latest.log, latest.size, latest.root_hash, latest.key_id) == (
+            log,
+            size,
+            root,
+            key_id,
+        ):
+            return latest
         now = timezone.now()
         timestamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
         message = tree_head_message(log=log, size=size, root_hash=root, timestamp=timestamp)

@@ -6,14 +6,10 @@ Shared by services (appends) and selectors (proofs); the maths is in transparenc
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import reduce
-from operator import or_
-
-from django.db.models import Q
 
 from modelcvd.core.errors import FieldError, InvalidInput
 from modelcvd.transparency import merkle
-from modelcvd.transparency.models import LogEntry, LogNode
+from modelcvd.transparency.models import LogEntry, LogNode, node_key
 
 
 def log_size() -> int:
@@ -24,19 +20,16 @@ def log_size() -> int:
 
 def node_getter(needed: set[merkle.Node]) -> merkle.NodeGetter:
     """A `node(level, index)` over the stored nodes in `needed`, fetched in one query."""
-    found: dict[merkle.Node, bytes] = {}
+    found: dict[int, bytes] = {}
     if needed:
-        condition = reduce(or_, (Q(level=level, index=index) for level, index in needed))
-        for level, index, value in LogNode.objects.filter(condition).values_list(
-            "level", "index", "hash"
-        ):
-            found[(level, index)] = bytes.fromhex(value)
+        keys = [node_key(level, index) for level, index in needed]
+        for key, value in LogNode.objects.filter(key__in=keys).values_list("key", "hash"):
+            found[key] = bytes.fromhex(value)
 
     def node(level: int, index: int) -> bytes:
         try:
-            return found[(level, index)]
+            return found[node_key(level, index)]
         except KeyError:
-            # A node every entry before it should have written: the storage is damaged.
             raise LookupError(f"log node {level}/{index} is missing") from None
 
     return node
