@@ -34,7 +34,10 @@ class DumpRecord:
     content: bytes  # the file, byte for byte
 
 
-def _record(advisory: Advisory) -> DumpRecord | None:
+def dump_record_of(advisory: Advisory) -> DumpRecord | None:
+    """The advisory's OSV record as the dump serves it (None when OSV cannot express it). The
+    transparency log's advisory-revision entry carries the sha256 of `content`, so a mirror can
+    check the bytes it downloaded. The revision number is in `database_specific.revision`."""
     view = render_public(advisory)
     try:
         document = export_view(view, "osv")
@@ -42,6 +45,7 @@ def _record(advisory: Advisory) -> DumpRecord | None:
         return None  # not expressible in OSV (the export says why); not in the dump either
     if view["state"] == Advisory.State.WITHDRAWN:
         document["withdrawn"] = document["modified"]  # the withdrawal is the last revision
+    document["database_specific"]["revision"] = view["revision"]
     return DumpRecord(document["id"], document["modified"], document_bytes(document))
 
 
@@ -53,7 +57,7 @@ def dump_records() -> Iterator[DumpRecord]:
         .only("advisory_id", "document", "reproduction_level")
     )
     for advisory in rows.iterator(chunk_size=500):
-        record = _record(advisory)
+        record = dump_record_of(advisory)
         if record is not None:
             yield record
 
@@ -67,7 +71,7 @@ def dump_record(*, osv_id: str) -> DumpRecord:
         .only("advisory_id", "document", "reproduction_level")
         .first()
     )
-    record = _record(advisory) if advisory is not None else None
+    record = dump_record_of(advisory) if advisory is not None else None
     if record is None:
         raise NotFound()
     return record

@@ -17,6 +17,7 @@ from modelcvd.cli import (
     forensics,
     keys,
     metrics,
+    mirror,
     reports,
     server,
     twofactor,
@@ -46,6 +47,7 @@ MODULES = (
     forensics,
     metrics,
     advisories,
+    mirror,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."
