@@ -167,7 +167,6 @@ class Mirror(Command):
             metavar="ID",
             help="accept only tree heads signed by this key id (ed25519:...)",
         )
-        parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
     def run(self, args: argparse.Namespace, out: Output) -> int | None:
         source = args.source if args.source.endswith("/") else f"{args.source}/"
