@@ -140,7 +140,7 @@ def content_cached(view: F) -> F:
         found = validators_for("content", hashlib.sha256(response.content).hexdigest())
         conditional = get_conditional_response(request, etag=found.etag)
         if conditional is not None:
-            response = conditional  # type: ignore[assignment]
+            response = conditional
         _apply(response, found)
         if is_public_reader(request):
             _public(response)
