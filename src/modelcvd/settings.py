@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "modelcvd.credits",
     "modelcvd.metrics",
     "modelcvd.advisories",
+    "modelcvd.transparency",
     "modelcvd.web",
 ]
 
@@ -168,6 +169,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # or from the key file, created 0600 on first use.
 KEY_FILE = Path(env("MODELCVD_KEY_FILE", str(DATA_DIR / "keys" / "kek.json")))
 KEK_ENV = env("MODELCVD_KEK", "")
+# The transparency log's Ed25519 signing keys (tree heads, attestations): a 0600 file outside
+# the database, created on first use; rotation keeps the old public keys (transparency/).
+SIGNING_KEY_FILE = Path(env("MODELCVD_SIGNING_KEY_FILE", str(DATA_DIR / "signing-keys.json")))
 
 # Roots under which verification runs may load local model directories (hf:DIR targets).
 MODEL_DIRS = [p for p in env("MODELCVD_MODEL_DIRS", str(DATA_DIR / "models")).split(":") if p]
@@ -224,6 +228,11 @@ CELERY_BEAT_SCHEDULE = {
     # Embargoes whose public date has come exit.
     "expire-embargoes": {
         "task": "modelcvd.cases.tasks.expire_embargoes",
+        "schedule": 300.0,
+    },
+    # A fresh signed tree head when the transparency log grew (a no-op when it did not).
+    "sign-tree-head": {
+        "task": "modelcvd.transparency.tasks.tree_head_sign_later",
         "schedule": 300.0,
     },
 }

@@ -15,6 +15,7 @@ urlpatterns = [
     path("favicon.ico", web_views.favicon, name="favicon"),
     path("advisories/", include("modelcvd.advisories.urls")),
     path("", include("modelcvd.policy.urls")),
+    path("", include("modelcvd.transparency.urls")),
     path("", include("modelcvd.accounts.urls")),
     path("", include("modelcvd.reports.urls")),
     path("", include("modelcvd.cases.urls")),

@@ -7,6 +7,7 @@ an immutable revision; so does the withdrawal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -29,6 +30,7 @@ from modelcvd.advisories.models import (
     AdvisorySequence,
     ImportedRecord,
 )
+from modelcvd.advisories.render import render_public
 from modelcvd.advisories.schemas import AdvisoryContent
 from modelcvd.advisories.selectors import advisory_get_for
 from modelcvd.artifacts.digest import PURL_NAME
@@ -45,7 +47,11 @@ from modelcvd.policy.commitment import commitment_create
 from modelcvd.reports.models import Report
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+from modelcvd.transparency import tasks as transparency_tasks
+from modelcvd.transparency.merkle import canonical_bytes
+from modelcvd.transparency.services import log_append
 from modelcvd.verification.models import VerificationRun
+from modelcvd.vocabulary import LogEntryKind
 
 SALT_PURPOSE = "advisory.commitment_salt"
 State = Advisory.State
@@ -504,7 +510,7 @@ def _next_revision(advisory: Advisory) -> int:
 
 
 def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> AdvisoryRevision:
-    return AdvisoryRevision.objects.create(
+    revision = AdvisoryRevision.objects.create(
         advisory=advisory,
         number=advisory.document["revision"],
         document=advisory.document,
@@ -512,6 +518,33 @@ def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> Advisor
         created_by=actor,
         created_at=advisory.modified_at,
     )
+    _revision_log(advisory)
+    return revision
+
+
+def public_document_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an advisory as the public registry serves it: what the
+    transparency log commits to, recomputable by anyone holding the public document."""
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def _revision_log(advisory: Advisory) -> None:
+    """Append the published revision to the transparency log, in the publishing transaction,
+    and have a tree head signed once it commits. Only the public level is committed to: a
+    digest of the defender level would let anyone confirm a guess of its contents."""
+    number = advisory.document["revision"]
+    log_append(
+        kind=LogEntryKind.ADVISORY_REVISION,
+        ref=f"{advisory.advisory_id}@{number}",
+        body={
+            "advisory": advisory.advisory_id,
+            "revision": number,
+            "state": advisory.state,
+            "modified": advisory.modified_at.isoformat(),
+            "document_sha256": public_document_digest(render_public(advisory)),
+        },
+    )
+    transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)
 
 
 def content_from_case(case: Case) -> dict[str, Any]:
@@ -621,8 +654,15 @@ def advisory_transition(*, actor: User, advisory_id: str, to: str, reason: str =
         changelog = ""
         if to == State.PUBLISHED:
             advisory.published_at = now
-            # The commitment is fixed at publication, over the reports the case has then.
+            # The commitment is fixed at publication, over the reports the case has then,
+            # and goes into the transparency log with it (never earlier: a draft's id is not
+            # public).
             _commit_payload(advisory, actor=actor)
+            log_append(
+                kind=LogEntryKind.PAYLOAD_COMMITMENT,
+                ref=advisory.advisory_id,
+                body={"advisory": advisory.advisory_id, "commitment": advisory.commitment},
+            )
             changelog = reason or "Initial publication."
         elif to == State.WITHDRAWN:
             advisory.document = {**advisory.document, "withdrawn_reason": reason}

@@ -16,6 +16,7 @@ from modelcvd.cli import (
     backup,
     forensics,
     keys,
+    log,
     metrics,
     mirror,
     reports,
@@ -47,6 +48,7 @@ MODULES = (
     forensics,
     metrics,
     advisories,
+    log,
     mirror,
 )
 

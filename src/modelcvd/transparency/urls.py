@@ -1,0 +1,7 @@
+from django.urls import path
+
+from modelcvd.transparency import views
+
+urlpatterns = [
+    path(".well-known/modelcvd/log-keys.json", views.log_keys, name="log_keys"),
+]
