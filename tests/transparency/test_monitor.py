@@ -98,7 +98,9 @@ def test_a_tampered_entry_is_named(
     LogEntry.objects.filter(index=3).update(body=body, leaf_hash=leaf)
     code, line = _verify(capsys, live_server.url)
     assert code == 1
-    assert "entry 3 (advisory_revision MCVD-2026-0003@1) is not at index 3 of the signed tree" in line
+    assert (
+        "entry 3 (advisory_revision MCVD-2026-0003@1) is not at index 3 of the signed tree" in line
+    )
     code, line = _verify(capsys, live_server.url, "--state", str(honest), "--all")
     assert code == 1
     assert "entry 3 (advisory_revision MCVD-2026-0003@1) is not at index 3" in line

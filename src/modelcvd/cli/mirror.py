@@ -8,9 +8,9 @@ changed or that are new, and removes the records the dump no longer lists (inter
 
 Every record fetched is checked against the instance's transparency log before it is written:
 the signed tree head (Ed25519, a key published at /.well-known/modelcvd/log-keys.json; pin one
-with --key-id), the advisory revision's log entry (ref `<advisory id>@<revision>`), whose body
-carries the sha256 of the record's bytes, and the entry's inclusion proof in that tree head
-(RFC 9162). A record that does not match ends the run with exit 1, naming it; nothing of it is
+with --key-id), the advisory revision's log entry (ref `<advisory id>@<revision>`, from the
+record's `database_specific`), whose body carries the sha256 of the record's bytes
+(`osv_sha256`), and the entry's inclusion proof in that tree head (RFC 9162). A record that does not match ends the run with exit 1, naming it; nothing of it is
 written. The command is a client of a remote server: it needs no settings or database.
 """
 
@@ -21,14 +21,12 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from modelcvd.cli.base import Command, Output
 from modelcvd.cli.errors import CliError, Exit
 from modelcvd.interop.mirror import MirrorError, mirror_sync
 
-# Entries asked for in one request of the log's range API.
-ENTRY_PAGE = 1000
 TIMEOUT = 60.0
 
 
@@ -66,49 +64,32 @@ class LogVerifier:
         # The pure log modules (RFC 9162 proofs, tree head signatures); cryptography is heavy
         # to import, so only this command loads them.
         from modelcvd.transparency import merkle, treehead
-        from modelcvd.transparency.signing import public_key_from_b64
 
         self._merkle = merkle
         self.client = client
         self.base = base.rstrip("/")
         head = client.json(f"{self.base}/api/v1/log/tree-head")
         published = client.json(f"{self.base}/.well-known/modelcvd/log-keys.json")
-        keys = published.get("keys", published) if isinstance(published, dict) else published
         signer = str(head.get("key_id", ""))
         if key_id and signer != key_id:
             raise MirrorError(f"the tree head is signed by {signer!r}, not the pinned {key_id!r}")
-        found = [k for k in keys if k.get("key_id") == signer]
+        found = [k for k in published.get("keys", []) if k.get("key_id") == signer]
         if not found:
             raise MirrorError(f"the tree head's key {signer!r} is not among the published keys")
-        if not treehead.tree_head_signature_valid(
-            head, public_key_from_b64(found[0]["public_key_b64"])
-        ):
+        public_key = treehead.public_key_from_b64(str(found[0]["public_key"]))
+        if not treehead.tree_head_signature_valid(head, public_key):
             raise MirrorError("the log's tree head signature does not verify")
         self.size = int(head["size"])
         self.root = bytes.fromhex(str(head["root_hash"]))
-        self.entries = self._entries()
-
-    def _entries(self) -> dict[str, dict[str, Any]]:
-        by_ref: dict[str, dict[str, Any]] = {}
-        start = 0
-        while start < self.size:
-            end = min(start + ENTRY_PAGE, self.size)
-            page = self.client.json(f"{self.base}/api/v1/log/entries?start={start}&end={end}")
-            rows = page.get("entries", page) if isinstance(page, dict) else page
-            if not rows:
-                raise MirrorError(f"the log served no entries from {start} (size {self.size})")
-            for row in rows:
-                if row.get("kind") == "advisory_revision":
-                    by_ref[str(row["ref"])] = row
-            start += len(rows)
-        return by_ref
 
     def __call__(self, record: str, content: bytes, document: dict[str, Any]) -> None:
         specific = document.get("database_specific") or {}
         ref = f"{specific.get('modelcvd_id')}@{specific.get('revision')}"
-        entry = self.entries.get(ref)
-        if entry is None:
-            raise MirrorError(f"no advisory revision {ref} in the log", record=record)
+        query = urlencode({"kind": "advisory_revision", "ref": ref})
+        try:
+            entry = self.client.json(f"{self.base}/api/v1/log/entry?{query}")["entry"]
+        except CliError:
+            raise MirrorError(f"no advisory revision {ref} in the log", record=record) from None
         body = entry.get("body") or {}
         digest = hashlib.sha256(content).hexdigest()
         if body.get("osv_sha256") != digest:
@@ -119,10 +100,16 @@ class LogVerifier:
             )
         leaf = self._merkle.leaf_hash(self._merkle.canonical_bytes(body))
         index = int(entry["index"])
+        if index >= self.size:
+            raise MirrorError(
+                f"log entry {index} ({ref}) is not yet in the signed tree head of size "
+                f"{self.size}; run again later",
+                record=record,
+            )
         answer = self.client.json(
             f"{self.base}/api/v1/log/proof/inclusion?index={index}&size={self.size}"
         )
-        proof = [bytes.fromhex(p) for p in answer.get("proof", answer.get("audit_path", []))]
+        proof = [bytes.fromhex(p) for p in answer.get("path", [])]
         if not self._merkle.verify_inclusion(leaf, index, self.size, proof, self.root):
             raise MirrorError(
                 f"log entry {index} ({ref}) is not included in the signed tree head "
