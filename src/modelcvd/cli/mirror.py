@@ -11,7 +11,8 @@ the signed tree head (Ed25519, a key published at /.well-known/modelcvd/log-keys
 with --key-id), the advisory revision's log entry (ref `<advisory id>@<revision>`, from the
 record's `database_specific`), whose body carries the sha256 of the record's bytes
 (`osv_sha256`), and the entry's inclusion proof in that tree head (RFC 9162). A record that
-does not match ends the run with exit 1, naming it; nothing of it is written. The command is a client of a remote server: it needs no settings or database.
+does not match ends the run with exit 1, naming it; nothing of it is written. The command is a
+client of a remote server: it needs no settings or database.
 """
 
 from __future__ import annotations
