@@ -70,7 +70,10 @@ def test_every_public_route_is_cacheable_and_answers_304(world: World, advisory:
         assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200, url
 
 
-def test_the_304_path_renders_nothing_and_reads_one_row(world: World, advisory: Advisory) -> None:
+def test_the_304_path_renders_nothing_and_reads_one_row(
+    world: World, advisory: Advisory, settings: Any
+) -> None:
+    settings.REGISTRY_VALIDATOR_TTL = 0  # nothing remembered: every 304 reads the stamp
     client = Client()
     url = f"/api/v1/advisories/{advisory.advisory_id}"
     etag = client.get(url)["ETag"]
@@ -80,7 +83,34 @@ def test_the_304_path_renders_nothing_and_reads_one_row(world: World, advisory: 
     assert '"document"' not in queries[0]["sql"]
 
 
-def test_a_new_revision_changes_the_validators(world: World, advisory: Advisory) -> None:
+def test_a_remembered_stamp_answers_304_without_reading(
+    world: World, advisory: Advisory, settings: Any
+) -> None:
+    settings.REGISTRY_VALIDATOR_TTL = 60
+    client = Client()
+    url = f"/api/v1/advisories/{advisory.advisory_id}"
+    etag = client.get(url)["ETag"]
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(queries) == 0, [q["sql"] for q in queries]
+    advisory_update(
+        actor=world.users["triager"],
+        advisory_id=advisory.advisory_id,
+        changes={"summary": "Wombat framing, revised."},
+        changelog="Revised.",
+    )
+    # Within the TTL a revalidating reader may keep the old revision (as max-age allows)...
+    assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    # ...and once it is past, the new revision's generation makes the process forget.
+    settings.REGISTRY_VALIDATOR_TTL = 1e-9
+    response = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 200 and response["ETag"] != etag
+
+
+def test_a_new_revision_changes_the_validators(
+    world: World, advisory: Advisory, settings: Any
+) -> None:
+    settings.REGISTRY_VALIDATOR_TTL = 0
     client = Client()
     urls = _routes(advisory.advisory_id)
     before = {url: client.get(url)["ETag"] for url in urls}

@@ -85,11 +85,14 @@ def advisory_public_stamp(*, advisory_id: str) -> tuple[dt.datetime, str] | None
     """When a public advisory's published revision was made, and its state: two columns by
     the unique id, never the document (HTTP validators, web/caching.py). Every revision sets
     `modified_at` to its own time. None for a missing or unpublished advisory."""
-    return (
+    # No ordering: by the unique index alone (`first()` would order by the registry's index
+    # and make PostgreSQL walk it).
+    found = list(
         Advisory.objects.filter(advisory_id=advisory_id, state__in=PUBLIC_STATES)
-        .values_list("modified_at", "state")
-        .first()
+        .order_by()
+        .values_list("modified_at", "state")[:1]
     )
+    return found[0] if found else None
 
 
 def registry_public_stamp() -> tuple[int, dt.datetime | None]:

@@ -49,6 +49,9 @@ class Validators:
 
     etag: str
     last_modified: dt.datetime | None = None
+    # Remembered by the process rather than read just now (advisories/caching.py): good for
+    # deciding a 304, named afresh before a body is sent.
+    remembered: bool = False
 
 
 def validators_for(*parts: object, last_modified: dt.datetime | None = None) -> Validators:
@@ -91,9 +94,11 @@ def _private(response: HttpResponseBase) -> None:
 
 
 def registry_cached(validators: Callable[..., Validators | None]) -> Callable[[F], F]:
-    """Cache a public registry view (module docstring). `validators(request, *args, **kwargs)`
-    names the version the view would answer with, or None when there is none to name (a missing
-    or unpublished advisory: the view runs and answers as it does)."""
+    """Cache a public registry view (module docstring). `validators(request, *args, fresh=...,
+    **kwargs)` names the version the view would answer with, or None when there is none to
+    name (a missing or unpublished advisory: the view runs and answers as it does); with
+    `fresh=False` it may answer from what it remembers (`Validators.remembered`), which only
+    ever decides a 304."""
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -108,12 +113,14 @@ def registry_cached(validators: Callable[..., Validators | None]) -> Callable[[F
                     _private(target)
                     patch_vary_headers(target, VARY)
                 return result
-            found = validators(request, *args, **kwargs)
+            found = validators(request, *args, fresh=False, **kwargs)
             result = None
             if found is not None:
                 timestamp = int(found.last_modified.timestamp()) if found.last_modified else None
                 result = get_conditional_response(request, etag=found.etag, last_modified=timestamp)
             if result is None:
+                if found is not None and found.remembered:
+                    found = validators(request, *args, fresh=True, **kwargs)  # a body: afresh
                 result = view(request, *args, **kwargs)
             target = result if isinstance(result, HttpResponseBase) else holder
             if target is not None:
