@@ -20,8 +20,10 @@ duplicate lookup, is bench/registry_dedup.py (results in bench/results/registry_
 (d) conditional reads (issue 18): `GET /api/v1/advisories/{id}` on the same gunicorn setup,
     random advisories, full responses beside revalidations that send the advisory's ETag
     (`If-None-Match`, answered 304 before rendering, web/caching.py), in the same run: requests
-    per second and p50/p99 of each path (target: 304 at least 10x the full path). The load
-    average (os.getloadavg) is recorded before and after, as the machine is shared.
+    per second and p50/p99 of each path (target: 304 at least 10x the full path); then the
+    same two paths through Django's test Client in-process (full middleware stack, no HTTP
+    server or client sharing the CPUs). The load average (os.getloadavg) is recorded before
+    and after, as the machine is shared.
 
     python bench/registry.py [--advisories 100000] [--parts b,c,d] [--seconds 20]
                              [--concurrency 32] [--workers 4]
@@ -622,6 +624,38 @@ def _summary(samples: list[tuple[float, int]], elapsed: float, expect: int) -> d
     }
 
 
+def _in_process(ids: list[str], seconds: float) -> dict[str, Any]:
+    """The same two paths through Django's test Client: the full middleware stack and the
+    view, no HTTP server or client beside it (one process, sequential requests)."""
+    from django.test import Client
+
+    client = Client()
+    etags = {i: client.get(f"/api/v1/advisories/{i}")["ETag"] for i in ids}
+    rows: dict[str, Any] = {}
+    for name, tags, expect in (("full", None, 200), ("if_none_match_304", etags, 304)):
+        samples: list[tuple[float, int]] = []
+        rng = random.Random(13)
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            advisory_id = rng.choice(ids)
+            headers = {"HTTP_IF_NONE_MATCH": tags[advisory_id]} if tags else {}
+            t0 = time.perf_counter()
+            status = client.get(f"/api/v1/advisories/{advisory_id}", **headers).status_code
+            samples.append((time.perf_counter() - t0, status))
+        rows[name] = _summary(samples, time.perf_counter() - started, expect)
+    return {
+        "how": "Django test Client in the benchmark's process: the full middleware stack and "
+        f"the view, no HTTP; sequential, {seconds:.0f} s per path",
+        **rows,
+        "throughput_ratio_304_vs_full": round(
+            rows["if_none_match_304"]["requests_per_s"] / rows["full"]["requests_per_s"], 2
+        ),
+        "p99_ratio_full_vs_304": round(
+            rows["full"]["p99_ms"] / rows["if_none_match_304"]["p99_ms"], 2
+        ),
+    }
+
+
 def bench_conditional(
     url: str, data_dir: Path, *, seconds: float, concurrency: int, workers: int, sample: int
 ) -> dict[str, Any]:
@@ -662,6 +696,7 @@ def bench_conditional(
         server.wait(timeout=30)
     full, conditional = rows["full"], rows["if_none_match_304"]
     speedup = round(conditional["requests_per_s"] / full["requests_per_s"], 2)
+    in_process = _in_process(ids[:500], seconds)
     return {
         "route": "GET /api/v1/advisories/{id} (anonymous, public level)",
         "server": f"gunicorn, {workers} sync workers, loopback, the full Django middleware stack",
@@ -672,6 +707,8 @@ def bench_conditional(
         "throughput_ratio_304_vs_full": speedup,
         "p99_ratio_full_vs_304": round(full["p99_ms"] / conditional["p99_ms"], 2),
         "target_10x_met": speedup >= 10,
+        "in_process": in_process,
+        "target_10x_met_in_process": in_process["throughput_ratio_304_vs_full"] >= 10,
         "loadavg_before": [round(v, 2) for v in load_before],
         "loadavg_after": [round(v, 2) for v in os.getloadavg()],
         "cpus": os.cpu_count(),
@@ -792,6 +829,14 @@ def main() -> int:
                 f"{name:20} {row['requests_per_s']:8.1f} {row['p50_ms']:8.2f} "
                 f"{row['p99_ms']:8.2f} {row['unexpected_status']:11}"
             )
+        inner = conditional["in_process"]
+        for name in ("full", "if_none_match_304"):
+            row = inner[name]
+            print(
+                f"{name + ' (in-proc)':20} {row['requests_per_s']:8.1f} {row['p50_ms']:8.2f} "
+                f"{row['p99_ms']:8.2f} {row['unexpected_status']:11}"
+            )
+        print(f"in-process (test Client): 304 vs full {inner['throughput_ratio_304_vs_full']}x")
         print(
             f"304 vs full: {conditional['throughput_ratio_304_vs_full']}x throughput "
             f"(target 10x: {conditional['target_10x_met']}); load average "
