@@ -158,12 +158,16 @@ def test_unpublished_and_missing_advisories_are_not_cached(world: World) -> None
         assert "ETag" not in response
 
 
-def test_security_txt_answers_304(world: World) -> None:
+def test_program_pages_and_security_txt_answer_304(world: World) -> None:
     program = Program.objects.filter(is_default=True).first() or Program.objects.first()
     assert program is not None
     client = Client()
-    url = f"/programs/{program.slug}/security.txt"
-    first = client.get(url)
-    assert first.status_code == 200
-    assert "public" in _cache_control(first)
-    assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    for url in ("/", f"/programs/{program.slug}/", f"/programs/{program.slug}/security.txt"):
+        first = client.get(url)
+        assert first.status_code == 200, url
+        assert "public" in _cache_control(first), url
+        assert {"cookie", "authorization"} <= _vary(first), url
+        assert client.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304, url
+    signed_in = Client()
+    sign_in(signed_in, world.users["defender"])
+    assert "private" in _cache_control(signed_in.get(f"/programs/{program.slug}/"))

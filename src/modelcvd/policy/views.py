@@ -13,10 +13,12 @@ from modelcvd.web.caching import content_cached
 from modelcvd.web.errors import domain_errors_as_pages
 
 
+@content_cached
 def programs(request: HttpRequest) -> HttpResponse:
     return render(request, "policy/programs.html", {"programs": program_list()})
 
 
+@content_cached
 @domain_errors_as_pages
 def program_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "policy/program.html", {"program": program_get(slug=slug)})

@@ -136,8 +136,9 @@ def registry_cached(validators: Callable[..., Validators | None]) -> Callable[[F
 
 
 def content_cached(view: F) -> F:
-    """For a small public text rendered from settings and a few rows (security.txt): the tag is
-    the digest of the rendered bytes, which cost less than naming their inputs would."""
+    """For a small public page rendered from settings and a few rows (security.txt, the program
+    pages, whose rows keep no modification time): the tag is the digest of the rendered bytes.
+    It still renders, but a 304 sends no body."""
 
     @wraps(view)
     def cached(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
