@@ -122,6 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
+# Seconds a web process may answer a conditional GET of an advisory (304) from the validators it
+# remembers, before it reads the registry's newest revision again (advisories/caching.py).
+REGISTRY_VALIDATOR_TTL = float(env("MODELCVD_REGISTRY_VALIDATOR_TTL", "1"))
+
 AUTH_USER_MODEL = "core.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
 from modelcvd.accounts.models import TokenScope, User
 from modelcvd.accounts.scopes import PUBLIC, token_scope
+from modelcvd.advisories.caching import advisory_cached, registry_wide_cached
 from modelcvd.advisories.render import (
     FILE_SUFFIX,
     advisory_export,
@@ -51,7 +52,8 @@ router = Router(tags=["advisories"])
     summary="Search the public registry (public level only)",
 )
 @token_scope(PUBLIC)
-def advisory_list(request: HttpRequest) -> dict[str, Any]:
+@registry_wide_cached("api:list", query=True)
+def advisory_list(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     query = registry_query_parse(request.GET, actor=api_actor(request))
     found = registry_page(query)
     return {
@@ -70,9 +72,11 @@ def advisory_list(request: HttpRequest) -> dict[str, Any]:
     summary="One advisory at the level the caller is entitled to",
 )
 @token_scope(PUBLIC)
+@advisory_cached("api:detail")
 def advisory_detail(
     request: HttpRequest,
     advisory_id: str,
+    response: HttpResponse,
     reason: str = Query(
         "",
         max_length=500,
@@ -92,7 +96,10 @@ def advisory_detail(
     summary="The advisory's revisions and their changelogs",
 )
 @token_scope(PUBLIC)
-def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
+@advisory_cached("api:revisions")
+def advisory_revisions(
+    request: HttpRequest, advisory_id: str, response: HttpResponse
+) -> list[dict[str, Any]]:
     advisory = advisory_get_visible(actor=api_actor(request), advisory_id=advisory_id)
     return [
         {"number": r.number, "changelog": r.changelog, "created_at": r.created_at}
@@ -146,7 +153,10 @@ def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) ->
     summary="The advisory as CVE 5.1, OSV, CSAF 2.0 VEX or AVID, at the caller's level",
 )
 @token_scope(PUBLIC)
-def advisory_export_one(request: HttpRequest, advisory_id: str, fmt: str) -> dict[str, Any]:
+@advisory_cached("api:export")
+def advisory_export_one(
+    request: HttpRequest, advisory_id: str, fmt: str, response: HttpResponse
+) -> dict[str, Any]:
     if fmt not in FILE_SUFFIX:
         raise InvalidInput([FieldError("fmt", f"one of {sorted(FILE_SUFFIX)}")])
     actor = api_actor(request)

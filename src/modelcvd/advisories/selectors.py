@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 
 from modelcvd.accounts.models import Organisation
 from modelcvd.advisories.access import PUBLIC_STATES
-from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.models import Advisory, AdvisoryRevision
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
@@ -101,6 +101,28 @@ def advisory_get_public(*, advisory_id: str) -> Advisory:
     if advisory is None:
         raise NotFound()
     return advisory
+
+
+def advisory_public_stamp(*, advisory_id: str) -> tuple[dt.datetime, str] | None:
+    """When a public advisory's published revision was made, and its state: two columns by
+    the unique id, never the document (HTTP validators, web/caching.py). Every revision sets
+    `modified_at` to its own time. None for a missing or unpublished advisory."""
+    # No ordering: by the unique index alone (`first()` would order by the registry's index
+    # and make PostgreSQL walk it).
+    found = list(
+        Advisory.objects.filter(advisory_id=advisory_id, state__in=PUBLIC_STATES)
+        .order_by()
+        .values_list("modified_at", "state")[:1]
+    )
+    return found[0] if found else None
+
+
+def registry_public_stamp() -> tuple[int, dt.datetime | None]:
+    """The registry's newest revision (id, time): every publication, public edit and
+    withdrawal adds one, so it changes whenever any public document does. One read by the
+    primary key; (0, None) for an empty registry."""
+    newest = AdvisoryRevision.objects.order_by("-id").values_list("id", "created_at").first()
+    return newest if newest is not None else (0, None)
 
 
 @dataclass(frozen=True)

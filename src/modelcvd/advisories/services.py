@@ -24,6 +24,7 @@ from modelcvd.advisories.affected import (
     imported_records,
     listed_versions,
 )
+from modelcvd.advisories.dump import dump_record_of
 from modelcvd.advisories.models import (
     Advisory,
     AdvisoryRevision,
@@ -549,6 +550,11 @@ def _revision_log(advisory: Advisory) -> None:
             "state": advisory.state,
             "modified": advisory.modified_at.isoformat(),
             "document_sha256": public_document_digest(render_public(advisory)),
+            # The exact bytes of the OSV dump's record (advisories/dump.py), so a mirror can
+            # check what it downloaded (`modelcvd mirror`); None when OSV cannot express it.
+            "osv_sha256": hashlib.sha256(record.content).hexdigest()
+            if (record := dump_record_of(advisory)) is not None
+            else None,
         },
     )
     transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)

@@ -18,6 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.access import is_administrator
 from modelcvd.accounts.models import User
+from modelcvd.advisories.caching import advisory_cached, registry_wide_cached
+from modelcvd.advisories.dump import all_zip, dump_record, dump_records, modified_id_csv
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
@@ -39,6 +41,7 @@ from modelcvd.advisories.services import TRANSITIONS
 from modelcvd.cases.selectors import case_access
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.interop.jsonio import line_bytes
+from modelcvd.interop.osv import ID_PREFIX
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
 from modelcvd.transparency.models import LogEntry
@@ -61,6 +64,7 @@ FILTERS = (
 )
 
 
+@registry_wide_cached("page:list", query=True)
 def registry(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "params": {name: request.GET.get(name, "") for name in FILTERS},
@@ -128,6 +132,7 @@ def authoring_context(
     }
 
 
+@advisory_cached("page:detail")
 @domain_errors_as_pages
 def advisory_page(
     request: HttpRequest,
@@ -268,6 +273,9 @@ class AdvisoryFeed(Feed):
         return [item["technique"]["atlas"], item["harm_category"]["id"]]
 
 
+advisory_feed = registry_wide_cached("feed")(AdvisoryFeed())
+
+
 def _jsonl() -> Iterator[bytes]:
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
@@ -283,9 +291,37 @@ def _jsonl() -> Iterator[bytes]:
         yield line_bytes({"tree_head": head})
 
 
+@registry_wide_cached("jsonl")
 def registry_export(request: HttpRequest) -> StreamingHttpResponse:
     """Every public advisory, one JSON document a line, oldest first: for mirroring. The last
     line is `{"tree_head": ...}`, the transparency log's latest signed head, once there is one."""
     response = StreamingHttpResponse(_jsonl(), content_type="application/jsonl; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="modelcvd-advisories.jsonl"'
     return response
+
+
+# -- the OSV-style dump (dump.py) -------------------------------------------------------------
+
+
+@registry_wide_cached("osv:all.zip")
+def osv_all_zip(request: HttpRequest) -> HttpResponse:
+    """Every public advisory as an OSV document, one `<ID>.json` each (OSV's all.zip)."""
+    response = HttpResponse(all_zip(list(dump_records())), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="all.zip"'
+    return response
+
+
+@registry_wide_cached("osv:modified_id.csv")
+def osv_modified_ids(request: HttpRequest) -> HttpResponse:
+    """`<modified>,<ID>` per public advisory, newest first (OSV's modified_id.csv)."""
+    return HttpResponse(
+        modified_id_csv(list(dump_records())), content_type="text/csv; charset=utf-8"
+    )
+
+
+@advisory_cached("osv:record", id_prefix=ID_PREFIX)
+@domain_errors_as_pages
+def osv_record(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    """One record of the dump, the same bytes as its member of all.zip."""
+    record = dump_record(osv_id=advisory_id)
+    return HttpResponse(record.content, content_type="application/json")

@@ -19,6 +19,7 @@ from modelcvd.cli import (
     keys,
     log,
     metrics,
+    mirror,
     reports,
     server,
     twofactor,
@@ -50,6 +51,7 @@ MODULES = (
     metrics,
     advisories,
     log,
+    mirror,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."
