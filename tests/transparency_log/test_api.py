@@ -16,7 +16,7 @@ from django.test import Client
 from modelcvd.advisories.services import advisory_transition, advisory_update
 from modelcvd.cli import main
 from modelcvd.transparency import merkle
-from modelcvd.transparency.models import LogEntry
+from modelcvd.transparency.models import LogEntry, LogNode, SignedTreeHead
 from modelcvd.transparency.services import log_append, tree_head_sign
 from modelcvd.transparency.signing import published_keys
 from modelcvd.transparency.treehead import public_key_from_b64, tree_head_signature_valid
@@ -174,3 +174,30 @@ def test_pages_feed_and_mirror_show_the_log(world: World, client: Client) -> Non
 
     program = client.get(f"/programs/{world.program.slug}/").content.decode()
     assert head["key_id"] in program and published_keys()[0].public_key_b64 in program
+
+
+def test_backfill_appends_what_an_older_instance_published(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    advisory = make_advisory(world)
+    aid = advisory.advisory_id
+    advisory_update(
+        actor=world.users["triager"], advisory_id=aid, changes={"summary": "Again."}, changelog="x"
+    )
+    logged = list(LogEntry.objects.order_by("index").values_list("kind", "ref", "body"))
+    # Published live, the log already holds exactly what a backfill would append.
+    assert main(["log", "backfill", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["appended"] == 0
+    # An instance from before the log: nothing in it; the backfill appends the same entries.
+    LogEntry.objects.all().delete()
+    LogNode.objects.all().delete()
+    SignedTreeHead.objects.all().delete()
+    assert main(["log", "backfill", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "appended": 3,
+        "size": 3,
+        "root_hash": merkle.root_from_leaves(
+            [merkle.leaf_hash(body.encode()) for _, _, body in logged]
+        ).hex(),
+    }
+    assert list(LogEntry.objects.order_by("index").values_list("kind", "ref", "body")) == logged

@@ -52,11 +52,13 @@ from modelcvd.core.services import sealed_open
 from modelcvd.interop.advisory import SuccessRate, exact_interval
 from modelcvd.interop.source import SourceRecord
 from modelcvd.policy.commitment import commitment_create
+from modelcvd.policy.disclosure import Level, redact
 from modelcvd.reports.models import Report
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
 from modelcvd.transparency import tasks as transparency_tasks
 from modelcvd.transparency.merkle import canonical_bytes
+from modelcvd.transparency.selectors import tree_size
 from modelcvd.transparency.services import log_append
 from modelcvd.verification.models import VerificationRun
 from modelcvd.vocabulary import LogEntryKind
@@ -540,24 +542,83 @@ def _revision_log(advisory: Advisory) -> None:
     """Append the published revision to the transparency log, in the publishing transaction,
     and have a tree head signed once it commits. Only the public level is committed to: a
     digest of the defender level would let anyone confirm a guess of its contents."""
-    number = advisory.document["revision"]
-    log_append(
-        kind=LogEntryKind.ADVISORY_REVISION,
-        ref=f"{advisory.advisory_id}@{number}",
-        body={
-            "advisory": advisory.advisory_id,
-            "revision": number,
-            "state": advisory.state,
-            "modified": advisory.modified_at.isoformat(),
-            "document_sha256": public_document_digest(render_public(advisory)),
-            # The exact bytes of the OSV dump's record (advisories/dump.py), so a mirror can
-            # check what it downloaded (`modelcvd mirror`); None when OSV cannot express it.
-            "osv_sha256": hashlib.sha256(record.content).hexdigest()
-            if (record := dump_record_of(advisory)) is not None
-            else None,
-        },
+    _revision_append(
+        advisory_id=advisory.advisory_id,
+        number=advisory.document["revision"],
+        state=advisory.state,
+        modified=advisory.modified_at.isoformat(),
+        public=render_public(advisory),
+        osv_sha256=_osv_sha256(advisory),
     )
     transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)
+
+
+def _osv_sha256(advisory: Advisory) -> str | None:
+    """The digest of the exact bytes of the advisory's OSV dump record (advisories/dump.py), so
+    a mirror can check what it downloaded (`modelcvd mirror`); None when OSV cannot express it."""
+    record = dump_record_of(advisory)
+    return hashlib.sha256(record.content).hexdigest() if record is not None else None
+
+
+def _revision_append(
+    *,
+    advisory_id: str,
+    number: int,
+    state: str,
+    modified: str,
+    public: dict[str, Any],
+    osv_sha256: str | None,
+) -> None:
+    log_append(
+        kind=LogEntryKind.ADVISORY_REVISION,
+        ref=f"{advisory_id}@{number}",
+        body={
+            "advisory": advisory_id,
+            "revision": number,
+            "state": state,
+            "modified": modified,
+            "document_sha256": public_document_digest(public),
+            "osv_sha256": osv_sha256,
+        },
+    )
+
+
+def _commitment_append(advisory: Advisory) -> None:
+    log_append(
+        kind=LogEntryKind.PAYLOAD_COMMITMENT,
+        ref=advisory.advisory_id,
+        body={"advisory": advisory.advisory_id, "commitment": advisory.commitment},
+    )
+
+
+def advisory_log_backfill() -> int:
+    """Append every public advisory's commitment and revisions that the transparency log
+    lacks (an instance upgraded from before it), oldest first; entries already there are
+    left as they are (log_append is idempotent). Returns how many were appended."""
+    with transaction.atomic():
+        before = tree_size()
+        public = Advisory.objects.filter(state__in=[State.PUBLISHED, State.WITHDRAWN])
+        for advisory in public.order_by("published_at", "id"):
+            if advisory.commitment:
+                _commitment_append(advisory)
+            level = Level.parse(advisory.reproduction_level)
+            latest = advisory.document.get("revision")
+            for revision in advisory.revisions.order_by("number"):
+                _revision_append(
+                    advisory_id=advisory.advisory_id,
+                    number=revision.number,
+                    state=revision.document.get("state", advisory.state),
+                    modified=revision.created_at.isoformat(),
+                    public=redact(revision.document, Level.PUBLIC, reproduction_level=level),
+                    # The dump serves only the latest revision's record: earlier ones cannot
+                    # be recomputed, so only the latest names its OSV bytes.
+                    osv_sha256=_osv_sha256(advisory) if revision.number == latest else None,
+                )
+        appended = tree_size() - before
+        audit_record(actor=None, action="transparency.backfill", data={"appended": appended})
+    if appended:
+        transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)
+    return appended
 
 
 def content_from_case(case: Case) -> dict[str, Any]:
@@ -731,11 +792,7 @@ def advisory_transition(
             # and goes into the transparency log with it (never earlier: a draft's id is not
             # public).
             _commit_payload(advisory, actor=actor)
-            log_append(
-                kind=LogEntryKind.PAYLOAD_COMMITMENT,
-                ref=advisory.advisory_id,
-                body={"advisory": advisory.advisory_id, "commitment": advisory.commitment},
-            )
+            _commitment_append(advisory)
             changelog = reason or "Initial publication."
         elif to == State.WITHDRAWN:
             advisory.document = {**advisory.document, "withdrawn_reason": reason}

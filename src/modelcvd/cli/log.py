@@ -350,4 +350,29 @@ class LogRotateKey(Command):
         out.data({"key_id": key_id}, f"new signing key {key_id}; the old keys stay published")
 
 
-COMMANDS: list[type[Command]] = [LogVerify, LogRotateKey]
+class LogBackfill(Command):
+    group = LOG
+    name = "backfill"
+    help = "Append published advisories the log lacks (after an upgrade)."
+    description = (
+        "Append to the transparency log every published or withdrawn advisory's payload "
+        "commitment and revisions that are not in it yet, oldest first, then sign a tree head. "
+        "For an instance upgraded from a version without the log; entries already in the log "
+        "are left as they are, so running it twice appends nothing the second time."
+    )
+    prints_data = True
+    uses_database = True
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from modelcvd.advisories.services import advisory_log_backfill
+        from modelcvd.transparency.services import tree_head_sign
+
+        appended = advisory_log_backfill()
+        head = tree_head_sign()
+        out.data(
+            {"appended": appended, "size": head.size, "root_hash": head.root_hash},
+            f"appended {appended} entries; the log has {head.size}, root {head.root_hash}",
+        )
+
+
+COMMANDS: list[type[Command]] = [LogVerify, LogRotateKey, LogBackfill]
