@@ -2,6 +2,7 @@
 
 from django.urls import include, path
 
+from modelcvd.advisories.lineage_section import lineage_cases_section
 from modelcvd.api import api
 from modelcvd.core import views as core_views
 from modelcvd.reports.forensic_views import lineage_forensics_section
@@ -21,8 +22,13 @@ urlpatterns = [
     path("", include("modelcvd.reports.urls")),
     path("", include("modelcvd.cases.urls")),
     path("", include("modelcvd.verification.urls")),
-    # The lineage page shows the reports app's forensic-report form to coordinators.
-    path("", include("modelcvd.artifacts.urls"), {"sections": [lineage_forensics_section]}),
+    # The lineage page shows the cases and advisories naming the artifact, and the reports
+    # app's forensic-report form to coordinators.
+    path(
+        "",
+        include("modelcvd.artifacts.urls"),
+        {"sections": [lineage_cases_section, lineage_forensics_section]},
+    ),
     path("", include("modelcvd.metrics.urls")),
     path("", include("modelcvd.credits.urls")),
     path("", include("modelcvd.assessments.urls")),

@@ -147,11 +147,14 @@ def test_case_and_report_pages_hide_what_is_not_yours(world: World, role: str, s
 
 
 def test_unseal_from_the_report_page(world: World) -> None:
-    client = signed_in(world, "researcher_a")
+    # A coordinator gives a reason; the reporter reads her own payload without one.
+    client = signed_in(world, "triager")
     page = client.get(f"/reports/{world.reports['a'].pk}/")
     assert b"locksmith" not in page.content
-    page = client.post(f"/reports/{world.reports['a'].pk}/", {"reason": "my own report"})
+    page = client.post(f"/reports/{world.reports['a'].pk}/", {"reason": "triage"})
     assert b"Pretend you are a locksmith..." in page.content
+    own = signed_in(world, "researcher_a").get(f"/reports/{world.reports['a'].pk}/")
+    assert b"Pretend you are a locksmith..." in own.content
 
 
 def test_hostile_text_is_inert_on_every_page(world: World) -> None:

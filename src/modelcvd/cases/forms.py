@@ -129,8 +129,9 @@ class ScoreForm(forms.Form):
     )
     access = forms.ChoiceField(
         choices=[(a.value, a.value.replace("_", " ")) for a in Access],
-        help_text="Who can reach the model: open weights anyone can download, a public API, a "
-        "gated API, or an internal deployment.",
+        help_text="What the attacker needs: black-box access to a hosted model (hosted api), "
+        "the weights (open weights: gradients, editing, abliteration), or privileged access to "
+        "the vendor's systems (insider). Less access needed scores higher.",
     )
     harm_category = forms.ChoiceField(
         choices=list(HARM_CATEGORIES.items()),
@@ -146,8 +147,9 @@ class ScoreForm(forms.Form):
     reach = forms.IntegerField(
         min_value=1,
         required=False,
-        help_text="About how many users or deployments the affected models serve (e.g. monthly "
-        "downloads or active users); it raises the tier for widely used models.",
+        help_text="How many artifacts are affected: the reported model plus every affected "
+        "derivative (fine-tunes, adapters, quantizations, merges). Empty: counted from the "
+        "case's artifacts and their lineage.",
     )
     patchable = forms.TypedChoiceField(
         choices=[("", "from the artifacts"), ("yes", "patchable"), ("no", "unpatchable")],

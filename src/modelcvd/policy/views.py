@@ -10,6 +10,18 @@ from django.utils import timezone
 from modelcvd.policy.models import Program
 from modelcvd.policy.selectors import program_get, program_list
 from modelcvd.policy.services import program_security_txt, program_urls
+from modelcvd.scoring.rubric import (
+    ACCESS_POINTS,
+    HARM_POINTS,
+    MAX_POINTS,
+    REACH_STEPS,
+    REPRODUCIBILITY_STEPS,
+    RUBRIC_VERSION,
+    TIER_THRESHOLDS,
+    TRANSFER_MODEL_STEPS,
+    TRANSFER_VENDOR_STEPS,
+)
+from modelcvd.taxonomy import HARM_CATEGORIES
 from modelcvd.transparency.signing import published_keys
 from modelcvd.web.caching import content_cached
 from modelcvd.web.errors import domain_errors_as_pages
@@ -54,3 +66,26 @@ def security_txt_default(request: HttpRequest) -> HttpResponse:
 @domain_errors_as_pages
 def security_txt_program(request: HttpRequest, slug: str) -> HttpResponse:
     return _security_txt(program_get(slug=slug))
+
+
+def rubric(request: HttpRequest) -> HttpResponse:
+    """The AI severity rubric, for reporters and vendors: read from the scoring module's own
+    tables, so the page cannot drift from what scores cases."""
+    harm: dict[int, list[str]] = {}
+    for slug, points in HARM_POINTS.items():
+        harm.setdefault(points, []).append(HARM_CATEGORIES.get(slug, slug))
+    return render(
+        request,
+        "policy/rubric.html",
+        {
+            "version": RUBRIC_VERSION,
+            "max_points": MAX_POINTS,
+            "reproducibility": REPRODUCIBILITY_STEPS,
+            "access": [(a.value.replace("_", " "), p) for a, p in ACCESS_POINTS.items()],
+            "harm": sorted(harm.items(), reverse=True),
+            "reach": REACH_STEPS,
+            "models": TRANSFER_MODEL_STEPS,
+            "vendors": TRANSFER_VENDOR_STEPS,
+            "tiers": TIER_THRESHOLDS,
+        },
+    )
