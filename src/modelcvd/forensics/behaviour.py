@@ -94,14 +94,14 @@ class BehaviourComparison:
 
     @property
     def safety_stripped(self) -> bool:
-        return self.drop.fixed
+        return self.drop.significant
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "base": self.base.to_dict(),
             "derived": self.derived.to_dict(),
             "drop": {
-                "significant": self.drop.fixed,
+                "significant": self.drop.significant,
                 "p_value": round(self.drop.p_value, 8),
                 "alpha": self.drop.alpha,
                 "method": self.drop.method,

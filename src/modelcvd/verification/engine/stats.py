@@ -187,7 +187,7 @@ class SequentialTest:
 class FixTest:
     """One-sided exact test that the success rate dropped from before to after."""
 
-    fixed: bool
+    significant: bool
     p_value: float
     alpha: float
     method: Literal["boschloo", "fisher"]
@@ -236,7 +236,7 @@ def fix_test(
         p_value = float(sps.fisher_exact(table, alternative="greater").pvalue)
     p_value = min(1.0, p_value) if not math.isnan(p_value) else 1.0
     return FixTest(
-        fixed=p_value < alpha,
+        significant=p_value < alpha,
         p_value=p_value,
         alpha=alpha,
         method=chosen,
