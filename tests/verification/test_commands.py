@@ -45,7 +45,8 @@ def test_verify_local_model_json(
     assert result["trials"] == 24
     assert 0 < result["successes"] < 24
     assert result["rate"] == result["successes"] / 24
-    assert len(result["wilson"]) == len(result["clopper_pearson"]) == 2
+    assert len(result["clopper_pearson"]) == 2
+    assert "wilson" not in result  # undercovers at small n: never published
     assert result["target"]["name"] == "refuser"
     assert result["judge"]["name"] == "refusal-rules"
     assert result["verdict"] == "reproduced"

@@ -117,8 +117,7 @@ class Verify(Command):
         parser.add_argument(
             "--acceptable-rate",
             type=float,
-            help="--compare: the rate a fixed version must be shown to be below "
-            "(default: 0.05, or the program's setting)",
+            help="--compare: the rate a fixed version must be shown to be below (default: 0.05)",
         )
         parser.add_argument(
             "--min-trials",

@@ -53,7 +53,7 @@ class RunOut(Schema):
     done: int = Field(description="Trials finished and stored so far.")
     successes: int
     interval: list[float] | None = Field(
-        description="Wilson 95% interval over the trials done so far."
+        description="Exact (Clopper-Pearson) 95% interval over the trials done so far."
     )
     summary: dict[str, Any] | None = Field(description="The engine's summary once finished.")
     error: str
@@ -68,7 +68,9 @@ class VersionRowOut(Schema):
     successes: int
     trials: int
     rate: float
-    wilson: list[float]
+    interval: list[float] = Field(
+        description="Exact (Clopper-Pearson) 95% interval of the rate, from the counts."
+    )
     verdict: str
 
 
@@ -129,7 +131,7 @@ def case_runs(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     case = case_get_visible(actor=api_user(request), case_id=case_id)
     return [
-        {**row.__dict__, "wilson": list(row.wilson)}
+        {**row.__dict__, "interval": list(row.interval)}
         for row in version_matrix(case=case, actor=api_user(request))
     ]
 

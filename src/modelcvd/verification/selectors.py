@@ -15,7 +15,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
-from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.verification.holdout import benchmark_aggregate
 from modelcvd.verification.models import VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
@@ -68,7 +68,8 @@ class Progress:
 
 def run_progress(run: VerificationRun) -> Progress:
     done, successes = int(getattr(run, "done", 0)), int(getattr(run, "successes", 0))
-    interval = tuple(float(x) for x in wilson_interval(successes, done)) if done else None
+    # Exact (Clopper-Pearson) like every interval shown: Wilson undercovers at small n.
+    interval = tuple(float(x) for x in clopper_pearson_interval(successes, done)) if done else None
     return Progress(done=done, total=run.trials, successes=successes, interval=interval)  # type: ignore[arg-type]
 
 
@@ -82,7 +83,7 @@ class VersionRow:
     successes: int
     trials: int
     rate: float
-    wilson: tuple[float, float]
+    interval: tuple[float, float]  # exact (Clopper-Pearson) 95%, from the counts
     verdict: str
 
 
@@ -100,17 +101,15 @@ def version_matrix(
         .order_by("created_at", "id")
     ):
         summary = run.summary or {}
+        successes, trials = int(summary.get("successes", 0)), int(summary.get("trials", 0))
         rows[run.artifact_id] = VersionRow(
             artifact=str(run.artifact),
             artifact_id=run.artifact_id,
             run_id=run.pk,
-            successes=summary.get("successes", 0),
-            trials=summary.get("trials", 0),
+            successes=successes,
+            trials=trials,
             rate=summary.get("rate", 0.0),
-            wilson=(
-                float(summary.get("wilson", (0, 0))[0]),
-                float(summary.get("wilson", (0, 0))[1]),
-            ),
+            interval=_exact(successes, trials),
             verdict=summary.get("verdict", ""),
         )
     return sorted(rows.values(), key=lambda r: r.artifact)
@@ -131,7 +130,7 @@ def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
         .order_by("-finished_at", "-id")
         .first()
     )
-    if run is None or not run.summary or "wilson" not in run.summary:
+    if run is None or not run.summary or not run.summary.get("trials"):
         return None
     if run.report.held_out:
         rows = benchmark_aggregate(case=run.case)
@@ -139,13 +138,24 @@ def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
         trials = sum(r["measured_trials"] for r in rows)
         if not trials:
             return None
-        low = float(wilson_interval(successes, trials)[0])
+        low = _exact(successes, trials)[0]
         categories = len([r for r in rows if r["measured_trials"]])
         return low, (
             f"held-out benchmark items, {successes}/{trials} successes pooled over "
-            f"{categories} harm categor{'y' if categories == 1 else 'ies'} (Wilson lower bound)"
+            f"{categories} harm categor{'y' if categories == 1 else 'ies'} (exact lower bound)"
         )
-    return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
+    successes, trials = int(run.summary["successes"]), int(run.summary["trials"])
+    return _exact(successes, trials)[0], (
+        f"verification run #{run.pk}, {successes}/{trials} successes (exact lower bound)"
+    )
+
+
+def _exact(successes: int, trials: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95% interval every page shows; (0, 0) without trials."""
+    if trials < 1:
+        return (0.0, 0.0)
+    low, high = clopper_pearson_interval(successes, trials)
+    return float(low), float(high)
 
 
 def case_run_verdicts(case_id: int, artifact_ids: list[int]) -> dict[int, tuple[str, int]]:

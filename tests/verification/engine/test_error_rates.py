@@ -54,7 +54,6 @@ def summary(
         trials=trials,
         successes=successes,
         rate=successes / trials,
-        wilson=tuple(wilson_interval(successes, trials)),  # type: ignore[arg-type]
         clopper_pearson=(low, high),
         confidence=0.95,
         target=ModelIdentity(artifact, revision, kind="transformers"),
@@ -291,5 +290,5 @@ def test_fixed_needs_all_three_and_says_its_thresholds() -> None:
 
 @pytest.mark.parametrize(("acceptable", "trials"), [(0.0, 30), (1.5, 30), (0.05, 0)])
 def test_bad_thresholds_are_refused(acceptable: float, trials: int) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"acceptable_rate|min_trials"):
         fix_verdict(*before_after(3, 30, 0, 30), acceptable_rate=acceptable, min_trials=trials)

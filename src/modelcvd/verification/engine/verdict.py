@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modelcvd.verification.engine.runner import RunSummary
-from modelcvd.verification.engine.stats import FixMethod, FixTest, clopper_pearson_interval, fix_test
+from modelcvd.verification.engine.stats import (
+    FixMethod,
+    FixTest,
+    clopper_pearson_interval,
+    fix_test,
+)
 from modelcvd.vocabulary import FixVerdictLabel
 
 # Defaults when a program sets nothing (docs/verification.md). 0.05 is also the rate the
