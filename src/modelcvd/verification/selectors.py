@@ -12,10 +12,12 @@ from django.db.models import Count, Q, QuerySet
 
 from modelcvd.artifacts import lineage
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.models import Case
+from modelcvd.cases.models import Case, CaseFix
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.engine.runner import RunSummary
 from modelcvd.verification.engine.stats import clopper_pearson_interval
+from modelcvd.verification.engine.verdict import ComparisonRefused, FixVerdict, fix_verdict
 from modelcvd.verification.holdout import benchmark_aggregate
 from modelcvd.verification.models import VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
@@ -113,6 +115,71 @@ def version_matrix(
             verdict=summary.get("verdict", ""),
         )
     return sorted(rows.values(), key=lambda r: r.artifact)
+
+
+@dataclass(frozen=True)
+class FixRow:
+    """The fix verdict of one CaseFix (the affected version against the version named as its
+    fix), from the latest finished run on each, with the program's thresholds."""
+
+    artifact: str
+    fixed_by: str
+    before_run_id: int
+    after_run_id: int
+    verdict: str
+    line: str
+    acceptable_rate: float
+    min_trials: int
+    data: dict[str, object]
+
+
+def fix_verdicts(*, case: Case, actor: Actor | None = None) -> list[FixRow]:
+    """A fix verdict per fix step of the case that has a finished run on both versions
+    (engine/verdict.py: fixed needs a significant drop, the after-rate's exact upper bound below
+    the program's `fix_acceptable_rate` and at least `fix_min_trials` after-trials). A pair the
+    engine refuses (a sequentially stopped run) is shown as inconclusive with the reason."""
+    hidden = withheld_report_ids(actor=actor, case=case) if actor is not None else set()
+    latest: dict[int, VerificationRun] = {}
+    for run in (
+        case.verification_runs.exclude(report_id__in=hidden)
+        .filter(state=VerificationRun.State.FINISHED)
+        .exclude(summary=None)
+        .order_by("created_at", "id")
+    ):
+        latest[run.artifact_id] = run
+    program = case.program
+    rows: list[FixRow] = []
+    for fix in CaseFix.objects.filter(case=case).select_related("artifact", "fixed_by"):
+        before, after = latest.get(fix.artifact_id), latest.get(fix.fixed_by_id)
+        if before is None or after is None or not before.summary or not after.summary:
+            continue
+        try:
+            verdict: FixVerdict | None = fix_verdict(
+                RunSummary.from_dict(before.summary),
+                RunSummary.from_dict(after.summary),
+                acceptable_rate=program.fix_acceptable_rate,
+                min_trials=program.fix_min_trials,
+            )
+        except ComparisonRefused as refused:
+            verdict, label, line, data = None, "inconclusive", str(refused), {}
+        except (KeyError, TypeError, ValueError) as exc:  # a summary from an older engine
+            verdict, label, line, data = None, "inconclusive", f"runs not comparable: {exc}", {}
+        if verdict is not None:
+            label, line, data = verdict.verdict.value, verdict.line(), verdict.to_dict()
+        rows.append(
+            FixRow(
+                artifact=str(fix.artifact),
+                fixed_by=str(fix.fixed_by),
+                before_run_id=before.pk,
+                after_run_id=after.pk,
+                verdict=label,
+                line=line,
+                acceptable_rate=program.fix_acceptable_rate,
+                min_trials=program.fix_min_trials,
+                data=data,
+            )
+        )
+    return rows
 
 
 def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
