@@ -153,6 +153,7 @@ def fix_verdicts(*, case: Case, actor: Actor | None = None) -> list[FixRow]:
         before, after = latest.get(fix.artifact_id), latest.get(fix.fixed_by_id)
         if before is None or after is None or not before.summary or not after.summary:
             continue
+        data: dict[str, object] = {}
         try:
             verdict: FixVerdict | None = fix_verdict(
                 RunSummary.from_dict(before.summary),
@@ -161,9 +162,9 @@ def fix_verdicts(*, case: Case, actor: Actor | None = None) -> list[FixRow]:
                 min_trials=program.fix_min_trials,
             )
         except ComparisonRefused as refused:
-            verdict, label, line, data = None, "inconclusive", str(refused), {}
+            verdict, label, line = None, "inconclusive", str(refused)
         except (KeyError, TypeError, ValueError) as exc:  # a summary from an older engine
-            verdict, label, line, data = None, "inconclusive", f"runs not comparable: {exc}", {}
+            verdict, label, line = None, "inconclusive", f"runs not comparable: {exc}"
         if verdict is not None:
             label, line, data = verdict.verdict.value, verdict.line(), verdict.to_dict()
         rows.append(
