@@ -469,13 +469,15 @@ def garak_versions() -> dict[str, str]:
     """Versions installed in the garak venv, as `pip freeze` reports them."""
     freeze = subprocess.run(
         [str(GARAK_PYTHON), "-m", "pip", "freeze"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    ).stdout.splitlines()
     wanted = {"garak", "torch", "transformers", "accelerate", "tokenizers"}
-    return {
-        name.lower(): version
-        for name, _, version in (line.partition("==") for line in freeze)
-        if name.lower() in wanted
-    }
+    versions: dict[str, str] = {}
+    for line in freeze:
+        # "name==version", or "name @ file:///.../name-version-...whl" for a local wheel
+        name, _, version = line.partition("==") if "==" in line else line.partition("@")
+        if name.strip().lower() in wanted:
+            versions[name.strip().lower()] = version.strip()
+    return versions
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
