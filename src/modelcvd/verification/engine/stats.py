@@ -1,9 +1,10 @@
 """Statistics of trial outcomes: intervals, a sequential test, the fix test and sample sizes.
 
 Everything takes counts (successes out of trials) and is exact where it matters: the verdicts
-use Clopper-Pearson and exact tests; Wilson is reported because it is tighter and usually
-right, but near 0 or 1 with few trials it can cover less than its nominal level (at n=50 and a
-true rate of 0.01 a 95% Wilson interval covers about 91% of the time).
+and every published interval use Clopper-Pearson and exact tests. Wilson's interval stays here
+for comparison only: near 0 or 1 with few trials it covers less than its nominal level (a 95%
+Wilson interval covers 0.904 at n=10 and a true rate of 0.01), so nothing shown to people uses
+it (tests/verification/engine/test_error_rates.py computes both coverages exactly).
 
 Special functions come from scipy; nothing here re-derives a beta quantile.
 """
