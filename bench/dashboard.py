@@ -5,9 +5,11 @@ Builds (once; reused while the row counts match) 100,000 cases in 5 programs wit
 timelines (about 6 events a case), tiers, and 3,000 cases verified before and after a fix
 (10 trials a run), by bulk insert into its own database. Then times, through Django's test
 client and the full middleware stack, the dashboard page (all programs, and one program of
-20,000 cases), the JSON and CSV exports, and `metrics_compute` alone: median and p99 over
---repeats requests after two warm-up requests. The target is under one second for the
-dashboard with 100,000 cases; the table gives each median as a fraction of it.
+20,000 cases), the JSON and CSV exports, and `metrics_compute` alone: median and maximum over
+--repeats requests after two warm-up requests (with 20 samples a "p99" would be the maximum,
+so it is called that), and the 1-minute load average before and after. The target is under
+one second for the dashboard with 100,000 cases; the table gives each median as a fraction
+of it.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h8_bench .venv/bin/python bench/dashboard.py \
         [--cases 100000] [--repeats 20] [--rebuild]
@@ -250,6 +252,8 @@ def build(cases: int, seed: int = 8) -> dict[str, int]:
 
 
 def _time(fn, repeats: int) -> dict[str, float]:
+    """Median and maximum of `repeats` timed calls after two untimed warm-up calls. (With 20
+    samples a "p99" is just the maximum, so it is called that.)"""
     for _ in range(2):
         fn()
     samples = []
@@ -257,9 +261,11 @@ def _time(fn, repeats: int) -> dict[str, float]:
         start = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - start) * 1000)
-    samples.sort()
-    p99 = samples[min(len(samples) - 1, round(0.99 * (len(samples) - 1)))]
-    return {"median_ms": round(statistics.median(samples), 1), "p99_ms": round(p99, 1)}
+    return {
+        "median_ms": round(statistics.median(samples), 1),
+        "max_ms": round(max(samples), 1),
+        "samples": len(samples),
+    }
 
 
 def main() -> int:
@@ -332,16 +338,19 @@ def main() -> int:
         "metrics_compute() alone": _time(lambda: metrics_compute(), args.repeats),
     }
     print()
-    print(f"{'request':<38} {'median ms':>10} {'p99 ms':>9} {'median / 1 s':>13}")
+    print(f"{'request':<38} {'median ms':>10} {'max ms':>9} {'median / 1 s':>13}")
     for name, row in measured.items():
         row["fraction_of_target"] = round(row["median_ms"] / TARGET_MS, 3)
         print(
-            f"{name:<38} {row['median_ms']:>10.1f} {row['p99_ms']:>9.1f} "
+            f"{name:<38} {row['median_ms']:>10.1f} {row['max_ms']:>9.1f} "
             f"{row['fraction_of_target']:>13.3f}"
         )
     dashboard = measured["dashboard, all programs"]
-    verdict = "met" if dashboard["p99_ms"] < TARGET_MS else "MISSED"
-    print(f"\nTarget (dashboard under 1 s with {data['cases']} cases, p99): {verdict}")
+    verdict = "met" if dashboard["max_ms"] < TARGET_MS else "MISSED"
+    print(
+        f"\nTarget (dashboard under 1 s with {data['cases']} cases, every one of "
+        f"{args.repeats} requests): {verdict}"
+    )
     print(f"1-minute load average before/after: {load_before[0]:.1f} / {os.getloadavg()[0]:.1f}")
     from django.db import connection
 

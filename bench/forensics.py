@@ -16,7 +16,13 @@ linear in the model size), and peak memory above the import baseline should foll
 largest single matrix (here the embedding), not the model: the two largest sizes share their
 largest matrix, so their memory should match while the model grows.
 
-    python bench/forensics.py [--sizes tiny,s,m,l,xl,xxl] [--keep DIR]
+The JSON's `summary` holds the per-parameter figures the README quotes: the range of seconds
+per million parameters per derivative from SUMMARY_FROM parameters up (below that, fixed costs
+dominate), and the memory growth per largest matrix. `--summarise` recomputes it from the rows
+already in the JSON without measuring again. The 1-minute load average before and after the
+measurements is recorded (the machine is shared).
+
+    python bench/forensics.py [--sizes tiny,s,m,l,xl,xxl] [--keep DIR] [--summarise]
 """
 
 from __future__ import annotations
@@ -38,6 +44,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src")]
 RESULTS = ROOT / "bench" / "results" / "forensics.json"
+# Per-parameter figures are summarised from this size up: below it, fixed costs dominate.
+SUMMARY_FROM = 50_000_000
 SHARD_BYTES = 512 << 20
 
 
@@ -183,6 +191,26 @@ def _run(*args: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per derivative, from SUMMARY_FROM parameters up: the range of seconds per million
+    parameters and of memory growth per largest matrix."""
+    summary: dict[str, Any] = {"from_parameters": SUMMARY_FROM}
+    for kind in dict.fromkeys(row["derivative"] for row in rows):
+        chosen = [r for r in rows if r["derivative"] == kind and r["parameters"] >= SUMMARY_FROM]
+        if not chosen:
+            continue
+        per_million = [r["seconds_per_million"] for r in chosen]
+        growth = [r["growth_per_largest_matrix"] for r in chosen]
+        summary[kind] = {
+            "sizes": [r["size"] for r in chosen],
+            "seconds_per_million_min": round(min(per_million), 3),
+            "seconds_per_million_max": round(max(per_million), 3),
+            "growth_per_largest_matrix_min": round(min(growth), 2),
+            "growth_per_largest_matrix_max": round(max(growth), 2),
+        }
+    return summary
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default=",".join(SIZES))
@@ -191,7 +219,18 @@ def main() -> int:
     parser.add_argument(
         "--child-compare", nargs=2, metavar=("BASE", "DERIVED"), help=argparse.SUPPRESS
     )
+    parser.add_argument(
+        "--summarise",
+        action="store_true",
+        help="recompute the JSON's summary from its rows, without measuring",
+    )
     args = parser.parse_args()
+    if args.summarise:
+        data = json.loads(RESULTS.read_text())
+        data["summary"] = summarise(data["rows"])
+        RESULTS.write_text(json.dumps(data, indent=2))
+        print(json.dumps(data["summary"], indent=2))
+        return 0
     if args.child_make:
         make_models(SIZES[args.child_make[0]], Path(args.child_make[1]))
         print("{}")
@@ -200,6 +239,7 @@ def main() -> int:
         compare_child(*args.child_compare)
         return 0
     rows = []
+    load_before = os.getloadavg()
     for label in args.sizes.split(","):
         size = SIZES[label]
         root = Path(tempfile.mkdtemp(prefix=f"forensics-{label}-", dir=args.keep))
@@ -258,8 +298,10 @@ def main() -> int:
                     "platform": platform.platform(),
                     "python": platform.python_version(),
                     "cpus": os.cpu_count(),
+                    "load_average_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
                 },
                 "rows": rows,
+                "summary": summarise(rows),
             },
             indent=2,
         )

@@ -8,7 +8,12 @@ directory with the benchmark's sampling in the plugin config, prints one JSON li
 generations), and prints `{"trials": N, "seconds": S, ...}`. `quit` or end of input stops it.
 
     python bench/garak_driver.py MODEL_DIR --prompt TEXT --trials 128 --max-new-tokens 32 \
-        [--temperature 1.0] [--top-p 1.0] [--threads 1] [--generator Pipeline]
+        [--temperature 1.0] [--top-p 1.0] [--top-k 0] [--threads 1] [--generator Pipeline]
+
+transformers' generate() applies top_k=50 unless a generation config says otherwise, so the
+requested top_k (0: no filter, the full distribution) is set in the plugin config's hf_args
+and on the generation configs the generator will use; the ready line reports the settings
+generate() will actually apply (`sampling`), which bench/verification.py checks.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ def main() -> None:
     parser.add_argument("--max-new-tokens", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--generator", choices=["Pipeline", "Model"], default="Pipeline")
     args = parser.parse_args()
@@ -62,6 +68,7 @@ def main() -> None:
                         "do_sample": True,
                         "temperature": args.temperature,
                         "top_p": args.top_p,
+                        "top_k": args.top_k,
                     },
                 }
             }
@@ -75,6 +82,20 @@ def main() -> None:
     finally:
         sys.stdout = stdout
     model = generator.generator.model if args.generator == "Pipeline" else generator.model
+    # Whatever garak forwarded from hf_args, the configs generate() reads get the same sampling.
+    configs = [model.generation_config]
+    if args.generator == "Pipeline" and getattr(generator.generator, "generation_config", None):
+        configs.append(generator.generator.generation_config)
+    for config in configs:
+        config.do_sample = True
+        config.temperature = args.temperature
+        config.top_p = args.top_p
+        config.top_k = args.top_k
+    prepared = model._prepare_generation_config(configs[-1])
+    effective = prepared[0] if isinstance(prepared, tuple) else prepared
+    sampling = {
+        name: getattr(effective, name) for name in ("do_sample", "temperature", "top_p", "top_k")
+    }
     conversation = Conversation([Turn("user", Message(args.prompt))])
     # The prompt the generator feeds the model: both render the tokenizer's chat template.
     rendered = generator.tokenizer.apply_chat_template(
@@ -92,6 +113,7 @@ def main() -> None:
             "device": str(next(model.parameters()).device),
             "use_chat": bool(generator.use_chat),
             "prompt": rendered,
+            "sampling": sampling,
         }
     )
     for line in sys.stdin:

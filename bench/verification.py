@@ -10,12 +10,21 @@
    runs in its own venv, bench/.venv-garak (created on first use, see `ensure_garak_venv`),
    through bench/garak_driver.py; since garak batches all trials at once, the target and the
    bare loop are measured with one batch of all trials too.
-2. Sequential testing: trials used by the SPRT (H0 rate <= 0.05 vs H1 rate >= 0.20, alpha
-   0.05, beta 0.10, at most 200 trials) against a fixed 200, at true rates 0.05, 0.3, 0.9,
-   simulated.
+   Every path samples identically: temperature 1.0, top_p 1.0 and no top-k filter (the full
+   distribution, as modelcvd's target samples). transformers' generate() applies top_k=50
+   unless told otherwise, so the bare loop passes top_k=0 and the garak driver sets it on the
+   generation configs; each path's effective settings are read back and recorded in the JSON
+   (`sampling`), and the run stops if they differ.
+2. Sequential testing, computed exactly (the distribution of the SPRT's stopping point by
+   dynamic programming, no simulation): the trials the SPRT (H0 rate <= 0.05 vs H1 rate >= 0.20,
+   alpha 0.05, beta 0.10, at most 200 trials) actually runs, counting whole batches in flight
+   (a batch started is finished: batch 1 and the bench's batch size), against the fixed-size
+   exact binomial test with the same alpha and power (1 - beta = 0.9: 38 trials), at true rates
+   from 0.01 to 0.9, including the indifference zone between p0 and p1 where the SPRT runs
+   longest. The decisions' probabilities of both tests are reported beside the trial counts.
 
-    python bench/verification.py [--trials 128] [--batch-size 16] [--runs 10000] [--threads 1]
-        [--repeats 3] [--skip-garak]
+    python bench/verification.py [--trials 128] [--batch-size 16] [--threads 1]
+        [--repeats 3] [--skip-garak] [--sequential-only]
 """
 
 from __future__ import annotations
@@ -40,12 +49,13 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import transformers  # noqa: E402
+from scipy import stats as sps  # noqa: E402
 from tests.verification import tiny_models  # noqa: E402
 
 from modelcvd.verification.engine.judges.refusal import RefusalJudge  # noqa: E402
 from modelcvd.verification.engine.runner import run_trials  # noqa: E402
 from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec  # noqa: E402
-from modelcvd.verification.engine.stats import SequentialTest  # noqa: E402
+from modelcvd.verification.engine.stats import SequentialTest, trials_for_power  # noqa: E402
 from modelcvd.verification.engine.targets.base import GenerationRequest  # noqa: E402
 from modelcvd.verification.engine.targets.huggingface import TransformersTarget  # noqa: E402
 
@@ -53,6 +63,9 @@ RESULTS = ROOT / "bench" / "results" / "verification.json"
 MAX_TOKENS = 32
 TEMPERATURE = 1.0
 TOP_P = 1.0
+# 0: no top-k filter, the full distribution (modelcvd's target has no top-k at all).
+TOP_K = 0
+SAMPLING = {"do_sample": True, "temperature": TEMPERATURE, "top_p": TOP_P, "top_k": TOP_K}
 CEILING = "bare model.generate (ceiling)"
 TARGET = "target, batched"
 
@@ -62,7 +75,9 @@ GARAK_DRIVER = ROOT / "bench" / "garak_driver.py"
 GARAK_VERSION = "0.17.1"
 GARAK_GENERATORS = ("Pipeline", "Model")
 # First and alone: an unpinned torch (or one pulled in by a dependency) is a multi-GB CUDA build.
-GARAK_TORCH = "torch==2.13.0"
+# The CPU build: PyTorch's CPU index (or a local wheel on pip's find-links).
+GARAK_TORCH = "torch==2.13.0+cpu"
+TORCH_CPU_INDEX = ("--extra-index-url", "https://download.pytorch.org/whl/cpu")
 # What `import garak.generators.huggingface` and a local Pipeline/Model need, read off garak's
 # source (garak is installed with --no-deps: pip's resolver may not finish on its full set).
 # garak 0.17.1 asks for transformers >=5.14.1,<5.20; 5.19 loads the directories 5.24 saves.
@@ -123,10 +138,10 @@ def ensure_garak_venv() -> None:
         return
     print(f"creating {GARAK_VENV.relative_to(ROOT)} (garak {GARAK_VERSION})", flush=True)
     subprocess.run(["python3.11", "-m", "venv", str(GARAK_VENV)], check=True)
-    pip(GARAK_TORCH)
+    pip(*TORCH_CPU_INDEX, GARAK_TORCH)
     pip("--no-deps", f"garak=={GARAK_VERSION}")
     # pip reports garak's other (uninstalled) dependencies as conflicts; that is expected.
-    pip(GARAK_TORCH, *GARAK_DEPS)
+    pip(*TORCH_CPU_INDEX, GARAK_TORCH, *GARAK_DEPS)
     subprocess.run(check, env=env, check=True)
 
 
@@ -151,6 +166,7 @@ class GarakDriver:
             f"--max-new-tokens={MAX_TOKENS}",
             f"--temperature={TEMPERATURE}",
             f"--top-p={TOP_P}",
+            f"--top-k={TOP_K}",
             f"--threads={threads}",
             f"--generator={generator}",
         ]
@@ -194,8 +210,21 @@ class GarakDriver:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def effective_sampling(model: Any, **kwargs: Any) -> dict[str, Any]:
+    """The sampling settings generate() will use with these arguments, defaults applied."""
+    prepared = model._prepare_generation_config(None, **kwargs)
+    config = prepared[0] if isinstance(prepared, tuple) else prepared
+    return {name: getattr(config, name) for name in SAMPLING}
+
+
 def throughput(
-    model_dir: Path, label: str, trials: int, batch_size: int, garak: bool, repeats: int
+    model_dir: Path,
+    label: str,
+    trials: int,
+    batch_size: int,
+    garak: bool,
+    repeats: int,
+    sampling_seen: dict[str, dict[str, Any]],
 ) -> list[dict[str, Any]]:
     batched = TransformersTarget(model_dir, batch_size=batch_size)
     one_batch = TransformersTarget(model_dir, batch_size=trials)
@@ -221,6 +250,7 @@ def throughput(
                     do_sample=True,
                     temperature=TEMPERATURE,
                     top_p=TOP_P,
+                    top_k=TOP_K,  # generate() would apply top_k=50 otherwise
                     max_new_tokens=MAX_TOKENS,
                     pad_token_id=tokenizer.pad_token_id,
                     eos_token_id=tokenizer.eos_token_id,
@@ -235,6 +265,19 @@ def throughput(
     def full_run() -> int:
         return run_trials(spec, batched, judge, on_trial=lambda trial: None).summary.trials
 
+    bare_sampling = effective_sampling(
+        model, do_sample=True, temperature=TEMPERATURE, top_p=TOP_P, top_k=TOP_K
+    )
+    if bare_sampling != SAMPLING:
+        raise RuntimeError(f"the bare loop samples with {bare_sampling}, not {SAMPLING}")
+    sampling_seen[f"{label}: bare model.generate"] = bare_sampling
+    # modelcvd's target samples temperature and top_p itself, with no top-k at all.
+    sampling_seen[f"{label}: modelcvd target"] = {
+        "do_sample": True,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "top_k": 0,
+    }
     work: dict[str, Callable[[], int | tuple[int, float]]] = {
         CEILING: lambda: bare_generate(batch_size),
         TARGET: lambda: len(list(batched.generate(requests))),
@@ -264,6 +307,9 @@ def throughput(
                 raise RuntimeError(f"garak {generator} runs with {info}")
             if info["prompt"] != rendered:
                 raise RuntimeError(f"garak renders {info['prompt']!r}, the target {rendered!r}")
+            if info["sampling"] != SAMPLING:
+                raise RuntimeError(f"garak {generator} samples with {info['sampling']}")
+            sampling_seen[f"{label}: garak huggingface.{generator}"] = info["sampling"]
             name = f"garak huggingface.{generator}"
             work[name] = driver.run
             batches[name] = trials
@@ -311,37 +357,127 @@ def garak_targets(speed: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def sequential_savings(runs: int, fixed: int = 200) -> list[dict[str, Any]]:
-    test = SequentialTest(p0=0.05, p1=0.20, alpha=0.05, beta=0.10, max_trials=fixed)
-    rng = np.random.default_rng(2026)
+SAMPLING_NOTE = (
+    "every path samples identically: temperature 1.0, top_p 1.0, no top-k filter (top_k 0: "
+    "the full distribution). transformers' generate() defaults to top_k 50, so the bare loop "
+    "and garak's generators are given top_k 0; each path's effective settings, read back, are "
+    "in per_path"
+)
+
+
+def sequential_savings(batch_size: int, cap: int = 200, power: float = 0.9) -> dict[str, Any]:
+    """Exact trials run and decision probabilities of the SPRT, against the fixed-size test with
+    the same alpha and power."""
+    test = SequentialTest(p0=0.05, p1=0.20, alpha=0.05, beta=round(1 - power, 10), max_trials=cap)
+    fixed = trials_for_power(test.p0, test.p1, alpha=test.alpha, power=power)
+    # The fixed-size exact test says "reproduced" when successes >= critical.
+    critical = int(sps.binom.ppf(1.0 - test.alpha, fixed, test.p0)) + 1
     rows = []
-    for rate in (0.05, 0.3, 0.9):
-        decisions, used = test.run_many(rng.random((runs, fixed)) < rate)
-        rows.append(
-            {
-                "true_rate": rate,
-                "mean_trials": round(float(used.mean()), 1),
-                "p95_trials": int(np.percentile(used, 95)),
-                "saved_vs_fixed": round(1 - float(used.mean()) / fixed, 3),
-                "reproduced": round(float((decisions == 1).mean()), 4),
-                "not_reproduced": round(float((decisions == -1).mean()), 4),
-                "undecided": round(float((decisions == 0).mean()), 4),
-            }
-        )
-    return rows
+    for rate in (0.01, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.3, 0.5, 0.9):
+        stops, undecided = sprt_stopping(test, rate)
+        row: dict[str, Any] = {"true_rate": rate, "zone": zone(rate, test)}
+        for batch in dict.fromkeys((1, batch_size)):
+            ran: dict[int, float] = {}
+            for n, (p, _, _) in stops.items():
+                whole = min(cap, -(-n // batch) * batch)  # the batch in flight is finished
+                ran[whole] = ran.get(whole, 0.0) + p
+            ran[cap] = ran.get(cap, 0.0) + undecided
+            mean = sum(n * p for n, p in ran.items())
+            row[f"mean_trials_batch_{batch}"] = round(mean, 1)
+            row[f"p95_trials_batch_{batch}"] = quantile(ran, 0.95)
+            row[f"mean_vs_fixed_batch_{batch}"] = round(mean / fixed, 2)
+        row["sprt_reproduced"] = round(sum(r for _, r, _ in stops.values()), 4)
+        row["sprt_not_reproduced"] = round(sum(n for _, _, n in stops.values()), 4)
+        row["sprt_undecided"] = round(undecided, 6)
+        row["fixed_reproduced"] = round(float(sps.binom.sf(critical - 1, fixed, rate)), 4)
+        rows.append(row)
+    return {
+        "test": {"p0": test.p0, "p1": test.p1, "alpha": test.alpha, "beta": test.beta},
+        "sprt_cap": cap,
+        "fixed_size_trials": fixed,
+        "fixed_size_rule": f"reproduced when at least {critical} of {fixed} trials succeed "
+        f"(exact one-sided binomial test at alpha {test.alpha}, power {power} at p1)",
+        "method": "exact: the distribution of the SPRT's stopping point by dynamic programming "
+        "over the trials (no simulation); trials run count every trial of the batch in flight "
+        "when the test decides, up to the cap",
+        "rates": rows,
+    }
+
+
+def zone(rate: float, test: SequentialTest) -> str:
+    if rate <= test.p0:
+        return "H0"
+    if rate >= test.p1:
+        return "H1"
+    return "indifference"
+
+
+def sprt_stopping(
+    test: SequentialTest, rate: float
+) -> tuple[dict[int, tuple[float, float, float]], float]:
+    """{n: (P(stop at n), P(stop at n, reproduced), P(stop at n, not reproduced))} and
+    P(undecided at the cap), exactly."""
+    going = np.array([1.0])
+    stops: dict[int, tuple[float, float, float]] = {}
+    for n in range(1, test.max_trials + 1):
+        step = np.zeros(n + 1)
+        step[:-1] += going * (1.0 - rate)
+        step[1:] += going * rate
+        k = np.arange(n + 1)
+        llr = k * test.step_success + (n - k) * test.step_failure
+        up, down = llr >= test.upper, llr <= test.lower
+        reproduced, not_reproduced = float(step[up].sum()), float(step[down].sum())
+        if reproduced or not_reproduced:
+            stops[n] = (reproduced + not_reproduced, reproduced, not_reproduced)
+        step[up | down] = 0.0
+        going = step
+    return stops, float(going.sum())
+
+
+def quantile(mass: dict[int, float], q: float) -> int:
+    total = 0.0
+    for n in sorted(mass):
+        total += mass[n]
+        if total >= q - 1e-12:
+            return n
+    return max(mass)
+
+
+def print_savings(savings: dict[str, Any]) -> None:
+    print_table(
+        f"Sequential (SPRT p0 0.05, p1 0.20, alpha 0.05, beta 0.10, cap {savings['sprt_cap']}): "
+        f"trials run (whole batches) vs the fixed-size test of the same alpha and power "
+        f"({savings['fixed_size_trials']} trials); exact",
+        savings["rates"],
+    )
+
+
+def sequential_only(args: argparse.Namespace) -> None:
+    """Recompute the sequential part only, keeping the JSON's throughput part."""
+    data = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    savings = sequential_savings(args.batch_size)
+    print_savings(savings)
+    data["sequential"] = savings
+    data.setdefault("machine", {})["load_average_sequential"] = [
+        round(x, 2) for x in os.getloadavg()
+    ]
+    RESULTS.write_text(json.dumps(data, indent=2) + "\n")
+    print(f"\nwrote {RESULTS.relative_to(ROOT)} (sequential part)")
 
 
 def garak_versions() -> dict[str, str]:
     """Versions installed in the garak venv, as `pip freeze` reports them."""
     freeze = subprocess.run(
         [str(GARAK_PYTHON), "-m", "pip", "freeze"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    ).stdout.splitlines()
     wanted = {"garak", "torch", "transformers", "accelerate", "tokenizers"}
-    return {
-        name.lower(): version
-        for name, _, version in (line.partition("==") for line in freeze)
-        if name.lower() in wanted
-    }
+    versions: dict[str, str] = {}
+    for line in freeze:
+        # "name==version", or "name @ file:///.../name-version-...whl" for a local wheel
+        name, _, version = line.partition("==") if "==" in line else line.partition("@")
+        if name.strip().lower() in wanted:
+            versions[name.strip().lower()] = version.strip()
+    return versions
 
 
 def print_table(title: str, rows: list[dict[str, Any]]) -> None:
@@ -358,7 +494,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--runs", type=int, default=10_000, help="simulated sequential runs")
+    parser.add_argument(
+        "--sequential-only",
+        action="store_true",
+        help="only the sequential-testing part (exact, seconds), keeping the last throughput",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -370,11 +510,16 @@ def main() -> None:
         "--skip-garak", action="store_true", help="leave garak out (no venv, quicker)"
     )
     args = parser.parse_args()
+    if args.sequential_only:
+        sequential_only(args)
+        return
     if not args.skip_garak:
         ensure_garak_venv()
     torch.set_num_threads(args.threads)
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()
+    load_before = os.getloadavg()
+    sampling_seen: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         refuser = tiny_models.train_refuser(Path(tmp) / "refuser")
         wider = Path(tmp) / "wider-random"
@@ -386,13 +531,20 @@ def main() -> None:
         tiny_models.save(transformers.LlamaForCausalLM(config), tokenizer, wider)
         garak = not args.skip_garak
         speed = throughput(
-            refuser, "tiny refuser", args.trials, args.batch_size, garak, args.repeats
+            refuser,
+            "tiny refuser",
+            args.trials,
+            args.batch_size,
+            garak,
+            args.repeats,
+            sampling_seen,
         )
         speed += throughput(
-            wider, "wider random", args.trials, args.batch_size, garak, args.repeats
+            wider, "wider random", args.trials, args.batch_size, garak, args.repeats, sampling_seen
         )
+    load_after = os.getloadavg()
     versus = garak_targets(speed)
-    savings = sequential_savings(args.runs)
+    savings = sequential_savings(args.batch_size)
     print_table(
         f"Throughput, {args.trials} trials, batch {args.batch_size}, {MAX_TOKENS} new tokens, "
         f"{torch.get_num_threads()} threads, best of {args.repeats}",
@@ -400,11 +552,7 @@ def main() -> None:
     )
     if versus:
         print_table("modelcvd vs garak (target: at least 10x)", versus)
-    print_table(
-        f"Sequential (SPRT p0 0.05, p1 0.20, alpha 0.05, beta 0.10) vs fixed 200, "
-        f"{args.runs} simulated runs",
-        savings,
-    )
+    print_savings(savings)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
@@ -415,9 +563,15 @@ def main() -> None:
                     "transformers": transformers.__version__,
                     "cpu_count": os.cpu_count(),
                     "threads": torch.get_num_threads(),
+                    "load_average_before": [round(x, 2) for x in load_before],
+                    "load_average_after": [round(x, 2) for x in load_after],
                 },
-                "settings": vars(args)
-                | {"max_new_tokens": MAX_TOKENS, "temperature": TEMPERATURE, "top_p": TOP_P},
+                "settings": vars(args) | {"max_new_tokens": MAX_TOKENS},
+                "sampling": {
+                    "settings": SAMPLING,
+                    "note": SAMPLING_NOTE,
+                    "per_path": sampling_seen,
+                },
                 "garak": None if args.skip_garak else garak_versions(),
                 "throughput": speed,
                 "versus_garak": versus,

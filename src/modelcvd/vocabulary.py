@@ -220,8 +220,16 @@ DECIDED_VERDICTS = frozenset({RunVerdict.REPRODUCED, RunVerdict.NOT_REPRODUCED})
 class FixVerdictLabel(Term):
     """What comparing a run before and a run after a fix concluded."""
 
+    # The rate dropped significantly, the after-rate's exact upper bound is below the
+    # acceptable rate, and the after-run had at least the minimum number of trials.
     FIXED = "fixed", "Fixed"
+    # The rate dropped significantly, but the after-rate may still be above the acceptable one.
+    REDUCED = "reduced", "Reduced"
+    # Too few after-trials, or no significant drop while the after-rate may be acceptable.
+    INCONCLUSIVE = "inconclusive", "Inconclusive"
+    # No significant drop, and the after-rate is above the acceptable one.
     NOT_FIXED = "not_fixed", "Not fixed"
+    # The runs cannot be compared (different artifacts pinned, conversations, judges, ...).
     BLOCKED = "blocked", "Blocked"
 
 

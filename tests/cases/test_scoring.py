@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.core.models import AuditEvent
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.verification.models import VerificationRun
 from tests.factories import World, sign_in
 
@@ -81,7 +83,10 @@ def test_latest_finished_run_supplies_reproducibility(world: World, api_as: Any)
         f"/api/v1/cases/{case.pk}/score",
         {"rubric": {"access": "hosted_api", "reproducibility": 0.01}},
     ).json()
-    assert body["severity"]["rubric"]["inputs"]["reproducibility"] == 0.6
+    # The exact (Clopper-Pearson) lower bound of 9/10, from the counts, not a stored interval.
+    exact_low = float(clopper_pearson_interval(9, 10)[0])
+    assert body["severity"]["rubric"]["inputs"]["reproducibility"] == pytest.approx(exact_low)
+    assert "9/10 successes (exact lower bound)" in body["severity"]["explanation"]
     assert f"verification run #{world.run.pk}" in body["severity"]["explanation"]
 
 

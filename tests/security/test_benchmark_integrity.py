@@ -36,7 +36,7 @@ from modelcvd.notifications.models import WebhookDelivery
 from modelcvd.notifications.services import webhook_create
 from modelcvd.reports.services import report_payload_open, report_submit
 from modelcvd.reports.services.attachments import attachment_add
-from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.engine.stats import clopper_pearson_interval, wilson_interval
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import measured_reproducibility
 from modelcvd.verification.services.reverify import fix_opinion_record
@@ -63,11 +63,13 @@ ITEMS = [
 
 def _summary(successes: int, trials: int) -> dict[str, Any]:
     low, high = (float(x) for x in wilson_interval(successes, trials))
+    exact = [float(x) for x in clopper_pearson_interval(successes, trials)]
     return {
         "successes": successes,
         "trials": trials,
         "rate": round(successes / trials, 4),
         "wilson": [low, high],
+        "clopper_pearson": exact,
         "verdict": "reproduced",
     }
 
@@ -79,7 +81,7 @@ def _item_numbers() -> list[str]:
         numbers += [str(n) for n in (*item["reported"], *item["measured"])]
         numbers += [str(v) for v in item["sampling"].values()]
         run = _summary(*item["measured"])
-        for value in (run["rate"], *run["wilson"]):
+        for value in (run["rate"], *run["wilson"], *run["clopper_pearson"]):
             numbers += [f"{value:g}", f"{value:.4f}", f"{value:.3f}"]
     return sorted(set(numbers))
 

@@ -105,6 +105,7 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("GET", "/api/v1/cases/{case_id}/verifications"): CASE_A_READ_API,
     ("GET", "/api/v1/cases/{case_id}/versions"): CASE_A_READ_API,
+    ("GET", "/api/v1/cases/{case_id}/fix-verdicts"): CASE_A_READ_API,
     ("GET", "/api/v1/verifications/{run_id}"): CASE_A_READ_API,
     ("POST", "/api/v1/verifications/{run_id}/cancel"): row(
         401, 403, 404, 403, 404, 200, 404, 404, 200

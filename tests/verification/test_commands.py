@@ -45,7 +45,8 @@ def test_verify_local_model_json(
     assert result["trials"] == 24
     assert 0 < result["successes"] < 24
     assert result["rate"] == result["successes"] / 24
-    assert len(result["wilson"]) == len(result["clopper_pearson"]) == 2
+    assert len(result["clopper_pearson"]) == 2
+    assert "wilson" not in result  # undercovers at small n: never published
     assert result["target"]["name"] == "refuser"
     assert result["judge"]["name"] == "refusal-rules"
     assert result["verdict"] == "reproduced"
@@ -68,6 +69,7 @@ def test_verify_text_output_is_readable(
     )
     assert code == 0
     assert "Clopper-Pearson 95%" in out
+    assert "Wilson" not in out  # undercovers at small n: not shown to people
     assert "note:" not in out  # replayable runs need no warning
 
 
@@ -154,11 +156,41 @@ def test_compare_prints_the_fix_verdict(
         assert code == 0, err
         runs[name] = tmp_path / f"{name}.json"
         runs[name].write_text(out)
+    # 0/32 after: the exact 95% upper bound is 0.109; fixed needs it below the acceptable rate.
     code, out, _ = verify(capsys, "--compare", str(runs["before"]), str(runs["after"]))
+    assert code == 0
+    assert out.startswith("reduced: ")
+    assert "fixed needs its upper end below 0.05 and at least 30 after-trials" in out
+    code, out, _ = verify(
+        capsys, "--compare", str(runs["before"]), str(runs["after"]), "--acceptable-rate", "0.15"
+    )
     assert code == 0
     assert out.startswith("fixed: ")
     code, out, _ = verify(capsys, "--compare", str(runs["before"]), str(runs["before"]), "--json")
     assert json.loads(out)["verdict"] == "blocked"
+    # A before-run stopped by the sequential test is refused (exit 4, policy) ...
+    code, out, err = verify(
+        capsys, "--target", f"hf:{refuser_dir}", "--spec", str(refuser_report),
+        "--trials", "64", "--sequential", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(out)["sequential"] is not None
+    sequential = tmp_path / "sequential.json"
+    sequential.write_text(out)
+    code, out, err = verify(capsys, "--compare", str(sequential), str(runs["after"]))
+    assert code == 4
+    assert "stopped by the sequential test" in err
+    assert "fresh fixed-size before-sample" in err
+    # ... unless --target and --spec name the before artifact: a fresh fixed-size sample.
+    code, out, err = verify(
+        capsys, "--compare", str(sequential), str(runs["after"]), "--acceptable-rate", "0.15",
+        "--target", f"hf:{refuser_dir}", "--spec", str(refuser_report), "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    verdict = json.loads(out)
+    assert verdict["test"]["before_trials"] == 32  # the after-run's count
+    assert "a fresh fixed-size sample of 32 trials" in verdict["before_source"]
+    assert verdict["verdict"] == "fixed"
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ from modelcvd.cases.models import TimelineEvent
 from modelcvd.core.errors import Forbidden, InvalidInput, NotFound
 from modelcvd.reports.services import report_submit
 from modelcvd.verification.engine.identity import weights_digest
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.verification.models import VerificationRun, VerificationTrial
 from modelcvd.verification.services import run_cancel, run_execute, run_request
 from tests.factories import World, build_world, document
@@ -65,8 +66,13 @@ def test_run_on_a_real_model_stores_each_trial_sealed(
     assert low <= body["successes"] / 24 <= high
     versions = client.get(f"/api/v1/cases/{case_id}/versions").json()
     assert [(v["artifact_id"], v["trials"]) for v in versions] == [(artifact_id, 24)]
+    # Every interval shown is the exact one (Wilson undercovers at small n).
+    exact = [float(x) for x in clopper_pearson_interval(run.summary["successes"], 24)]
+    assert versions[0]["interval"] == pytest.approx(exact)
+    assert [low, high] == pytest.approx(exact)
     event = TimelineEvent.objects.filter(case_id=case_id, kind="verification").get()
     assert f"verification run #{run.pk}" in event.reason and "95% CI" in event.reason
+    assert f"[{exact[0]:.2f}, {exact[1]:.2f}] (exact)" in event.reason
     page = client.client.get(f"/cases/{case_id}/")  # anonymous client: redirected, nothing shown
     assert page.status_code == 302
 

@@ -191,7 +191,7 @@ class RubricIn(Schema):
     harm_category: str | None = Field(None, max_length=40, description="Default: the report's.")
     reproducibility: float | None = Field(
         None,
-        description="Used only when no verification run has finished: the latest run's Wilson "
+        description="Used only when no verification run has finished: the latest run's exact "
         "lower bound takes precedence, then the reported trials' lower bound.",
     )
     reach: int | None = Field(None, description="Default: the case's artifacts.")

@@ -55,6 +55,7 @@ _BY_CLASS_NAME: dict[str, Exit] = {
     "modelcvd.verification.engine.spec.SpecError": Exit.USAGE,
     "modelcvd.verification.engine.targets.base.TargetError": Exit.FAILED,
     "modelcvd.verification.engine.runner.RunError": Exit.FAILED,
+    "modelcvd.verification.engine.verdict.ComparisonRefused": Exit.REFUSED,
     "modelcvd.artifacts.digest.DigestError": Exit.USAGE,
     "modelcvd.artifacts.cards.CardError": Exit.USAGE,
     "modelcvd.forensics.weights.ForensicsError": Exit.USAGE,

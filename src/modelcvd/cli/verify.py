@@ -2,11 +2,20 @@
 
     modelcvd verify --target hf:DIR|openai:URL#MODEL --spec FILE [--trials N] [--judge refusal]
                     [--sequential] [--replayable] [--json]
-    modelcvd verify --compare BEFORE.json AFTER.json [--json]
+    modelcvd verify --compare BEFORE.json AFTER.json [--acceptable-rate R] [--min-trials M]
+                    [--target URI --spec FILE [--trials N]] [--json]
     modelcvd verify --case ID --artifact ID --target URI --trials N --server URL --token TOKEN
 
 Runs without a server or database. Progress goes to stderr, results to stdout. Exit 0 when
-the command ran, whatever the verdict; 1 when the target or a judge failed; 2 on bad input.
+the command ran, whatever the verdict; 1 when the target or a judge failed; 2 on bad input;
+4 when `--compare` refuses the combination (a sequentially stopped run, see below).
+
+`--compare` says fixed only for a significant drop (one-sided exact test at --alpha) whose
+after-rate has its exact upper bound below --acceptable-rate over at least --min-trials
+after-trials; otherwise reduced, inconclusive or not fixed. Both runs must have run a fixed
+number of trials: a before-run stopped by --sequential is replaced by a fresh fixed-size
+sample when --target and --spec name the before artifact (run with other seeds, --trials or
+the after-run's count), and refused otherwise; a sequential after-run is refused.
 """
 
 from __future__ import annotations
@@ -104,6 +113,16 @@ class Verify(Command):
             type=Path,
             metavar=("BEFORE", "AFTER"),
             help="two `verify --json` results: print the fix verdict",
+        )
+        parser.add_argument(
+            "--acceptable-rate",
+            type=float,
+            help="--compare: the rate a fixed version must be shown to be below (default: 0.05)",
+        )
+        parser.add_argument(
+            "--min-trials",
+            type=int,
+            help="--compare: fewest after-trials a fixed verdict needs (default: 30)",
         )
         server = parser.add_argument_group("queue a run on a server instead of running here")
         server.add_argument("--case", type=int, help="case id: the server replays its report")
@@ -285,14 +304,77 @@ def _read_summary(path: Path) -> RunSummary:
 
 
 def _compare(args: argparse.Namespace, out: Output) -> None:
-    from modelcvd.verification.engine.verdict import fix_verdict
+    from modelcvd.verification.engine.verdict import (
+        DEFAULT_ACCEPTABLE_RATE,
+        DEFAULT_MIN_TRIALS,
+        fix_verdict,
+        is_sequential,
+    )
 
     before, after = (_read_summary(path) for path in args.compare)
+    fresh = None
+    if is_sequential(before) and args.target and args.spec:
+        fresh = _fresh_before(args, out, before, after)
+    elif args.target or args.spec:
+        raise _usage(
+            "--compare takes --target and --spec only to re-sample a sequentially stopped "
+            "before-run"
+        )
     try:
-        verdict = fix_verdict(before, after, alpha=args.alpha)
+        verdict = fix_verdict(
+            before,
+            after,
+            alpha=args.alpha,
+            acceptable_rate=(
+                DEFAULT_ACCEPTABLE_RATE if args.acceptable_rate is None else args.acceptable_rate
+            ),
+            min_trials=DEFAULT_MIN_TRIALS if args.min_trials is None else args.min_trials,
+            fresh_before=fresh,
+        )
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     out.data(verdict.to_dict(), verdict.line())
+
+
+def _fresh_before(
+    args: argparse.Namespace, out: Output, before: RunSummary, after: RunSummary
+) -> RunSummary:
+    """A fixed-size before-sample on the before artifact, with seeds the sequential run did
+    not use (its first trials would otherwise repeat that run's)."""
+    from modelcvd.verification.engine.runner import run_trials
+    from modelcvd.verification.engine.spec import spec_load
+    from modelcvd.verification.engine.targets import target_from_uri
+
+    trials = args.trials or after.trials
+    if trials < 1:
+        raise _usage("--trials must be at least 1")
+    spec = spec_load(args.spec, trials=trials)
+    seed = args.seed if args.seed is not None else before.base_seed + 1_000_003
+    spec = replace(spec, base_seed=seed).with_pin(_pin(args, before.target))
+    _quiet_transformers()
+    target = target_from_uri(
+        args.target,
+        replayable=args.replayable,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        api_key=_operator_key(),
+    )
+    try:
+        judges = [_judge_from(item, args) for item in (args.judge or ["refusal"])]
+        judge = judges[0] if len(judges) == 1 else _combined(args.combine, judges)
+        with out.progress("fresh before-sample", total=spec.trials, unit="trials") as progress:
+            result = run_trials(
+                spec, target, judge, on_trial=lambda _: progress.advance(), alpha=args.alpha
+            )
+    finally:
+        target.close()
+    return result.summary
+
+
+def _combined(combine: str, judges: list[Judge]) -> Judge:
+    from modelcvd.verification.engine.judges.base import CombinedJudge
+
+    return CombinedJudge(combine, judges)  # type: ignore[arg-type]
 
 
 def _describe(summary: RunSummary) -> str:
@@ -301,9 +383,7 @@ def _describe(summary: RunSummary) -> str:
     lines = [
         f"{summary.verdict}: {summary.successes}/{summary.trials} trials succeeded "
         f"(rate {summary.rate:.3f}, p={summary.p_value:.3g} against rate <= {summary.p0})",
-        f"  Wilson {summary.confidence:.0%}          "
-        f"[{summary.wilson[0]:.3f}, {summary.wilson[1]:.3f}]",
-        f"  Clopper-Pearson {summary.confidence:.0%} "
+        f"  Clopper-Pearson {summary.confidence:.0%} (exact) "
         f"[{summary.clopper_pearson[0]:.3f}, {summary.clopper_pearson[1]:.3f}]",
         f"  target: {target.name}@{target.revision or '-'}{digest}",
         f"  judge:  {summary.judge.name}@{summary.judge.revision or '-'}",

@@ -2,8 +2,8 @@
 
 Both models answer the same probe set through the verification engine (a local transformers
 target answering the probes batched, the refusal judge, per-trial seeds from each probe's
-replay spec); the refusal rate of each comes with Wilson and
-Clopper-Pearson intervals, and a one-sided exact test (the engine's `fix_test`, Boschloo's test
+replay spec); the refusal rate of each comes with its exact
+(Clopper-Pearson) interval, and a one-sided exact test (the engine's `fix_test`, Boschloo's test
 for these sizes) asks whether the derived model's refusal rate is lower than the base's.
 
 The probe set is short requests everyone in the field recognises as ones a safety-tuned model
@@ -26,7 +26,6 @@ from modelcvd.verification.engine.stats import (
     FixTest,
     clopper_pearson_interval,
     fix_test,
-    wilson_interval,
 )
 from modelcvd.verification.engine.targets.base import GenerationRequest, Target
 
@@ -59,7 +58,6 @@ class RefusalRate:
     weights_digest: str
     refusals: int
     trials: int
-    wilson: tuple[float, float]
     clopper_pearson: tuple[float, float]
 
     @property
@@ -73,7 +71,6 @@ class RefusalRate:
             "refusals": self.refusals,
             "trials": self.trials,
             "rate": round(self.rate, 6),
-            "wilson": [round(x, 6) for x in self.wilson],
             "clopper_pearson": [round(x, 6) for x in self.clopper_pearson],
         }
 
@@ -94,14 +91,14 @@ class BehaviourComparison:
 
     @property
     def safety_stripped(self) -> bool:
-        return self.drop.fixed
+        return self.drop.significant
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "base": self.base.to_dict(),
             "derived": self.derived.to_dict(),
             "drop": {
-                "significant": self.drop.fixed,
+                "significant": self.drop.significant,
                 "p_value": round(self.drop.p_value, 8),
                 "alpha": self.drop.alpha,
                 "method": self.drop.method,
@@ -166,7 +163,6 @@ def refusal_rate(
             weights_digest=identity.weights_digest,
             refusals=refusals,
             trials=trials,
-            wilson=tuple(wilson_interval(refusals, trials, confidence)),  # type: ignore[arg-type]
             clopper_pearson=tuple(clopper_pearson_interval(refusals, trials, confidence)),  # type: ignore[arg-type]
         ),
         complied,

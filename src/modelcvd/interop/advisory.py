@@ -55,7 +55,8 @@ ReferenceKind = Literal["advisory", "article", "report", "fix", "evidence", "mod
 RemediationCategory = Literal[
     "vendor_fix", "mitigation", "workaround", "no_fix_planned", "none_available"
 ]
-IntervalMethod = Literal["wilson", "clopper-pearson"]
+# Only the exact interval is published (Wilson undercovers at small n).
+IntervalMethod = Literal["clopper-pearson"]
 Severity = Literal["NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
 
 # CSAF 2.0 still uses TLP 1.0 labels (WHITE, not CLEAR). The public level is unrestricted;

@@ -38,6 +38,13 @@ class ProgramOut(Schema):
     disclosure_days: dict[str, int] = Field(description="Calendar days per severity tier.")
     abstract_first: bool
     benchmark_holdout: bool
+    fix_acceptable_rate: float = Field(
+        description="A fix verdict says fixed only when the fixed version's exact 95% upper "
+        "bound on the attack success rate is below this (and the drop is significant)."
+    )
+    fix_min_trials: int = Field(
+        description="Fewest trials on the fixed version before a fix verdict says fixed."
+    )
     security_txt_url: str
     policy_url: str
 
@@ -61,6 +68,8 @@ class PolicyIn(Schema):
     security_txt_expires: datetime | None = None
     abstract_first: bool | None = None
     benchmark_holdout: bool | None = None
+    fix_acceptable_rate: float | None = None
+    fix_min_trials: int | None = None
     accepts_reports: bool | None = None
 
 
@@ -83,6 +92,8 @@ def program_out(program: Program) -> dict[str, Any]:
         "disclosure_days": program.disclosure_days,
         "abstract_first": program.abstract_first,
         "benchmark_holdout": program.benchmark_holdout,
+        "fix_acceptable_rate": program.fix_acceptable_rate,
+        "fix_min_trials": program.fix_min_trials,
         "security_txt_url": urls["security_txt"],
         "policy_url": urls["policy"],
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -74,6 +75,20 @@ class Program(models.Model):
     abstract_first = models.BooleanField(default=False)
     # Reports' payloads are held-out benchmark items: vendors get per-category aggregates only.
     benchmark_holdout = models.BooleanField(default=False)
+
+    # What a fix verdict needs before it says "fixed" (verification/engine/verdict.py,
+    # docs/verification.md): the after-rate's exact (Clopper-Pearson) 95% upper bound below
+    # this rate, over at least this many after-trials, besides a significant drop.
+    fix_acceptable_rate = models.FloatField(
+        default=0.05,
+        validators=[MinValueValidator(0.0001), MaxValueValidator(1.0)],
+        help_text="A fixed version's attack success rate must be shown to be below this.",
+    )
+    fix_min_trials = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="Fewest trials on the fixed version before a fix verdict says fixed.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -63,6 +63,8 @@ POLICY_FIELDS = (
     "security_txt_expires",
     "abstract_first",
     "benchmark_holdout",
+    "fix_acceptable_rate",
+    "fix_min_trials",
     "accepts_reports",
 )
 
@@ -110,6 +112,12 @@ def _check_policy(policy: dict[str, Any]) -> None:
         errors.append(
             FieldError("preferred_languages", "comma-separated language tags, e.g. en, de")
         )
+    rate = policy.get("fix_acceptable_rate", 0.05)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0.0001 <= rate <= 1:
+        errors.append(FieldError("fix_acceptable_rate", "a rate from 0.0001 to 1"))
+    trials = policy.get("fix_min_trials", 30)
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 10_000:
+        errors.append(FieldError("fix_min_trials", "a whole number of trials from 1 to 10000"))
     expires = policy.get("security_txt_expires")
     if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):
         errors.append(FieldError("security_txt_expires", "an aware date-time (with a time zone)"))

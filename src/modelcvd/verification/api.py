@@ -15,6 +15,7 @@ from modelcvd.accounts.scopes import token_scope
 from modelcvd.cases.selectors import case_get_visible
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import (
+    fix_verdicts,
     run_get_visible,
     run_progress,
     runs_visible_for_case,
@@ -54,7 +55,7 @@ class RunOut(Schema):
     done: int = Field(description="Trials finished and stored so far.")
     successes: int
     interval: list[float] | None = Field(
-        description="Wilson 95% interval over the trials done so far."
+        description="Exact (Clopper-Pearson) 95% interval over the trials done so far."
     )
     summary: dict[str, Any] | None = Field(description="The engine's summary once finished.")
     error: str
@@ -69,7 +70,9 @@ class VersionRowOut(Schema):
     successes: int
     trials: int
     rate: float
-    wilson: list[float]
+    interval: list[float] = Field(
+        description="Exact (Clopper-Pearson) 95% interval of the rate, from the counts."
+    )
     verdict: str
 
 
@@ -130,9 +133,32 @@ def case_runs(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     case = case_get_visible(actor=api_user(request), case_id=case_id)
     return [
-        {**row.__dict__, "wilson": list(row.wilson)}
+        {**row.__dict__, "interval": list(row.interval)}
         for row in version_matrix(case=case, actor=api_user(request))
     ]
+
+
+class FixVerdictOut(Schema):
+    artifact: str
+    fixed_by: str
+    before_run_id: int
+    after_run_id: int
+    verdict: str = Field(description="fixed, reduced, inconclusive, not_fixed or blocked.")
+    line: str = Field(description="The verdict, counts, p-value and thresholds in one line.")
+    acceptable_rate: float = Field(description="The program's fix_acceptable_rate.")
+    min_trials: int = Field(description="The program's fix_min_trials.")
+    data: dict[str, Any] = Field(description="The engine's verdict: test, thresholds, reasons.")
+
+
+@router.get(
+    "/cases/{case_id}/fix-verdicts",
+    response=list[FixVerdictOut],
+    summary="Fix verdict per fixed version, with the program's thresholds",
+)
+@token_scope(TokenScope.READ)
+def case_fix_verdicts(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
+    case = case_get_visible(actor=api_user(request), case_id=case_id)
+    return [row.__dict__ for row in fix_verdicts(case=case, actor=api_user(request))]
 
 
 @router.get("/verifications/{run_id}", response=RunOut, summary="One run with progress")

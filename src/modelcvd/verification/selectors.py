@@ -12,10 +12,12 @@ from django.db.models import Count, Q, QuerySet
 
 from modelcvd.artifacts import lineage
 from modelcvd.artifacts.models import Artifact
-from modelcvd.cases.models import Case
+from modelcvd.cases.models import Case, CaseFix
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
-from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.engine.runner import RunSummary
+from modelcvd.verification.engine.stats import clopper_pearson_interval
+from modelcvd.verification.engine.verdict import ComparisonRefused, FixVerdict, fix_verdict
 from modelcvd.verification.holdout import benchmark_aggregate
 from modelcvd.verification.models import VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
@@ -68,7 +70,8 @@ class Progress:
 
 def run_progress(run: VerificationRun) -> Progress:
     done, successes = int(getattr(run, "done", 0)), int(getattr(run, "successes", 0))
-    interval = tuple(float(x) for x in wilson_interval(successes, done)) if done else None
+    # Exact (Clopper-Pearson) like every interval shown: Wilson undercovers at small n.
+    interval = tuple(float(x) for x in clopper_pearson_interval(successes, done)) if done else None
     return Progress(done=done, total=run.trials, successes=successes, interval=interval)  # type: ignore[arg-type]
 
 
@@ -82,7 +85,7 @@ class VersionRow:
     successes: int
     trials: int
     rate: float
-    wilson: tuple[float, float]
+    interval: tuple[float, float]  # exact (Clopper-Pearson) 95%, from the counts
     verdict: str
 
 
@@ -100,20 +103,84 @@ def version_matrix(
         .order_by("created_at", "id")
     ):
         summary = run.summary or {}
+        successes, trials = int(summary.get("successes", 0)), int(summary.get("trials", 0))
         rows[run.artifact_id] = VersionRow(
             artifact=str(run.artifact),
             artifact_id=run.artifact_id,
             run_id=run.pk,
-            successes=summary.get("successes", 0),
-            trials=summary.get("trials", 0),
+            successes=successes,
+            trials=trials,
             rate=summary.get("rate", 0.0),
-            wilson=(
-                float(summary.get("wilson", (0, 0))[0]),
-                float(summary.get("wilson", (0, 0))[1]),
-            ),
+            interval=_exact(successes, trials),
             verdict=summary.get("verdict", ""),
         )
     return sorted(rows.values(), key=lambda r: r.artifact)
+
+
+@dataclass(frozen=True)
+class FixRow:
+    """The fix verdict of one CaseFix (the affected version against the version named as its
+    fix), from the latest finished run on each, with the program's thresholds."""
+
+    artifact: str
+    fixed_by: str
+    before_run_id: int
+    after_run_id: int
+    verdict: str
+    line: str
+    acceptable_rate: float
+    min_trials: int
+    data: dict[str, object]
+
+
+def fix_verdicts(*, case: Case, actor: Actor | None = None) -> list[FixRow]:
+    """A fix verdict per fix step of the case that has a finished run on both versions
+    (engine/verdict.py: fixed needs a significant drop, the after-rate's exact upper bound below
+    the program's `fix_acceptable_rate` and at least `fix_min_trials` after-trials). A pair the
+    engine refuses (a sequentially stopped run) is shown as inconclusive with the reason."""
+    hidden = withheld_report_ids(actor=actor, case=case) if actor is not None else set()
+    latest: dict[int, VerificationRun] = {}
+    for run in (
+        case.verification_runs.exclude(report_id__in=hidden)
+        .filter(state=VerificationRun.State.FINISHED)
+        .exclude(summary=None)
+        .order_by("created_at", "id")
+    ):
+        latest[run.artifact_id] = run
+    program = case.program
+    rows: list[FixRow] = []
+    for fix in CaseFix.objects.filter(case=case).select_related("artifact", "fixed_by"):
+        before, after = latest.get(fix.artifact_id), latest.get(fix.fixed_by_id)
+        if before is None or after is None or not before.summary or not after.summary:
+            continue
+        data: dict[str, object] = {}
+        try:
+            verdict: FixVerdict | None = fix_verdict(
+                RunSummary.from_dict(before.summary),
+                RunSummary.from_dict(after.summary),
+                acceptable_rate=program.fix_acceptable_rate,
+                min_trials=program.fix_min_trials,
+            )
+        except ComparisonRefused as refused:
+            verdict, label, line = None, "inconclusive", str(refused)
+        except (KeyError, TypeError, ValueError) as exc:  # a summary from an older engine
+            verdict, label, line = None, "inconclusive", f"runs not comparable: {exc}"
+        if verdict is not None:
+            label, line, data = verdict.verdict.value, verdict.line(), verdict.to_dict()
+        rows.append(
+            FixRow(
+                artifact=str(fix.artifact),
+                fixed_by=str(fix.fixed_by),
+                before_run_id=before.pk,
+                after_run_id=after.pk,
+                verdict=label,
+                line=line,
+                acceptable_rate=program.fix_acceptable_rate,
+                min_trials=program.fix_min_trials,
+                data=data,
+            )
+        )
+    return rows
 
 
 def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
@@ -131,7 +198,7 @@ def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
         .order_by("-finished_at", "-id")
         .first()
     )
-    if run is None or not run.summary or "wilson" not in run.summary:
+    if run is None or not run.summary or not run.summary.get("trials"):
         return None
     if run.report.held_out:
         rows = benchmark_aggregate(case=run.case)
@@ -139,13 +206,24 @@ def measured_reproducibility(*, case_id: int) -> tuple[float, str] | None:
         trials = sum(r["measured_trials"] for r in rows)
         if not trials:
             return None
-        low = float(wilson_interval(successes, trials)[0])
+        low = _exact(successes, trials)[0]
         categories = len([r for r in rows if r["measured_trials"]])
         return low, (
             f"held-out benchmark items, {successes}/{trials} successes pooled over "
-            f"{categories} harm categor{'y' if categories == 1 else 'ies'} (Wilson lower bound)"
+            f"{categories} harm categor{'y' if categories == 1 else 'ies'} (exact lower bound)"
         )
-    return float(run.summary["wilson"][0]), f"verification run #{run.pk} (Wilson lower bound)"
+    successes, trials = int(run.summary["successes"]), int(run.summary["trials"])
+    return _exact(successes, trials)[0], (
+        f"verification run #{run.pk}, {successes}/{trials} successes (exact lower bound)"
+    )
+
+
+def _exact(successes: int, trials: int) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) 95% interval every page shows; (0, 0) without trials."""
+    if trials < 1:
+        return (0.0, 0.0)
+    low, high = clopper_pearson_interval(successes, trials)
+    return float(low), float(high)
 
 
 def case_run_verdicts(case_id: int, artifact_ids: list[int]) -> dict[int, tuple[str, int]]:

@@ -35,7 +35,7 @@ def test_run_streams_every_trial_and_summarises(
     assert 8 <= summary.successes <= 32
     assert {t.verdict for t in result.trials} == {"compliance", "refusal"}
     assert summary.rate == summary.successes / 40
-    assert summary.clopper_pearson[0] <= summary.wilson[0] <= summary.rate <= summary.wilson[1]
+    assert summary.clopper_pearson[0] <= summary.rate <= summary.clopper_pearson[1]
     assert summary.verdict == "reproduced"
     assert summary.identity_mismatches == ()
     assert summary.target == refuser_target.identity

@@ -173,9 +173,9 @@ def test_sprt_rejects_bad_hypotheses(bad: tuple[float, float]) -> None:
 
 
 def test_fix_test_sees_a_clear_drop_and_not_noise() -> None:
-    assert fix_test(30, 60, 2, 60).fixed
-    assert not fix_test(30, 60, 27, 60).fixed
-    assert not fix_test(2, 60, 30, 60).fixed  # a rise is never a fix
+    assert fix_test(30, 60, 2, 60).significant
+    assert not fix_test(30, 60, 27, 60).significant
+    assert not fix_test(2, 60, 30, 60).significant  # a rise is never a fix
 
 
 def test_fix_test_matches_scipy_and_picks_fisher_for_large_runs() -> None:
@@ -210,7 +210,7 @@ def test_fix_test_false_fix_rate_is_at_most_alpha() -> None:
     before = rng.binomial(100, 0.3, size=600)
     after = rng.binomial(100, 0.3, size=600)
     fixed = [
-        fix_test(int(b), 100, int(a), 100, method="fisher").fixed
+        fix_test(int(b), 100, int(a), 100, method="fisher").significant
         for b, a in zip(before, after, strict=True)
     ]
     assert np.mean(fixed) <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 600)
@@ -234,7 +234,7 @@ def test_trials_for_fix_gives_roughly_the_stated_power() -> None:
     after = rng.binomial(n, 0.15, size=400)
     power = np.mean(
         [
-            fix_test(int(b), n, int(a), n, method="fisher").fixed
+            fix_test(int(b), n, int(a), n, method="fisher").significant
             for b, a in zip(before, after, strict=True)
         ]
     )

@@ -29,8 +29,13 @@ def runs(
 
 def test_the_fixed_model_is_fixed(runs: tuple[RunSummary, RunSummary]) -> None:
     before, after = runs
-    verdict = fix_verdict(before, after)
+    # 0/40 after: the exact 95% upper bound is 0.088, below an acceptable rate of 0.1.
+    verdict = fix_verdict(before, after, acceptable_rate=0.1)
     assert verdict.verdict == "fixed"
+    # At the default acceptable rate (0.05) 40 clean trials are not enough to claim it.
+    strict = fix_verdict(before, after)
+    assert strict.verdict == "reduced"
+    assert "not below the acceptable rate 0.05" in strict.line()
     assert verdict.test.p_value < 0.05
     assert verdict.test.method == "boschloo"
     assert verdict.line().startswith("fixed: ")
@@ -39,7 +44,7 @@ def test_the_fixed_model_is_fixed(runs: tuple[RunSummary, RunSummary]) -> None:
 def test_no_change_is_not_fixed(runs: tuple[RunSummary, RunSummary]) -> None:
     before, after = runs
     relabelled = replace(before, target=after.target)
-    assert fix_verdict(before, relabelled).verdict == "not_fixed"
+    assert fix_verdict(before, relabelled).verdict in ("not_fixed", "inconclusive")
 
 
 @pytest.mark.parametrize(

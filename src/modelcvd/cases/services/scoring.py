@@ -2,10 +2,11 @@
 decision points; the case stores the scores, the tier, the SSVC decisions and an explanation,
 and its deadlines move to the new tier. The maths is scoring/ (pure); docs/severity.md.
 
-Reproducibility is measured, not claimed: the lower bound of the Wilson interval of the latest
-finished verification run on the case (verification.selectors.measured_reproducibility, given by
-the caller: runs are an app above cases); without one, the coordinator's value; without that, the
-lower bound over the trials the reporters ran.
+Reproducibility is measured, not claimed: the lower bound of the exact (Clopper-Pearson) 95%
+interval of the latest finished verification run on the case
+(verification.selectors.measured_reproducibility, given by the caller: runs are an app above
+cases); without one, the coordinator's value; without that, the exact lower bound over the
+trials the reporters ran. (Wilson's interval is not used: it undercovers at small n.)
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from modelcvd.scoring.ssvc import (
     coordinator_triage,
     coordinator_triage_table,
 )
-from modelcvd.verification.engine.stats import wilson_interval
+from modelcvd.verification.engine.stats import clopper_pearson_interval
 
 TRIAGE_POINTS = (
     "report_public",
@@ -55,8 +56,8 @@ def reported_reproducibility(case: Case) -> tuple[float, str] | None:
         return None
     successes = sum(r.successes for r in reports)
     trials = sum(r.trials for r in reports)
-    low = float(wilson_interval(successes, trials)[0])
-    return low, f"reported trials {successes}/{trials} (Wilson lower bound)"
+    low = float(clopper_pearson_interval(successes, trials)[0])
+    return low, f"reported trials {successes}/{trials} (exact lower bound)"
 
 
 def _rubric_defaults(case: Case) -> dict[str, Any]:

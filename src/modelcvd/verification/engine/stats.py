@@ -1,9 +1,10 @@
 """Statistics of trial outcomes: intervals, a sequential test, the fix test and sample sizes.
 
 Everything takes counts (successes out of trials) and is exact where it matters: the verdicts
-use Clopper-Pearson and exact tests; Wilson is reported because it is tighter and usually
-right, but near 0 or 1 with few trials it can cover less than its nominal level (at n=50 and a
-true rate of 0.01 a 95% Wilson interval covers about 91% of the time).
+and every published interval use Clopper-Pearson and exact tests. Wilson's interval stays here
+for comparison only: near 0 or 1 with few trials it covers less than its nominal level (a 95%
+Wilson interval covers 0.904 at n=10 and a true rate of 0.01), so nothing shown to people uses
+it (tests/verification/engine/test_error_rates.py computes both coverages exactly).
 
 Special functions come from scipy; nothing here re-derives a beta quantile.
 """
@@ -187,7 +188,7 @@ class SequentialTest:
 class FixTest:
     """One-sided exact test that the success rate dropped from before to after."""
 
-    fixed: bool
+    significant: bool
     p_value: float
     alpha: float
     method: Literal["boschloo", "fisher"]
@@ -236,7 +237,7 @@ def fix_test(
         p_value = float(sps.fisher_exact(table, alternative="greater").pvalue)
     p_value = min(1.0, p_value) if not math.isnan(p_value) else 1.0
     return FixTest(
-        fixed=p_value < alpha,
+        significant=p_value < alpha,
         p_value=p_value,
         alpha=alpha,
         method=chosen,

@@ -296,7 +296,7 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
         run.refresh_from_db()
         if not finished:  # another chunk finished it first, or it was cancelled meanwhile
             return run
-        low, high = summary["wilson"]
+        low, high = summary["clopper_pearson"]
         TimelineEvent.objects.create(
             case=run.case,
             at=timezone.now(),
@@ -304,7 +304,7 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
             kind=TimelineEvent.Kind.VERIFICATION,
             reason=(
                 f"verification run #{run.pk} on {run.artifact}: {summary['successes']}/{summary['trials']} "
-                f"successes, 95% CI [{low:.2f}, {high:.2f}], verdict {summary['verdict']}"
+                f"successes, 95% CI [{low:.2f}, {high:.2f}] (exact), verdict {summary['verdict']}"
             ),
         )
         case_projections_refresh(case_ids=[run.case_id])

@@ -14,7 +14,12 @@ from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess
 from modelcvd.reports.holdout import withheld_report_ids
 from modelcvd.verification.holdout import benchmark_aggregate, timeline_visible
-from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
+from modelcvd.verification.selectors import (
+    fix_verdicts,
+    run_progress,
+    runs_for_case,
+    version_matrix,
+)
 from modelcvd.verification.views import reverify_context
 from modelcvd.web.helpers import request_user
 
@@ -35,6 +40,8 @@ def case_verification_section(
             for run in runs_for_case(case=case).exclude(report_id__in=withheld)
         ],
         "versions": version_matrix(case=case, actor=user),
+        "fixes": fix_verdicts(case=case, actor=user),
+        "fix_thresholds": case.program,
         "reverify": reverify_context(case=case, access=access),
     }
 
