@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
-from modelcvd.cases.models import Case, Comment, TimelineEvent
+from modelcvd.cases.models import Case, CaseVendor, Comment, TimelineEvent
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -95,3 +95,10 @@ def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySe
     if access.vendor:
         shown |= Q(visibility=Comment.Visibility.VENDOR)
     return qs.filter(shown)
+
+
+def case_vendor_grid(*, actor: Actor, case_id: int) -> QuerySet[CaseVendor]:
+    """The case's vendor parties with each one's own status (the vendor grid), for the case's
+    parties (coordinators and told vendors); NotFound for everyone else."""
+    case = case_get_for(actor=actor, case_id=case_id, action="party")
+    return CaseVendor.objects.filter(case=case).select_related("organisation")

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
-from modelcvd.accounts.access import administers, organisations_as
+from modelcvd.accounts.access import actor_meets, administers, organisations_as
 from modelcvd.cases.models import Case
 from modelcvd.core.access import Actor, RestrictedQuerySet
 from modelcvd.reports.models import Report
@@ -62,3 +62,16 @@ def _use(actor: Actor) -> Q:
 
 class TargetQuerySet(RestrictedQuerySet["Target"]):
     rules = {"view": _use, "use": _use, "manage": _member}
+
+
+def may_register_target(actor: Actor | None, organisation_id: int, vendor: bool) -> bool:
+    """Whether `actor` may register a target for the organisation: its members (vendor members
+    of a vendor, triagers of a coordinator) and administrators."""
+    if actor is None:
+        return False
+    role = Role.VENDOR_MEMBER if vendor else Role.TRIAGER
+    return actor_meets(
+        actor,
+        administers(actor)
+        | Q(Exists(organisations_as(actor, role).filter(organisation_id=organisation_id))),
+    )

@@ -33,7 +33,11 @@ from modelcvd.cases.services.transitions import (
     case_transition,
     comment_add,
 )
-from modelcvd.cases.services.vendors import case_vendor_notify, vendors_untold
+from modelcvd.cases.services.vendors import (
+    case_vendor_notify,
+    case_vendor_status_set,
+    vendors_untold,
+)
 
 __all__ = [
     "FixedVersion",
@@ -44,6 +48,7 @@ __all__ = [
     "case_score",
     "case_transition",
     "case_vendor_notify",
+    "case_vendor_status_set",
     "case_waiting_set",
     "comment_add",
     "deadline_breaches_escalate",
