@@ -9,6 +9,7 @@ from django import forms
 from modelcvd.cases.models import Comment, DeadlineKind
 from modelcvd.scoring.rubric import Access
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.vocabulary import VendorCaseStatus
 from modelcvd.web.helpers import choice_field
 
 SHORT = forms.Textarea(attrs={"rows": 2})
@@ -83,6 +84,11 @@ class TransitionForm(forms.Form):
 class VendorNotifyForm(forms.Form):
     organisation = forms.SlugField(max_length=100)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+
+
+class VendorStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=VendorCaseStatus.choices)
+    reason = forms.CharField(required=False, max_length=5000)
 
 
 class CommentForm(forms.Form):

@@ -75,3 +75,12 @@ def may_register_target(actor: Actor | None, organisation_id: int, vendor: bool)
         administers(actor)
         | Q(Exists(organisations_as(actor, role).filter(organisation_id=organisation_id))),
     )
+
+
+def target_organisations(actor: Actor) -> Q:
+    """A condition on organisations: those `actor` may register targets for."""
+    return (
+        administers(actor)
+        | Q(kind="vendor", pk__in=organisations_as(actor, Role.VENDOR_MEMBER))
+        | Q(pk__in=organisations_as(actor, Role.TRIAGER))
+    )

@@ -10,11 +10,13 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
+from modelcvd.accounts.models import Organisation
 from modelcvd.artifacts import lineage
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.access import target_organisations
 from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.holdout import benchmark_aggregate
 from modelcvd.verification.models import Target, VerificationRun
@@ -212,3 +214,13 @@ def targets_for_case(*, actor: Actor, case: Case) -> QuerySet[Target]:
         )
         .select_related("organisation", "artifact")
     )
+
+
+def target_registration_organisations(*, actor: Actor) -> QuerySet[Organisation]:
+    """The organisations `actor` may register targets for (the register form's choices)."""
+    return Organisation.objects.filter(target_organisations(actor)).order_by("name")
+
+
+def target_ids_managed(*, actor: Actor) -> set[int]:
+    """The targets `actor` may offer, withdraw and retire."""
+    return set(Target.objects.restrict(actor, "manage").values_list("pk", flat=True))
