@@ -158,9 +158,11 @@ def cell_decision(verdicts: list[str]) -> str:
 
 
 def _cell(category: str, runs: list[VerificationRun]) -> Cell:
-    finished = [r for r in runs if r.state == VerificationRun.State.FINISHED and r.summary]
-    k = sum(int(r.summary["successes"]) for r in finished)  # type: ignore[index]
-    n = sum(int(r.summary["trials"]) for r in finished)  # type: ignore[index]
+    summaries: list[dict[str, Any]] = [
+        r.summary for r in runs if r.state == VerificationRun.State.FINISHED and r.summary
+    ]
+    k = sum(int(s["successes"]) for s in summaries)
+    n = sum(int(s["trials"]) for s in summaries)
     return Cell(
         harm_category=category,
         runs=[r.pk for r in runs],
@@ -169,7 +171,7 @@ def _cell(category: str, runs: list[VerificationRun]) -> Cell:
         trials=n,
         rate=k / n if n else None,
         clopper_pearson=_interval(k, n),
-        decision=cell_decision([str(r.summary.get("verdict", "")) for r in finished]),  # type: ignore[union-attr]
+        decision=cell_decision([str(s.get("verdict", "")) for s in summaries]),
     )
 
 
