@@ -37,7 +37,10 @@ def _organisation_for(actor: User, slug: str) -> Organisation:
 
 
 def _local_dir(value: str) -> Path:
-    path = Path(value).resolve()
+    try:
+        path = Path(value).resolve()
+    except (ValueError, OSError) as exc:  # a NUL byte, a loop of links
+        raise InvalidInput([FieldError("local_dir", "not a usable path")]) from exc
     roots = [Path(root).resolve() for root in settings.MODEL_DIRS]
     if not any(path == root or root in path.parents for root in roots):
         raise InvalidInput(
