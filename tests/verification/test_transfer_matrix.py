@@ -286,6 +286,8 @@ def test_a_report_runs_as_a_matrix_on_two_registered_targets(
     a_versions = call(vendor_a, "get", f"/api/v1/cases/{case.pk}/versions", 200)
     assert [v["artifact_id"] for v in a_versions] == [local_artifact.pk]
     assert len(call(triager, "get", f"/api/v1/cases/{case.pk}/verifications", 200)) == 4
+    page = sign_in(Client(), world.users["vendor_a"]).get(f"/cases/{case.pk}/").content.decode()
+    assert "remote-chat" not in page and "B&#x27;s endpoint" not in page
     assert not CaseVendor.objects.filter(case=case, organisation=world.orgs["vendor_b"]).exists()
     # Bringing B in is an explicit, audited notify; B's model joins the case's artifacts.
     call(
