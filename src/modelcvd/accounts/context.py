@@ -26,5 +26,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
             "report": reporter or staff,
             "my_reports": reporter,
             "credits": reporter,
+            # Organisations register verification targets: vendors and coordinators.
+            "targets": staff or Role.VENDOR_MEMBER in roles,
         }
     }

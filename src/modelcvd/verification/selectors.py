@@ -10,16 +10,18 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
+from modelcvd.accounts.models import Organisation
 from modelcvd.artifacts import lineage
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, CaseFix
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.access import target_organisations
 from modelcvd.verification.engine.runner import RunSummary
 from modelcvd.verification.engine.stats import clopper_pearson_interval
 from modelcvd.verification.engine.verdict import ComparisonRefused, FixVerdict, fix_verdict
 from modelcvd.verification.holdout import benchmark_aggregate
-from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.models import Target, VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -96,8 +98,11 @@ def version_matrix(
     # Per-run results on a held-out benchmark item would tell a vendor how each item fares:
     # vendors get the per-category aggregates (verification/holdout.py) instead.
     hidden = withheld_report_ids(actor=actor, case=case) if actor is not None else set()
+    runs = case.verification_runs.all()
+    if actor is not None:  # runs on targets the actor may not see stay out (access.py)
+        runs = runs.filter(pk__in=VerificationRun.objects.allowed(actor, "view"))
     for run in (
-        case.verification_runs.select_related("artifact")
+        runs.select_related("artifact")
         .exclude(report_id__in=hidden)
         .filter(state=VerificationRun.State.FINISHED)
         .order_by("created_at", "id")
@@ -256,3 +261,47 @@ def derivative_statuses(
     return lineage.derivative_statuses(
         affected=affected, verdicts=partial(case_run_verdicts, case_id)
     )
+
+
+def targets_visible(*, actor: Actor) -> QuerySet[Target]:
+    """The targets `actor` may see: their organisation's, and those offered to programs their
+    organisation runs (verification/access.py)."""
+    return (
+        Target.objects.restrict(actor, "view")
+        .select_related("organisation", "artifact")
+        .prefetch_related("offered_to")
+    )
+
+
+def target_get_for(
+    *, actor: Actor, target_id: int, action: str = "view", forbidden: str = ""
+) -> Target:
+    """The target if `actor` may do `action` to it; NotFound when missing or not allowed."""
+    return Target.objects.select_related("organisation", "artifact").get_for(
+        actor=actor, action=action, forbidden=forbidden, pk=target_id
+    )
+
+
+def targets_for_case(*, actor: Actor, case: Case) -> QuerySet[Target]:
+    """The active targets a coordinator may run `case` on: those they may use that belong to
+    the organisation running the case's program or were offered to that program."""
+    return (
+        Target.objects.restrict(actor, "use")
+        .filter(active=True)
+        .filter(
+            pk__in=Target.objects.filter(
+                Q(organisation_id=case.program.organisation_id) | Q(offered_to=case.program_id)
+            ).values("pk")
+        )
+        .select_related("organisation", "artifact")
+    )
+
+
+def target_registration_organisations(*, actor: Actor) -> QuerySet[Organisation]:
+    """The organisations `actor` may register targets for (the register form's choices)."""
+    return Organisation.objects.filter(target_organisations(actor)).order_by("name")
+
+
+def target_ids_managed(*, actor: Actor) -> set[int]:
+    """The targets `actor` may offer, withdraw and retire."""
+    return set(Target.objects.restrict(actor, "manage").values_list("pk", flat=True))
