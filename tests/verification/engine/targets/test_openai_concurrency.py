@@ -52,9 +52,7 @@ class Remote:
 
 @pytest.fixture(scope="module")
 def server_process() -> Iterator[Remote]:
-    process = subprocess.Popen(  # noqa: S603 - our own test server
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen([sys.executable, str(SERVER)], stdout=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         yield Remote(int(process.stdout.readline()))
