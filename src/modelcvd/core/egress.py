@@ -29,16 +29,21 @@ part of either.
 Not covered: the `modelcvd` CLI's own requests (`verify --target openai:...`, `submit
 --server`, `verify --server`) run on the operator's machine, to URLs the operator typed,
 and so go direct. The verification engine is pure (no Django, no core): the Django side hands
-it an `EgressTransport` (verification.services.execution).
+it an `EgressTransport` (verification.services.execution). The endpoint target sends its
+requests concurrently on an `httpx.AsyncClient`; it asks the transport for its asynchronous
+twin (`EgressTransport.async_transport()`, an `AsyncEgressTransport`), which makes the same
+checks on the same policy: one resolution per request (in a worker thread, so the event loop
+does not block on DNS), pinned addresses, no redirects, the same caps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -380,6 +385,7 @@ class EgressTransport(httpx.BaseTransport):
     ) -> None:
         self._policy = policy
         self._allowlist_only = dict(allowlist_only_headers or {})
+        self._verify = verify
         # trust_env=False: no CA bundle or proxy from the environment decides for us.
         self._inner = httpx.HTTPTransport(verify=verify, trust_env=False)
 
@@ -387,6 +393,12 @@ class EgressTransport(httpx.BaseTransport):
     def policy(self) -> EgressPolicy:
         # Read per request when not fixed: a settings change (or a test's override) applies.
         return self._policy or policy_from_settings()
+
+    def async_transport(self) -> AsyncEgressTransport:
+        """The asynchronous twin: the same policy, headers and TLS settings (see the module doc)."""
+        return AsyncEgressTransport(
+            self._policy, allowlist_only_headers=self._allowlist_only, verify=self._verify
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         policy = self.policy
@@ -396,67 +408,167 @@ class EgressTransport(httpx.BaseTransport):
         except EgressRefused as exc:
             exc.request = request
             raise
-        headers = request.headers.copy()
-        for name in self._allowlist_only:
-            headers.pop(name, None)
-        if destination.allowlisted:
-            headers.update(self._allowlist_only)
-        extensions = dict(request.extensions)
-        extensions["timeout"] = _capped_timeouts(extensions.get("timeout"), policy.timeout_s)
-        if destination.scheme == "https" and not destination.host_is_address:
-            # TLS is checked against the name (SNI and certificate), while the socket goes to
-            # the address checked above.
-            extensions["sni_hostname"] = destination.host
         problem: httpx.ConnectError | None = None
-        for address in destination.addresses:
-            pinned = httpx.Request(
-                request.method,
-                request.url.copy_with(host=str(address)),
-                headers=headers,
-                stream=request.stream,
-                extensions=extensions,
-            )
+        for pinned in _pinned_requests(request, destination, policy, self._allowlist_only):
             try:
                 response = self._inner.handle_request(pinned)
             except httpx.ConnectError as exc:
                 problem = exc
                 continue
-            return self._checked(response, request=request, policy=policy, deadline=deadline)
+            if (refusal := _refusal(response, request=request, policy=policy)) is not None:
+                response.close()
+                raise refusal
+            assert isinstance(response.stream, httpx.SyncByteStream)
+            return httpx.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=_CappedStream(
+                    response.stream,
+                    limit=policy.max_response_bytes,
+                    deadline=deadline,
+                    request=request,
+                ),
+                extensions=response.extensions,
+            )
         assert problem is not None
         raise httpx.ConnectError(str(problem), request=request)
 
-    def _checked(
-        self,
-        response: httpx.Response,
-        *,
-        request: httpx.Request,
-        policy: EgressPolicy,
-        deadline: float,
-    ) -> httpx.Response:
-        if 300 <= response.status_code < 400:
-            response.close()
-            raise EgressRefused(REDIRECT, f"HTTP {response.status_code}", request=request)
-        length = response.headers.get("content-length", "")
-        if length.isdigit() and int(length) > policy.max_response_bytes:
-            response.close()
-            raise EgressRefused(
-                TOO_LARGE, f"Content-Length {length} > {policy.max_response_bytes}", request=request
-            )
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        return httpx.Response(
-            status_code=response.status_code,
-            headers=response.headers,
-            stream=_CappedStream(
-                response.stream,
-                limit=policy.max_response_bytes,
-                deadline=deadline,
-                request=request,
-            ),
-            extensions=response.extensions,
-        )
-
     def close(self) -> None:
         self._inner.close()
+
+
+class _AsyncCappedStream(httpx.AsyncByteStream):
+    """`_CappedStream` for the asynchronous transport."""
+
+    def __init__(
+        self, inner: httpx.AsyncByteStream, *, limit: int, deadline: float, request: httpx.Request
+    ) -> None:
+        self._inner = inner
+        self._limit = limit
+        self._deadline = deadline
+        self._request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        seen = 0
+        async for chunk in self._inner:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise EgressRefused(
+                    TOO_LARGE, f"more than {self._limit} bytes", request=self._request
+                )
+            if time.monotonic() > self._deadline:
+                raise httpx.ReadTimeout(
+                    "the request's total time cap passed", request=self._request
+                )
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class AsyncEgressTransport(httpx.AsyncBaseTransport):
+    """`EgressTransport` for `httpx.AsyncClient`: the same checks, pinning and caps.
+
+    The lookup (`destination_check`, which may call the system resolver) runs in a worker
+    thread; the connection then goes to a checked address, as in the synchronous transport.
+    Use it with `trust_env=False` on the client, for the same reason.
+    """
+
+    def __init__(
+        self,
+        policy: EgressPolicy | None = None,
+        *,
+        allowlist_only_headers: Mapping[str, str] | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self._policy = policy
+        self._allowlist_only = dict(allowlist_only_headers or {})
+        self._inner = httpx.AsyncHTTPTransport(verify=verify, trust_env=False)
+
+    @property
+    def policy(self) -> EgressPolicy:
+        return self._policy or policy_from_settings()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        policy = self.policy
+        deadline = time.monotonic() + policy.timeout_s
+        try:
+            destination = await asyncio.to_thread(destination_check, request.url, policy)
+        except EgressRefused as exc:
+            exc.request = request
+            raise
+        problem: httpx.ConnectError | None = None
+        for pinned in _pinned_requests(request, destination, policy, self._allowlist_only):
+            try:
+                response = await self._inner.handle_async_request(pinned)
+            except httpx.ConnectError as exc:
+                problem = exc
+                continue
+            if (refusal := _refusal(response, request=request, policy=policy)) is not None:
+                await response.aclose()
+                raise refusal
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            return httpx.Response(
+                status_code=response.status_code,
+                headers=response.headers,
+                stream=_AsyncCappedStream(
+                    response.stream,
+                    limit=policy.max_response_bytes,
+                    deadline=deadline,
+                    request=request,
+                ),
+                extensions=response.extensions,
+            )
+        assert problem is not None
+        raise httpx.ConnectError(str(problem), request=request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _pinned_requests(
+    request: httpx.Request,
+    destination: Destination,
+    policy: EgressPolicy,
+    allowlist_only: Mapping[str, str],
+) -> Iterator[httpx.Request]:
+    """The request once per checked address, in order: sent to that address (the name stays in
+    the Host header and, for https, in SNI), with the allow-list-only headers where admitted
+    and the policy's time caps."""
+    headers = request.headers.copy()
+    for name in allowlist_only:
+        headers.pop(name, None)
+    if destination.allowlisted:
+        headers.update(allowlist_only)
+    extensions = dict(request.extensions)
+    extensions["timeout"] = _capped_timeouts(extensions.get("timeout"), policy.timeout_s)
+    if destination.scheme == "https" and not destination.host_is_address:
+        # TLS is checked against the name (SNI and certificate), while the socket goes to
+        # the address checked above.
+        extensions["sni_hostname"] = destination.host
+    for address in destination.addresses:
+        yield httpx.Request(
+            request.method,
+            request.url.copy_with(host=str(address)),
+            headers=headers,
+            stream=request.stream,
+            extensions=extensions,
+        )
+
+
+def _refusal(
+    response: httpx.Response, *, request: httpx.Request, policy: EgressPolicy
+) -> EgressRefused | None:
+    """Why an answer is refused before its body is read (a redirect, a declared size over the
+    cap), or None."""
+    if 300 <= response.status_code < 400:
+        return EgressRefused(REDIRECT, f"HTTP {response.status_code}", request=request)
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > policy.max_response_bytes:
+        return EgressRefused(
+            TOO_LARGE, f"Content-Length {length} > {policy.max_response_bytes}", request=request
+        )
+    return None
 
 
 def _capped_timeouts(given: Any, cap: float) -> dict[str, float]:

@@ -19,11 +19,37 @@ class TargetError(RuntimeError):
     """
 
     def __init__(
-        self, message: str, *, error_class: str = "target error", status: int | None = None
+        self,
+        message: str,
+        *,
+        error_class: str = "target error",
+        status: int | None = None,
+        failures: tuple[RequestFailure, ...] = (),
     ) -> None:
         super().__init__(message)
         self.error_class = error_class
         self.status = status
+        self.failures = failures
+
+    @property
+    def public(self) -> str:
+        return f"{self.error_class} (HTTP {self.status})" if self.status else self.error_class
+
+
+@dataclass(frozen=True)
+class RequestFailure:
+    """One failed attempt at a trial's request to a remote target, retried or final.
+
+    Only fixed phrases and numbers: safe to show wherever the run is shown (never remote text).
+    `waited_s` is the pause before the next attempt (0 when there was none).
+    """
+
+    index: int
+    attempt: int
+    error_class: str
+    status: int | None = None
+    retried: bool = False
+    waited_s: float = 0.0
 
     @property
     def public(self) -> str:
@@ -48,6 +74,10 @@ class Generation:
     response: str
     identity: ModelIdentity
     finish_reason: str = ""
+    # Remote targets: the failed attempts before this answer, and the tokens it generated
+    # (as the endpoint counted them; None when it did not say).
+    failures: tuple[RequestFailure, ...] = ()
+    completion_tokens: int | None = None
 
 
 class Target(Protocol):
