@@ -51,7 +51,9 @@ def _signup(username: str = "kestrel", email: str = "kestrel@example.test", **ex
         "password2": NEW_PASSWORD,
         **extra,
     }
-    path = "/signup/" + (f"?{urlencode({'invitation': extra['invitation']})}" if "invitation" in extra else "")
+    path = "/signup/" + (
+        f"?{urlencode({'invitation': extra['invitation']})}" if "invitation" in extra else ""
+    )
     return _post(path, data)[1]
 
 
@@ -157,7 +159,11 @@ def test_password_reset_round_trip_without_enumeration(db: None, mailoutbox: lis
     set_url = form_page.redirect_chain[-1][0]
     done = client.post(
         set_url,
-        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "csrfmiddlewaretoken": token},
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "csrfmiddlewaretoken": token,
+        },
     )
     assert done.status_code == 302
     assert AuditEvent.objects.filter(action="password.reset", object_id=str(user.pk)).exists()
@@ -175,13 +181,20 @@ def test_staff_still_give_a_code_after_a_reset(db: None, mailoutbox: list[Any]) 
     set_url = client.get(link, follow=True).redirect_chain[-1][0]
     client.post(
         set_url,
-        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD, "csrfmiddlewaretoken": token},
+        {
+            "new_password1": NEW_PASSWORD,
+            "new_password2": NEW_PASSWORD,
+            "csrfmiddlewaretoken": token,
+        },
     )
     # The reset signed nobody in; the new password leads to the code page, not in.
     assert client.get("/reports/")["Location"].startswith("/signin/?")
-    client, response = _sign_in("boss", NEW_PASSWORD)
+    client, _ = _sign_in("boss", NEW_PASSWORD)
     assert client.get("/reports/")["Location"].startswith("/signin/two-factor/")
-    assert totp_code(device)  # the code is still what lets them in
+    token = client.cookies["csrftoken"].value
+    code = {"code": totp_code(device), "next": "/reports/", "csrfmiddlewaretoken": token}
+    assert client.post("/signin/two-factor/", code)["Location"] == "/reports/"
+    assert client.get("/reports/").status_code == 200
 
 
 @pytest.mark.parametrize("mode", ["open", "invite", "closed"])

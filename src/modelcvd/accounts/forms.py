@@ -129,10 +129,12 @@ class SignUpForm(UserCreationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["email"].required = True
-        self.fields["email"].help_text = "We send a link here; the account works once you follow it."
-        self.fields["pseudonym"].help_text = (
-            "Optional: the only name vendors and the public see (credits, advisories)."
-        )
+        self.fields[
+            "email"
+        ].help_text = "We send a link here; the account works once you follow it."
+        self.fields[
+            "pseudonym"
+        ].help_text = "Optional: the only name vendors and the public see (credits, advisories)."
 
 
 class PasswordSetForm(SetPasswordForm):

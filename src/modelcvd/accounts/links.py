@@ -17,7 +17,7 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core import signing
 from django.utils.crypto import salted_hmac
 
-FOLLOW_UP_PREFIX = "mcvf_"  # noqa: S105 - a public prefix, not a secret
+FOLLOW_UP_PREFIX = "mcvf_"
 INVITATION_SALT = "modelcvd.accounts.invitation"
 INVITATION_MAX_AGE = 14 * 24 * 3600  # seconds an invitation stays valid
 

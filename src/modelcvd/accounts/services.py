@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from urllib.parse import urlencode
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.mail import send_mail

@@ -48,7 +48,9 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         if invitation is not None and user_with_email(email) is not None:
-            form.add_error(None, "This invitation was used already: sign in, or reset your password.")
+            form.add_error(
+                None, "This invitation was used already: sign in, or reset your password."
+            )
         else:
             try:
                 signup_register(
