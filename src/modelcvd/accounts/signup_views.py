@@ -4,6 +4,8 @@ service. None of these pages tells whether an address has an account."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
@@ -64,7 +66,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, errors_text(exc.errors))
             else:
                 return redirect("accounts:signup_sent")
-    context = {"mode": mode, "form": form, "invitation": code if invitation else ""}
+    context: dict[str, Any] = {"mode": mode, "form": form, "invitation": code if invitation else ""}
     status = 422 if request.method == "POST" else 200
     return render(request, "accounts/signup.html", context, status=status)
 
