@@ -38,8 +38,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     invitation = invitation_read(code) if code else None
     if mode == "invite" and invitation is None:
         message = "That invitation link is not valid or has expired." if code else ""
-        context = {"mode": mode, "message": message or INVITATION_NEEDED}
-        return render(request, "accounts/signup.html", context, status=403 if code else 200)
+        refusal = {"mode": mode, "message": message or INVITATION_NEEDED}
+        return render(request, "accounts/signup.html", refusal, status=403 if code else 200)
     data = request.POST.copy() if request.method == "POST" else None
     if data is not None and invitation is not None:
         data["email"] = invitation.email  # the invited address, whatever was typed
