@@ -18,7 +18,7 @@ from modelcvd.accounts.links import invitation_code
 from modelcvd.accounts.models import Role, User
 from modelcvd.accounts.services import invitation_create
 from modelcvd.core.models import AuditEvent
-from tests.factories import enrol_totp, make_user, totp_code
+from tests.factories import enrol_totp, make_user, sign_in, totp_code
 
 NEW_PASSWORD = "a-long-unusual-passphrase-42"
 
@@ -201,3 +201,20 @@ def test_staff_still_give_a_code_after_a_reset(db: None, mailoutbox: list[Any]) 
 def test_sign_up_link_in_navigation(db: None, settings: Any, mode: str) -> None:
     settings.SIGNUP = mode
     assert b'href="/signup/"' in Client().get("/").content
+
+
+def test_administrators_make_invitations_on_a_page(db: None) -> None:
+    admin = make_user("root", Role.ADMIN)
+    enrol_totp(admin)
+    researcher = make_user("someone", Role.RESEARCHER)
+    assert sign_in(Client(), researcher).get("/account/invitations/").status_code == 404
+    client = sign_in(Client(enforce_csrf_checks=True), admin)
+    client.get("/account/invitations/")
+    token = client.cookies["csrftoken"].value
+    page = client.post(
+        "/account/invitations/",
+        {"email": "new@example.test", "role": "researcher", "csrfmiddlewaretoken": token},
+    )
+    assert page.status_code == 200 and b'id="invitation-link"' in page.content
+    event = AuditEvent.objects.get(action="invitation.create")
+    assert event.actor_id == admin.pk

@@ -218,6 +218,8 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # Ways in (issue 17): sign-up and password reset are open to all; a link that is not a
     # valid one is not found (verification) or says so (reset, as Django's view does).
     ("GET", "signup/"): everyone(200),
+    # Invitation links are the administrators' (issue 17).
+    ("GET", "account/invitations/"): row(302, 404, 404, 404, 404, 404, 404, 404, 200),
     ("GET", "signup/sent/"): everyone(200),
     ("GET", "signup/verify/<uidb64>/<token>/"): everyone(404),
     ("GET", "signin/password-reset/"): everyone(200),

@@ -142,3 +142,10 @@ class PasswordSetForm(SetPasswordForm):
 
     def save(self, commit: bool = True) -> Any:
         return password_reset_complete(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(
+        choices=[("researcher", "Researcher"), ("defender", "Defender")], initial="researcher"
+    )

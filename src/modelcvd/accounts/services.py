@@ -19,6 +19,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from modelcvd.accounts.access import is_administrator
 from modelcvd.accounts.links import (
     FOLLOW_UP_PREFIX,
     email_verification_tokens,
@@ -514,7 +515,10 @@ def email_verify(*, user: User) -> User:
 
 
 def invitation_create(*, actor: User | None, email: str, role: str = "researcher") -> str:
-    """An invitation link for `email` (sign-up in invite mode). `actor` None: an operator."""
+    """An invitation link for `email` (sign-up in invite mode). `actor` None: an operator;
+    otherwise an administrator (anyone else: not found)."""
+    if actor is not None and not is_administrator(actor):
+        raise NotFound()
     try:
         wanted = Role(role)
     except ValueError:

@@ -9,20 +9,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from django.views.decorators.http import require_http_methods
 
-from modelcvd.accounts.forms import PasswordSetForm, SignUpForm
+from modelcvd.accounts.access import is_administrator
+from modelcvd.accounts.forms import InvitationForm, PasswordSetForm, SignUpForm
 from modelcvd.accounts.links import email_verification_tokens, invitation_read
 from modelcvd.accounts.models import User
 from modelcvd.accounts.selectors import user_with_email
-from modelcvd.accounts.services import email_verify, signup_register
+from modelcvd.accounts.services import email_verify, invitation_create, signup_register
 from modelcvd.core.errors import InvalidInput
-from modelcvd.web.helpers import errors_text
+from modelcvd.web.helpers import errors_text, request_user
 
 INVITATION_NEEDED = (
     "Sign-up on this instance is by invitation: ask the administrators for an invitation link."
@@ -116,3 +118,26 @@ password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(
 password_reset_complete_view = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def invitations(request: HttpRequest) -> HttpResponse:
+    """Administrators make invitation links here (as `modelcvd invite create` does)."""
+    user = request_user(request)
+    if not is_administrator(user):
+        raise Http404
+    form = InvitationForm(request.POST or None)
+    link = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            link = invitation_create(
+                actor=user, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
+            )
+        except InvalidInput as exc:
+            form.add_error(None, errors_text(exc.errors))
+    status = 422 if request.method == "POST" and not link else 200
+    context = {"form": form, "link": link, "mode": settings.SIGNUP}
+    response = render(request, "accounts/invitations.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -37,6 +37,7 @@ urlpatterns = [
     path("account/two-factor/", views.two_factor, name="two_factor"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
     path("account/tokens/", token_views.tokens, name="tokens"),
+    path("account/invitations/", signup_views.invitations, name="invitations"),
     path(
         "account/tokens/<int:token_id>/revoke/",
         token_views.token_revoke_view,
