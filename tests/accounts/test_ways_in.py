@@ -4,6 +4,7 @@ stack with CSRF checks on."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from django.utils import timezone
 from modelcvd.accounts.links import invitation_code
 from modelcvd.accounts.models import Role, User
 from modelcvd.accounts.services import invitation_create
+from modelcvd.cli import main
 from modelcvd.core.models import AuditEvent
 from tests.factories import enrol_totp, make_user, sign_in, totp_code
 
@@ -218,3 +220,14 @@ def test_administrators_make_invitations_on_a_page(db: None) -> None:
     assert page.status_code == 200 and b'id="invitation-link"' in page.content
     event = AuditEvent.objects.get(action="invitation.create")
     assert event.actor_id == admin.pk
+
+
+def test_cli_invite_create_prints_a_working_link(
+    db: None, settings: Any, capsys: pytest.CaptureFixture[str], mailoutbox: list[Any]
+) -> None:
+    settings.SIGNUP = "invite"
+    assert main(["invite", "create", "--email", "cli@example.test", "--json"]) == 0
+    link = json.loads(capsys.readouterr().out)["link"]
+    code = parse_qs(urlsplit(link).query)["invitation"][0]
+    assert _signup(username="fromcli", email="cli@example.test", invitation=code).status_code == 302
+    assert main(["invite", "create", "--email", "x@example.test", "--role", "admin"]) == 2
