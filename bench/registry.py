@@ -17,8 +17,15 @@ h5_registry_bench): dropped and recreated unless --reuse. Advisories are bulk-in
 documents shaped exactly like the services' (redact refuses any other field), artifacts from
 20 vendors, and the same public search text the services write (GIN-indexed). Part (a),
 duplicate lookup, is bench/registry_dedup.py (results in bench/results/registry_dedup.json).
+(d) conditional reads (issue 18): `GET /api/v1/advisories/{id}` on the same gunicorn setup,
+    random advisories, full responses beside revalidations that send the advisory's ETag
+    (`If-None-Match`, answered 304 before rendering, web/caching.py), in the same run: requests
+    per second and p50/p99 of each path (target: 304 at least 10x the full path); then the
+    same two paths through Django's test Client in-process (full middleware stack, no HTTP
+    server or client sharing the CPUs). The load average (os.getloadavg) is recorded before
+    and after, as the machine is shared.
 
-    python bench/registry.py [--advisories 100000] [--parts b,c] [--seconds 20]
+    python bench/registry.py [--advisories 100000] [--parts b,c,d] [--seconds 20]
                              [--concurrency 32] [--workers 4]
 """
 
@@ -550,6 +557,164 @@ def bench_search(
     }
 
 
+# -- (d) conditional reads ---------------------------------------------------------------------
+
+
+def _gunicorn(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "MODELCVD_DATA_DIR": str(data_dir),
+        "DJANGO_SETTINGS_MODULE": "modelcvd.settings",
+        "PYTHONPATH": str(ROOT / "src"),
+        "MODELCVD_LOG_LEVEL": "ERROR",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "modelcvd.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )
+    return server, f"http://127.0.0.1:{port}"
+
+
+async def _detail_load(
+    base: str, seconds: float, concurrency: int, ids: list[str], etags: dict[str, str] | None
+) -> list[tuple[float, int]]:
+    """GET random advisories for `seconds`; with `etags`, each sent with its If-None-Match."""
+    import httpx
+
+    rng = random.Random(11)
+    samples: list[tuple[float, int]] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        while time.perf_counter() < deadline:
+            advisory_id = rng.choice(ids)
+            headers = {"If-None-Match": etags[advisory_id]} if etags else {}
+            t0 = time.perf_counter()
+            response = await client.get(f"{base}/api/v1/advisories/{advisory_id}", headers=headers)
+            samples.append((time.perf_counter() - t0, response.status_code))
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+    return samples
+
+
+def _summary(samples: list[tuple[float, int]], elapsed: float, expect: int) -> dict[str, Any]:
+    latencies = [s for s, _ in samples]
+    return {
+        "requests": len(samples),
+        "unexpected_status": sum(1 for _, status in samples if status != expect),
+        "requests_per_s": round(len(samples) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p99_ms": round(_percentile(latencies, 0.99) * 1000, 2),
+    }
+
+
+def _in_process(ids: list[str], seconds: float) -> dict[str, Any]:
+    """The same two paths through Django's test Client: the full middleware stack and the
+    view, no HTTP server or client beside it (one process, sequential requests)."""
+    from django.test import Client
+
+    client = Client()
+    etags = {i: client.get(f"/api/v1/advisories/{i}")["ETag"] for i in ids}
+    rows: dict[str, Any] = {}
+    for name, tags, expect in (("full", None, 200), ("if_none_match_304", etags, 304)):
+        samples: list[tuple[float, int]] = []
+        rng = random.Random(13)
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            advisory_id = rng.choice(ids)
+            headers = {"HTTP_IF_NONE_MATCH": tags[advisory_id]} if tags else {}
+            t0 = time.perf_counter()
+            status = client.get(f"/api/v1/advisories/{advisory_id}", **headers).status_code
+            samples.append((time.perf_counter() - t0, status))
+        rows[name] = _summary(samples, time.perf_counter() - started, expect)
+    return {
+        "how": "Django test Client in the benchmark's process: the full middleware stack and "
+        f"the view, no HTTP; sequential, {seconds:.0f} s per path",
+        **rows,
+        "throughput_ratio_304_vs_full": round(
+            rows["if_none_match_304"]["requests_per_s"] / rows["full"]["requests_per_s"], 2
+        ),
+        "p99_ratio_full_vs_304": round(
+            rows["full"]["p99_ms"] / rows["if_none_match_304"]["p99_ms"], 2
+        ),
+    }
+
+
+def bench_conditional(
+    url: str, data_dir: Path, *, seconds: float, concurrency: int, workers: int, sample: int
+) -> dict[str, Any]:
+    """(d): the full path and the 304 path of one advisory's JSON, on one server, one after
+    the other after a warm-up that also collects each sampled advisory's ETag."""
+    import httpx
+
+    from modelcvd.advisories.models import Advisory
+
+    rng = random.Random(3)
+    every = list(Advisory.objects.values_list("advisory_id", flat=True))
+    ids = rng.sample(every, min(sample, len(every)))
+    load_before = os.getloadavg()
+    server, base = _gunicorn(url, data_dir, workers)
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/api/v1/advisories/{ids[0]}", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not come up")
+        etags: dict[str, str] = {}
+        with httpx.Client(timeout=30) as client:
+            for advisory_id in ids:  # a reader that saw each advisory once: the warm-up
+                etags[advisory_id] = client.get(f"{base}/api/v1/advisories/{advisory_id}").headers[
+                    "ETag"
+                ]
+        rows: dict[str, Any] = {}
+        for name, tags, expect in (("full", None, 200), ("if_none_match_304", etags, 304)):
+            asyncio.run(_detail_load(base, 2, concurrency, ids, tags))  # warm this path
+            started = time.perf_counter()
+            samples = asyncio.run(_detail_load(base, seconds, concurrency, ids, tags))
+            rows[name] = _summary(samples, time.perf_counter() - started, expect)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    full, conditional = rows["full"], rows["if_none_match_304"]
+    speedup = round(conditional["requests_per_s"] / full["requests_per_s"], 2)
+    in_process = _in_process(ids[:500], seconds)
+    return {
+        "route": "GET /api/v1/advisories/{id} (anonymous, public level)",
+        "server": f"gunicorn, {workers} sync workers, loopback, the full Django middleware stack",
+        "load": f"asyncio + httpx, {concurrency} concurrent clients, {seconds:.0f} s per path "
+        f"after a 2 s warm-up, random advisories among {len(ids)} sampled",
+        "full": full,
+        "if_none_match_304": conditional,
+        "throughput_ratio_304_vs_full": speedup,
+        "p99_ratio_full_vs_304": round(full["p99_ms"] / conditional["p99_ms"], 2),
+        "target_10x_met": speedup >= 10,
+        "in_process": in_process,
+        "target_10x_met_in_process": in_process["throughput_ratio_304_vs_full"] >= 10,
+        "loadavg_before": [round(v, 2) for v in load_before],
+        "loadavg_after": [round(v, 2) for v in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--advisories", type=int, default=100_000)
@@ -559,6 +724,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--reuse", action="store_true", help="keep an already seeded database")
     parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument(
+        "--sample", type=int, default=5000, help="(d): advisories read at random (default 5000)"
+    )
     args = parser.parse_args()
     parts = set(args.parts.split(","))
 
@@ -572,7 +740,7 @@ def main() -> int:
         seeded_s = round(seed(args.advisories), 1)
     vacuum()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["machine"] = {
+    machine = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "platform": platform.platform(),
@@ -580,6 +748,8 @@ def main() -> int:
         "seeded_s": seeded_s,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+    if parts & {"b", "c"}:  # the machine of the sections (b) and (c) it writes
+        results["machine"] = machine
     if "b" in parts:
         export = bench_export()
         results["export"] = export
@@ -639,6 +809,39 @@ def main() -> int:
         )
         for kind, row in search["by_query"].items():
             print(f"{kind:14} {row['requests']:9} {row['p50_ms']:8.1f} {row['p99_ms']:8.1f}")
+    if "d" in parts:
+        conditional = bench_conditional(
+            args.database,
+            data_dir,
+            seconds=args.seconds,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            sample=args.sample,
+        )
+        results["conditional_read"] = {"machine": machine, **conditional}
+        print(
+            f"\n(d) {conditional['route']} at {args.advisories} advisories: {conditional['server']}"
+        )
+        print(f"{'path':20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'unexpected':>11}")
+        for name in ("full", "if_none_match_304"):
+            row = conditional[name]
+            print(
+                f"{name:20} {row['requests_per_s']:8.1f} {row['p50_ms']:8.2f} "
+                f"{row['p99_ms']:8.2f} {row['unexpected_status']:11}"
+            )
+        inner = conditional["in_process"]
+        for name in ("full", "if_none_match_304"):
+            row = inner[name]
+            print(
+                f"{name + ' (in-proc)':20} {row['requests_per_s']:8.1f} {row['p50_ms']:8.2f} "
+                f"{row['p99_ms']:8.2f} {row['unexpected_status']:11}"
+            )
+        print(f"in-process (test Client): 304 vs full {inner['throughput_ratio_304_vs_full']}x")
+        print(
+            f"304 vs full: {conditional['throughput_ratio_304_vs_full']}x throughput "
+            f"(target 10x: {conditional['target_10x_met']}); load average "
+            f"{conditional['loadavg_before']} -> {conditional['loadavg_after']}"
+        )
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
     return 0

@@ -34,6 +34,10 @@ def _isolated_keys_and_eager_tasks(settings: Any, tmp_path_factory: pytest.TempP
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.KEY_FILE = tmp_path_factory.getbasetemp() / "keys" / "kek.json"
     settings.KEK_ENV = ""
+    settings.AUDIT_KEY_FILE = tmp_path_factory.getbasetemp() / "keys" / "audit-keys.json"
+    settings.AUDIT_KEY_ENV = ""
+    # Per test: each test's database starts empty, so a witness must not outlive its test.
+    settings.AUDIT_WITNESS_FILE = tmp_path_factory.mktemp("witness") / "audit-witness.json"
     # The suite's stand-in endpoint for webhooks and `openai:` targets that must register but
     # never answer: nothing listens on the discard port. Egress tests set their own list.
     settings.EGRESS_ALLOW = ["127.0.0.1:9"]

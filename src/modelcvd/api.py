@@ -29,6 +29,7 @@ from modelcvd.policy.api import router as programs_router
 from modelcvd.reports.api import router as reports_router
 from modelcvd.reports.dedup_api import router as duplicates_router
 from modelcvd.reports.forensics_api import router as forensics_router
+from modelcvd.transparency.api import router as log_router
 from modelcvd.verification.api import router as verification_router
 from modelcvd.verification.case_api import router as case_router
 
@@ -129,6 +130,7 @@ for router in (
     webhooks_router,
     duplicates_router,
     advisories_router,
+    log_router,
 ):
     api.add_router("/v1", router)
 

@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "modelcvd.credits",
     "modelcvd.metrics",
     "modelcvd.advisories",
+    "modelcvd.transparency",
+    "modelcvd.anchoring",
     "modelcvd.web",
 ]
 
@@ -109,6 +111,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_MAX_AGE"] = int(env("MODELCVD_DB_CONN_MAX_AGE", "60"))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend, whose flush (a restore, the test suite's teardown) lifts the
+    # audit table's append-only triggers for the DELETE and puts them back, in one transaction.
+    DATABASES["default"]["ENGINE"] = "modelcvd.core.db.sqlite3"
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN so
     # two writers queue on busy_timeout instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -117,6 +122,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+
+# Seconds a web process may answer a conditional GET of an advisory (304) from the validators it
+# remembers, before it reads the registry's newest revision again (advisories/caching.py).
+REGISTRY_VALIDATOR_TTL = float(env("MODELCVD_REGISTRY_VALIDATOR_TTL", "1"))
 
 AUTH_USER_MODEL = "core.User"
 PASSWORD_HASHERS = [
@@ -182,6 +191,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # or from the key file, created 0600 on first use.
 KEY_FILE = Path(env("MODELCVD_KEY_FILE", str(DATA_DIR / "keys" / "kek.json")))
 KEK_ENV = env("MODELCVD_KEK", "")
+# The transparency log's Ed25519 signing keys (tree heads, attestations): a 0600 file outside
+# the database, created on first use; rotation keeps the old public keys (transparency/).
+SIGNING_KEY_FILE = Path(env("MODELCVD_SIGNING_KEY_FILE", str(DATA_DIR / "signing-keys.json")))
+
+# The audit chain's links are HMAC-SHA256 under a key that is not in the database (issue 18):
+# from MODELCVD_AUDIT_KEY (comma-separated base64 keys of 32 bytes, the first one active, the
+# others still verify older links) or from its own key file, created 0600 on first use.
+AUDIT_KEY_FILE = Path(env("MODELCVD_AUDIT_KEY_FILE", str(DATA_DIR / "keys" / "audit-keys.json")))
+AUDIT_KEY_ENV = env("MODELCVD_AUDIT_KEY", "")
+# The latest audit checkpoint, also kept outside the database (0600), so that restoring an
+# older database is detected by `modelcvd audit verify`. Best on another volume or host.
+AUDIT_WITNESS_FILE = Path(env("MODELCVD_AUDIT_WITNESS_FILE", str(DATA_DIR / "audit-witness.json")))
+# How often Celery beat checkpoints the audit chain's head into the transparency log.
+AUDIT_CHECKPOINT_SECONDS = int(env("MODELCVD_AUDIT_CHECKPOINT_SECONDS", "600"))
 
 # Roots under which verification runs may load local model directories (hf:DIR targets).
 MODEL_DIRS = [p for p in env("MODELCVD_MODEL_DIRS", str(DATA_DIR / "models")).split(":") if p]
@@ -238,6 +261,16 @@ CELERY_BEAT_SCHEDULE = {
     # Embargoes whose public date has come exit.
     "expire-embargoes": {
         "task": "modelcvd.cases.tasks.expire_embargoes",
+        "schedule": 300.0,
+    },
+    # Anchor the audit chain's head in the transparency log and the witness file.
+    "audit-checkpoint": {
+        "task": "modelcvd.anchoring.tasks.audit_checkpoint_task",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+    },
+    # A fresh signed tree head when the transparency log grew (a no-op when it did not).
+    "sign-tree-head": {
+        "task": "modelcvd.transparency.tasks.tree_head_sign_later",
         "schedule": 300.0,
     },
 }

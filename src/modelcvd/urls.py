@@ -16,6 +16,7 @@ urlpatterns = [
     path("advisories/", include("modelcvd.advisories.urls")),
     path(".well-known/csaf/", include("modelcvd.advisories.csaf_urls")),
     path("", include("modelcvd.policy.urls")),
+    path("", include("modelcvd.transparency.urls")),
     path("", include("modelcvd.accounts.urls")),
     path("", include("modelcvd.reports.urls")),
     path("", include("modelcvd.cases.urls")),

@@ -223,3 +223,12 @@ class FixVerdictLabel(Term):
     FIXED = "fixed", "Fixed"
     NOT_FIXED = "not_fixed", "Not fixed"
     BLOCKED = "blocked", "Blocked"
+
+
+class LogEntryKind(Term):
+    """What a transparency log entry records (transparency/)."""
+
+    ADVISORY_REVISION = "advisory_revision", "Advisory revision"
+    PAYLOAD_COMMITMENT = "payload_commitment", "Payload commitment"
+    ATTESTATION = "attestation", "Verification attestation"
+    AUDIT_CHECKPOINT = "audit_checkpoint", "Audit chain checkpoint"

@@ -14,7 +14,7 @@ from django.test import Client
 from modelcvd.advisories.imports import ImportOutcome, records_import
 from modelcvd.advisories.models import Advisory, ImportedRecord
 from modelcvd.advisories.render import FILE_SUFFIX, ExportRefused, export_view, render_at
-from modelcvd.advisories.services import advisory_transition, advisory_update
+from modelcvd.advisories.services import advisory_update
 from modelcvd.cases.models import Case
 from modelcvd.cases.services.scoring import reported_reproducibility
 from modelcvd.cli import main
@@ -149,10 +149,7 @@ def _every_rendering(advisory: Advisory, world: World) -> str:
     the page and the API for a defender and a coordinator, and every export format at public
     and defender level."""
     if advisory.state == Advisory.State.DRAFT:
-        for to in ("review", "published"):
-            advisory_transition(
-                actor=world.users["triager"], advisory_id=advisory.advisory_id, to=to
-            )
+        publish_advisory(world, advisory.advisory_id)
         advisory.refresh_from_db()
     advisory = _with_own_cve(advisory, world)
     texts = []

@@ -123,6 +123,8 @@ def test_cli_restores_into_a_fresh_instance(tmp_path: Path, settings: Any) -> No
         **os.environ,
         "DATABASE_URL": _url(connection.settings_dict["NAME"]),
         "MODELCVD_KEY_FILE": str(settings.KEY_FILE),
+        # The audit chain's links verify only with the audit key, which a backup never holds.
+        "MODELCVD_AUDIT_KEY_FILE": str(settings.AUDIT_KEY_FILE),
         "MODELCVD_DATA_DIR": str(tmp_path / "data"),
     }
     cli = [sys.executable, "-m", "modelcvd.cli"]

@@ -45,6 +45,7 @@ def test_rotation_killed_midway_resumes(settings: Any, tmp_path: Path) -> None:
         **os.environ,
         "DATABASE_URL": _database_url(),
         "MODELCVD_KEY_FILE": str(settings.KEY_FILE),
+        "MODELCVD_AUDIT_KEY_FILE": str(settings.AUDIT_KEY_FILE),
     }
     rotate = [sys.executable, "-m", "modelcvd.cli", "keys", "rotate", "--batch-size", "20"]
     proc = subprocess.Popen(rotate, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

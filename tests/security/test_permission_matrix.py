@@ -196,6 +196,14 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/advisories/{advisory_id}"): everyone(200),
     ("GET", "/api/v1/advisories/{advisory_id}/revisions"): everyone(200),
     ("GET", "/api/v1/advisories/{advisory_id}/export/{fmt}"): everyone(200),
+    # The transparency log (issue 18) is public: no head is signed in the fixed dataset (404),
+    # and the proofs and entries need query parameters the matrix does not send (422);
+    # tests/transparency_log/test_api.py reads them.
+    ("GET", "/api/v1/log/tree-head"): everyone(404),
+    ("GET", "/api/v1/log/proof/inclusion"): everyone(422),
+    ("GET", "/api/v1/log/proof/consistency"): everyone(422),
+    ("GET", "/api/v1/log/entries"): everyone(422),
+    ("GET", "/api/v1/log/entry"): everyone(422),
     ("POST", "/api/v1/cases/{case_id}/advisories"): row(
         401, 403, 404, 403, 404, 201, 404, 404, 201
     ),
@@ -297,6 +305,8 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # (tests/programs/test_security_txt.py serves it for a default program).
     ("GET", ".well-known/security.txt"): everyone(404),
     ("GET", "programs/<slug:slug>/security.txt"): everyone(200),
+    # The transparency log's public keys (issue 18): anyone verifies tree heads with them.
+    ("GET", ".well-known/modelcvd/log-keys.json"): everyone(200),
     ("GET", "reports/abstract/"): signed_in(200, anonymous=302),
     # Parties get a redirect with a message (refused, or nothing pending on report A); the
     # others the same 404 as for a missing report.

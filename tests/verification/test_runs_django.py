@@ -183,6 +183,7 @@ def test_a_killed_worker_resumes_without_redoing_or_double_counting(
         **os.environ,
         "DATABASE_URL": _database_url(),
         "MODELCVD_KEY_FILE": str(settings.KEY_FILE),
+        "MODELCVD_AUDIT_KEY_FILE": str(settings.AUDIT_KEY_FILE),
         "MODELCVD_MODEL_DIRS": str(refuser_dir.parent),
         "HF_HUB_OFFLINE": "1",
     }

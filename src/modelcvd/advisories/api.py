@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 
 from modelcvd.accounts.auth import API_AUTH, OPTIONAL_AUTH, api_actor, api_user
-from modelcvd.accounts.models import TokenScope
+from modelcvd.accounts.models import TokenScope, User
 from modelcvd.accounts.scopes import PUBLIC, token_scope
+from modelcvd.advisories.caching import advisory_cached, registry_wide_cached
 from modelcvd.advisories.render import (
     FILE_SUFFIX,
     advisory_export,
@@ -26,6 +27,7 @@ from modelcvd.advisories.schemas import (
     RevisionOut,
 )
 from modelcvd.advisories.selectors import (
+    advisory_attested_runs,
     advisory_get_visible,
     registry_page,
     registry_query_parse,
@@ -36,8 +38,9 @@ from modelcvd.advisories.services import (
     advisory_transition,
     advisory_update,
 )
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.policy.disclosure import Channel
+from modelcvd.verification.services import attestation_export
 
 router = Router(tags=["advisories"])
 
@@ -49,7 +52,8 @@ router = Router(tags=["advisories"])
     summary="Search the public registry (public level only)",
 )
 @token_scope(PUBLIC)
-def advisory_list(request: HttpRequest) -> dict[str, Any]:
+@registry_wide_cached("api:list", query=True)
+def advisory_list(request: HttpRequest, response: HttpResponse) -> dict[str, Any]:
     query = registry_query_parse(request.GET, actor=api_actor(request))
     found = registry_page(query)
     return {
@@ -68,9 +72,11 @@ def advisory_list(request: HttpRequest) -> dict[str, Any]:
     summary="One advisory at the level the caller is entitled to",
 )
 @token_scope(PUBLIC)
+@advisory_cached("api:detail")
 def advisory_detail(
     request: HttpRequest,
     advisory_id: str,
+    response: HttpResponse,
     reason: str = Query(
         "",
         max_length=500,
@@ -90,12 +96,54 @@ def advisory_detail(
     summary="The advisory's revisions and their changelogs",
 )
 @token_scope(PUBLIC)
-def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
+@advisory_cached("api:revisions")
+def advisory_revisions(
+    request: HttpRequest, advisory_id: str, response: HttpResponse
+) -> list[dict[str, Any]]:
     advisory = advisory_get_visible(actor=api_actor(request), advisory_id=advisory_id)
     return [
         {"number": r.number, "changelog": r.changelog, "created_at": r.created_at}
         for r in advisory.revisions.order_by("number")
     ]
+
+
+@router.get(
+    "/advisories/{advisory_id}/attestations",
+    response=list[dict[str, Any]],
+    auth=OPTIONAL_AUTH,
+    summary="The signed verification attestations published with the advisory (defender level; "
+    "empty below it)",
+)
+@token_scope(PUBLIC)
+def advisory_attestations(request: HttpRequest, advisory_id: str) -> list[dict[str, Any]]:
+    actor = api_actor(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    return [
+        {
+            "run_id": run.pk,
+            "artifact": str(run.artifact),
+            "verdict": (run.summary or {}).get("verdict", ""),
+            "url": f"/api/v1/advisories/{advisory.advisory_id}/attestations/{run.pk}",
+        }
+        for run in advisory_attested_runs(actor=actor, advisory=advisory, channel=Channel.API)
+    ]
+
+
+@router.get(
+    "/advisories/{advisory_id}/attestations/{run_id}",
+    response=dict[str, Any],
+    auth=OPTIONAL_AUTH,
+    summary="One run's attestation bundle (DSSE envelope, log entry, inclusion proof, tree head)",
+)
+@token_scope(PUBLIC)
+def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) -> dict[str, Any]:
+    actor = api_actor(request)
+    advisory = advisory_get_visible(actor=actor, advisory_id=advisory_id)
+    runs = advisory_attested_runs(actor=actor, advisory=advisory, channel=Channel.API)
+    run = runs.filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("verification run")
+    return attestation_export(actor=actor if isinstance(actor, User) else None, run=run)
 
 
 @router.get(
@@ -105,7 +153,10 @@ def advisory_revisions(request: HttpRequest, advisory_id: str) -> list[dict[str,
     summary="The advisory as CVE 5.1, OSV, CSAF 2.0 VEX or AVID, at the caller's level",
 )
 @token_scope(PUBLIC)
-def advisory_export_one(request: HttpRequest, advisory_id: str, fmt: str) -> dict[str, Any]:
+@advisory_cached("api:export")
+def advisory_export_one(
+    request: HttpRequest, advisory_id: str, fmt: str, response: HttpResponse
+) -> dict[str, Any]:
     if fmt not in FILE_SUFFIX:
         raise InvalidInput([FieldError("fmt", f"one of {sorted(FILE_SUFFIX)}")])
     actor = api_actor(request)

@@ -17,14 +17,15 @@ from django.db.models import F, QuerySet
 
 from modelcvd.accounts.models import Organisation
 from modelcvd.advisories.access import PUBLIC_STATES
-from modelcvd.advisories.models import Advisory
+from modelcvd.advisories.models import Advisory, AdvisoryRevision
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import CaseAccess
 from modelcvd.core.errors import FieldError, InvalidInput, NotFound
-from modelcvd.policy.disclosure import Level
+from modelcvd.policy.disclosure import Channel, Level, channel_level
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+from modelcvd.verification.models import VerificationRun
 
 Actor = AbstractBaseUser | AnonymousUser
 SEARCH_CONFIG = "english"
@@ -46,6 +47,27 @@ def disclosure_level_for(*, actor: Actor, advisory: Advisory) -> Level:
     if got["defender_level"]:
         return Level.DEFENDER
     return Level.PUBLIC
+
+
+def advisory_attested_runs(
+    *, actor: Actor, advisory: Advisory, channel: Channel = Channel.PAGE
+) -> QuerySet[VerificationRun]:
+    """The runs whose signed attestations are published with the advisory: at the defender
+    level and above, the case's finished runs on an artifact with a recorded digest (never a
+    held-out benchmark item's). Nothing below the defender level (docs/attestations.md)."""
+    level = channel_level(disclosure_level_for(actor=actor, advisory=advisory), channel)
+    if level < Level.DEFENDER:
+        return VerificationRun.objects.none()
+    return (
+        VerificationRun.objects.filter(
+            case_id=advisory.case_id,
+            state=VerificationRun.State.FINISHED,
+            report__held_out=False,
+        )
+        .exclude(artifact__manifest_digest="", artifact__weights_digest="")
+        .select_related("artifact")
+        .order_by("pk")
+    )
 
 
 def advisory_list_visible(*, actor: Actor) -> QuerySet[Advisory]:
@@ -79,6 +101,28 @@ def advisory_get_public(*, advisory_id: str) -> Advisory:
     if advisory is None:
         raise NotFound()
     return advisory
+
+
+def advisory_public_stamp(*, advisory_id: str) -> tuple[dt.datetime, str] | None:
+    """When a public advisory's published revision was made, and its state: two columns by
+    the unique id, never the document (HTTP validators, web/caching.py). Every revision sets
+    `modified_at` to its own time. None for a missing or unpublished advisory."""
+    # No ordering: by the unique index alone (`first()` would order by the registry's index
+    # and make PostgreSQL walk it).
+    found = list(
+        Advisory.objects.filter(advisory_id=advisory_id, state__in=PUBLIC_STATES)
+        .order_by()
+        .values_list("modified_at", "state")[:1]
+    )
+    return found[0] if found else None
+
+
+def registry_public_stamp() -> tuple[int, dt.datetime | None]:
+    """The registry's newest revision (id, time): every publication, public edit and
+    withdrawal adds one, so it changes whenever any public document does. One read by the
+    primary key; (0, None) for an empty registry."""
+    newest = AdvisoryRevision.objects.order_by("-id").values_list("id", "created_at").first()
+    return newest if newest is not None else (0, None)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ an immutable revision; so does the withdrawal.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -23,12 +24,14 @@ from modelcvd.advisories.affected import (
     imported_records,
     listed_versions,
 )
+from modelcvd.advisories.dump import dump_record_of
 from modelcvd.advisories.models import (
     Advisory,
     AdvisoryRevision,
     AdvisorySequence,
     ImportedRecord,
 )
+from modelcvd.advisories.render import render_public
 from modelcvd.advisories.schemas import AdvisoryContent
 from modelcvd.advisories.selectors import advisory_get_for
 from modelcvd.artifacts.digest import PURL_NAME
@@ -52,7 +55,11 @@ from modelcvd.policy.commitment import commitment_create
 from modelcvd.reports.models import Report
 from modelcvd.scoring.cvss4 import cvss4_score
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025, atlas_technique_name
+from modelcvd.transparency import tasks as transparency_tasks
+from modelcvd.transparency.merkle import canonical_bytes
+from modelcvd.transparency.services import log_append
 from modelcvd.verification.models import VerificationRun
+from modelcvd.vocabulary import LogEntryKind
 
 SALT_PURPOSE = "advisory.commitment_salt"
 State = Advisory.State
@@ -511,7 +518,7 @@ def _next_revision(advisory: Advisory) -> int:
 
 
 def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> AdvisoryRevision:
-    return AdvisoryRevision.objects.create(
+    revision = AdvisoryRevision.objects.create(
         advisory=advisory,
         number=advisory.document["revision"],
         document=advisory.document,
@@ -519,6 +526,38 @@ def _revision_add(advisory: Advisory, *, actor: User, changelog: str) -> Advisor
         created_by=actor,
         created_at=advisory.modified_at,
     )
+    _revision_log(advisory)
+    return revision
+
+
+def public_document_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of an advisory as the public registry serves it: what the
+    transparency log commits to, recomputable by anyone holding the public document."""
+    return hashlib.sha256(canonical_bytes(document)).hexdigest()
+
+
+def _revision_log(advisory: Advisory) -> None:
+    """Append the published revision to the transparency log, in the publishing transaction,
+    and have a tree head signed once it commits. Only the public level is committed to: a
+    digest of the defender level would let anyone confirm a guess of its contents."""
+    number = advisory.document["revision"]
+    log_append(
+        kind=LogEntryKind.ADVISORY_REVISION,
+        ref=f"{advisory.advisory_id}@{number}",
+        body={
+            "advisory": advisory.advisory_id,
+            "revision": number,
+            "state": advisory.state,
+            "modified": advisory.modified_at.isoformat(),
+            "document_sha256": public_document_digest(render_public(advisory)),
+            # The exact bytes of the OSV dump's record (advisories/dump.py), so a mirror can
+            # check what it downloaded (`modelcvd mirror`); None when OSV cannot express it.
+            "osv_sha256": hashlib.sha256(record.content).hexdigest()
+            if (record := dump_record_of(advisory)) is not None
+            else None,
+        },
+    )
+    transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)
 
 
 def content_from_case(case: Case) -> dict[str, Any]:
@@ -528,13 +567,18 @@ def content_from_case(case: Case) -> dict[str, Any]:
     if report is None:
         raise InvalidInput([FieldError("case", "the case has no report to draft from")])
     title = case.title if len(case.title) >= 3 else report.title
-    return {
+    content = {
         "title": title[:200],
         "summary": report.abstract[:5_000] or title,
         "owasp": report.owasp,
         "atlas": report.atlas,
-        "harm_category": report.harm_category,
+        # The case's scoring, when there is one, is the advisory's: a draft never drops it.
+        "harm_category": (case.rubric or {}).get("inputs", {}).get("harm_category")
+        or report.harm_category,
     }
+    if case.cvss_vector:
+        content["cvss_vector"] = case.cvss_vector
+    return content
 
 
 def advisory_create(*, actor: User, case_id: int, content: dict[str, Any]) -> Advisory:
@@ -683,8 +727,15 @@ def advisory_transition(
         changelog = ""
         if to == State.PUBLISHED:
             advisory.published_at = now
-            # The commitment is fixed at publication, over the reports the case has then.
+            # The commitment is fixed at publication, over the reports the case has then,
+            # and goes into the transparency log with it (never earlier: a draft's id is not
+            # public).
             _commit_payload(advisory, actor=actor)
+            log_append(
+                kind=LogEntryKind.PAYLOAD_COMMITMENT,
+                ref=advisory.advisory_id,
+                body={"advisory": advisory.advisory_id, "commitment": advisory.commitment},
+            )
             changelog = reason or "Initial publication."
         elif to == State.WITHDRAWN:
             advisory.document = {**advisory.document, "withdrawn_reason": reason}

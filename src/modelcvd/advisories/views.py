@@ -3,6 +3,7 @@ Atom feed and the JSON Lines mirror. Feed and mirror are public level by constru
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,9 +13,13 @@ from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.xmlutils import SimplerXMLGenerator
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.accounts.access import is_administrator
+from modelcvd.accounts.models import User
+from modelcvd.advisories.caching import advisory_cached, registry_wide_cached
+from modelcvd.advisories.dump import all_zip, dump_record, dump_records, modified_id_csv
 from modelcvd.advisories.forms import AdvisoryEditForm, AdvisoryForm
 from modelcvd.advisories.mail import advisory_text
 from modelcvd.advisories.models import Advisory
@@ -27,16 +32,23 @@ from modelcvd.advisories.render import (
 from modelcvd.advisories.schemas import SEVERITIES
 from modelcvd.advisories.selectors import (
     PUBLIC_STATES,
+    advisory_attested_runs,
     advisory_get_visible,
     registry_page,
     registry_query_parse,
 )
 from modelcvd.advisories.services import TRANSITIONS
 from modelcvd.cases.selectors import case_access
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound
 from modelcvd.interop.jsonio import line_bytes
+from modelcvd.interop.osv import ID_PREFIX
 from modelcvd.policy.disclosure import Channel
 from modelcvd.taxonomy import HARM_CATEGORIES
+from modelcvd.transparency.models import LogEntry
+from modelcvd.transparency.selectors import entry_for_ref, tree_head_latest
+from modelcvd.verification.services import attestation_export
+from modelcvd.verification.views import attestation_response
+from modelcvd.vocabulary import LogEntryKind
 from modelcvd.web.errors import domain_errors_as_pages
 
 FILTERS = (
@@ -52,6 +64,7 @@ FILTERS = (
 )
 
 
+@registry_wide_cached("page:list", query=True)
 def registry(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "params": {name: request.GET.get(name, "") for name in FILTERS},
@@ -119,6 +132,7 @@ def authoring_context(
     }
 
 
+@advisory_cached("page:detail")
 @domain_errors_as_pages
 def advisory_page(
     request: HttpRequest,
@@ -136,6 +150,7 @@ def advisory_page(
         advisory=advisory, actor=request.user, channel=Channel.PAGE, reason=reason
     )
     revisions = advisory.revisions.order_by("number") if advisory.is_public else []
+    logged = _logged(view) if advisory.is_public else None
     return render(
         request,
         "advisories/detail.html",
@@ -148,6 +163,10 @@ def advisory_page(
             if view.get("cve_id")
             else ("osv", "csaf", "avid"),
             "errors": errors,
+            # Defender level and above: the signed attestations of the case's runs.
+            "attestations": advisory_attested_runs(actor=request.user, advisory=advisory),
+            "logged": logged,
+            "log_proof_url": _log_proof_url(logged) if logged else "",
             **authoring_context(request, advisory, edit_form),
         },
         status=422 if errors else 200,
@@ -167,10 +186,62 @@ def advisory_read_reproduction(request: HttpRequest, advisory_id: str) -> HttpRe
     return advisory_page(request, advisory_id, reason=reason)
 
 
-class AdvisoryFeed(Feed):
-    """Atom feed of the newest published advisories, public level."""
+@domain_errors_as_pages
+def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) -> HttpResponse:
+    """A run's signed attestation as published with the advisory: defender level and above;
+    below it, or for a run that is not the advisory's, answered like a missing page."""
+    advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
+    run = advisory_attested_runs(actor=request.user, advisory=advisory).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("verification run")
+    actor = request.user if isinstance(request.user, User) else None
+    return attestation_response(attestation_export(actor=actor, run=run), run.pk)
 
-    feed_type = Atom1Feed
+
+# The namespace of the signed tree head in the Atom feed (docs/transparency.md).
+LOG_NAMESPACE = "urn:modelcvd:transparency-log:1"
+
+
+class AtomWithTreeHead(Atom1Feed):
+    """Atom, plus the transparency log's latest signed tree head as JSON in a
+    `<log:treeHead>` element, so every feed reader that keeps the feed is a witness."""
+
+    def root_attributes(self) -> dict[str, str]:
+        return {**super().root_attributes(), "xmlns:log": LOG_NAMESPACE}
+
+    def add_root_elements(self, handler: SimplerXMLGenerator) -> None:
+        super().add_root_elements(handler)
+        head = self.feed.get("tree_head")
+        if head:
+            handler.addQuickElement(
+                "log:treeHead", json.dumps(head, sort_keys=True), {"type": "application/json"}
+            )
+
+
+def _tree_head() -> dict[str, Any] | None:
+    head = tree_head_latest()
+    return head.as_dict() if head else None
+
+
+def _logged(view: dict[str, Any]) -> LogEntry | None:
+    """The transparency-log entry of the revision shown."""
+    return entry_for_ref(LogEntryKind.ADVISORY_REVISION, f"{view['id']}@{view['revision']}")
+
+
+def _log_proof_url(entry: LogEntry) -> str:
+    query = urlencode({"kind": entry.kind, "ref": entry.ref})
+    return f"/api/v1/log/entry?{query}"
+
+
+class AdvisoryFeed(Feed):
+    """Atom feed of the newest published advisories, public level, with the latest signed
+    tree head of the transparency log."""
+
+    feed_type = AtomWithTreeHead
+
+    def feed_extra_kwargs(self, obj: Any) -> dict[str, Any]:
+        return {"tree_head": _tree_head()}
+
     title = "modelcvd advisories"
     link = "/advisories/"
     subtitle = "Published advisories about AI model vulnerabilities (public level)."
@@ -202,6 +273,9 @@ class AdvisoryFeed(Feed):
         return [item["technique"]["atlas"], item["harm_category"]["id"]]
 
 
+advisory_feed = registry_wide_cached("feed")(AdvisoryFeed())
+
+
 def _jsonl() -> Iterator[bytes]:
     rows = (
         Advisory.objects.filter(state__in=PUBLIC_STATES)
@@ -210,10 +284,44 @@ def _jsonl() -> Iterator[bytes]:
     )
     for advisory in rows.iterator(chunk_size=1000):
         yield line_bytes(render_public(advisory))
+    # Last, after every document: the log's latest signed tree head, so a saved mirror keeps
+    # the head its documents can be checked against (docs/transparency.md).
+    head = _tree_head()
+    if head:
+        yield line_bytes({"tree_head": head})
 
 
+@registry_wide_cached("jsonl")
 def registry_export(request: HttpRequest) -> StreamingHttpResponse:
-    """Every public advisory, one JSON document a line, oldest first: for mirroring."""
+    """Every public advisory, one JSON document a line, oldest first: for mirroring. The last
+    line is `{"tree_head": ...}`, the transparency log's latest signed head, once there is one."""
     response = StreamingHttpResponse(_jsonl(), content_type="application/jsonl; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="modelcvd-advisories.jsonl"'
     return response
+
+
+# -- the OSV-style dump (dump.py) -------------------------------------------------------------
+
+
+@registry_wide_cached("osv:all.zip")
+def osv_all_zip(request: HttpRequest) -> HttpResponse:
+    """Every public advisory as an OSV document, one `<ID>.json` each (OSV's all.zip)."""
+    response = HttpResponse(all_zip(list(dump_records())), content_type="application/zip")
+    response["Content-Disposition"] = 'attachment; filename="all.zip"'
+    return response
+
+
+@registry_wide_cached("osv:modified_id.csv")
+def osv_modified_ids(request: HttpRequest) -> HttpResponse:
+    """`<modified>,<ID>` per public advisory, newest first (OSV's modified_id.csv)."""
+    return HttpResponse(
+        modified_id_csv(list(dump_records())), content_type="text/csv; charset=utf-8"
+    )
+
+
+@advisory_cached("osv:record", id_prefix=ID_PREFIX)
+@domain_errors_as_pages
+def osv_record(request: HttpRequest, advisory_id: str) -> HttpResponse:
+    """One record of the dump, the same bytes as its member of all.zip."""
+    record = dump_record(osv_id=advisory_id)
+    return HttpResponse(record.content, content_type="application/json")

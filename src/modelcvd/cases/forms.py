@@ -7,27 +7,20 @@ from typing import Any
 from django import forms
 
 from modelcvd.cases.models import Comment, DeadlineKind
+from modelcvd.cases.services.scoring import PUBLISH_POINTS, TRIAGE_POINTS
+from modelcvd.scoring.cvss4 import (
+    CVSS4_BASE_METRICS,
+    InvalidVector,
+    cvss4_vector_from,
+)
 from modelcvd.scoring.rubric import Access
+from modelcvd.scoring.ssvc import coordinator_publish_table, coordinator_triage_table
 from modelcvd.scoring.tier import Tier
 from modelcvd.taxonomy import HARM_CATEGORIES
 from modelcvd.vocabulary import CaseState
 from modelcvd.web.helpers import choice_field
 
 SHORT = forms.Textarea(attrs={"rows": 2})
-TRIAGE_POINTS = {
-    "report_public": ("Report public?", ["Y", "N"]),
-    "supplier_contacted": ("Supplier contacted?", ["Y", "N"]),
-    "report_credibility": ("Report credibility", ["C", "NC"]),
-    "supplier_cardinality": ("Supplier cardinality", ["O", "M"]),
-    "supplier_engagement": ("Supplier engagement", ["A", "U"]),
-    "utility": ("Utility", ["L", "E", "S"]),
-    "public_safety_impact": ("Public safety impact", ["M", "S"]),
-}
-PUBLISH_POINTS = {
-    "supplier_involvement": ("Supplier involvement", ["FR", "C", "UU"]),
-    "exploitation": ("Exploitation", ["N", "P", "A"]),
-    "public_value_added": ("Public value added", ["L", "A", "P"]),
-}
 
 
 class TransitionForm(forms.Form):
@@ -123,39 +116,89 @@ class CommentForm(forms.Form):
 
 
 class ScoreForm(forms.Form):
+    """The coordinators' scoring form: a CVSS 4.0 calculator (one choice per base metric, or a
+    pasted vector), the AI rubric's factors, and the SSVC decision points in CERT/CC's words."""
+
     cvss_vector = forms.CharField(
-        label="CVSS 4.0 vector",
+        label="CVSS 4.0 vector (or choose the metrics below)",
         max_length=300,
         required=False,
-        help_text="e.g. CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N",
+        help_text="Paste a vector, e.g. "
+        "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:N/VA:N/SC:N/SI:N/SA:N, or leave it empty "
+        "and choose each base metric; the cvss library scores it.",
     )
-    access = forms.ChoiceField(choices=[(a.value, a.value.replace("_", " ")) for a in Access])
-    harm_category = forms.ChoiceField(choices=list(HARM_CATEGORIES.items()))
+    access = forms.ChoiceField(
+        choices=[(a.value, a.value.replace("_", " ")) for a in Access],
+        help_text="Who can reach the model: open weights anyone can download, a public API, a "
+        "gated API, or an internal deployment.",
+    )
+    harm_category = forms.ChoiceField(
+        choices=list(HARM_CATEGORIES.items()),
+        help_text="From the report unless you change it.",
+    )
     reproducibility = forms.FloatField(
         required=False,
         min_value=0,
         max_value=1,
-        help_text="Only used before a verification run has finished.",
+        help_text="A share of attempts (0 to 1). Only used until a verification run has "
+        "finished; then the measured rate's lower bound replaces it.",
     )
-    reach = forms.IntegerField(min_value=1, required=False)
+    reach = forms.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="About how many users or deployments the affected models serve (e.g. monthly "
+        "downloads or active users); it raises the tier for widely used models.",
+    )
     patchable = forms.TypedChoiceField(
         choices=[("", "from the artifacts"), ("yes", "patchable"), ("no", "unpatchable")],
         required=False,
         coerce=lambda v: v == "yes",
         empty_value=None,
+        help_text="Open weights already released cannot be patched: a fix is a new version.",
     )
     models_affected = forms.IntegerField(min_value=1, required=False)
     vendors_affected = forms.IntegerField(min_value=1, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for prefix, points in (("triage", TRIAGE_POINTS), ("publish", PUBLISH_POINTS)):
-            for name, (label, values) in points.items():
+        for key, name, values in CVSS4_BASE_METRICS:
+            self.fields[f"cvss_{key}"] = forms.ChoiceField(
+                label=f"CVSS {name} ({key})",
+                choices=[("", "—"), *[(v, f"{label} ({v})") for v, label in values]],
+                required=False,
+            )
+        for prefix, points, table in (
+            ("triage", TRIAGE_POINTS, coordinator_triage_table()),
+            ("publish", PUBLISH_POINTS, coordinator_publish_table()),
+        ):
+            # The form's names follow the services' order, which is the table's order.
+            for name, point in zip(points, table.decision_points, strict=True):
                 self.fields[f"{prefix}_{name}"] = forms.ChoiceField(
-                    label=f"SSVC {label}",
-                    choices=[("", "—"), *[(v, v) for v in values]],
+                    label=f"SSVC {point.name}",
+                    choices=[("", "—")]
+                    + [(v.key, f"{v.name}: {v.definition}") for v in point.values],
                     required=False,
+                    help_text=point.definition,
                 )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = {key: data.get(f"cvss_{key}") or "" for key, _, _ in CVSS4_BASE_METRICS}
+        if any(chosen.values()):
+            try:
+                vector = cvss4_vector_from(chosen)
+            except InvalidVector as exc:
+                first = next((k for k, v in chosen.items() if not v), "AV")
+                self.add_error(f"cvss_{first}", str(exc))
+                return data
+            pasted = (data.get("cvss_vector") or "").strip()
+            if pasted and pasted != vector:
+                self.add_error(
+                    "cvss_vector",
+                    "differs from the metrics chosen below: clear one of them",
+                )
+            data["cvss_vector"] = vector
+        return data
 
     def ssvc(self, prefix: str) -> dict[str, str] | None:
         points = TRIAGE_POINTS if prefix == "triage" else PUBLISH_POINTS

@@ -25,7 +25,11 @@ from modelcvd.cases.forms import (
 from modelcvd.cases.models import Case, Comment
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_visible, comments_visible
 from modelcvd.cases.services import deadlines_out, embargo_out, severity_out, vendors_untold
+from modelcvd.cases.services.scoring import PUBLISH_POINTS, TRIAGE_POINTS
 from modelcvd.cases.workflow import CaseState, targets_for
+from modelcvd.scoring.cvss4 import cvss4_base_metrics_of
+from modelcvd.scoring.reconcile import severity_reconciliation
+from modelcvd.scoring.ssvc import coordinator_publish_table, coordinator_triage_table
 from modelcvd.web.helpers import request_user
 
 
@@ -36,11 +40,8 @@ def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         "deadlines": deadlines_out(case),
         "extensions": case.extensions.select_related("requested_by"),
         "embargo": embargo_out(case),
-        "score_form": ScoreForm(
-            initial={"cvss_vector": case.cvss_vector, **(case.rubric or {}).get("inputs", {})}
-        )
-        if access.staff
-        else None,
+        "reconciliation": severity_reconciliation(severity_out(case)),
+        "score_form": ScoreForm(initial=score_initial(case)) if access.staff else None,
         "waiting_form": WaitingForm() if access.staff else None,
         "extension_form": ExtensionForm() if access.any else None,
         "decision_form": ExtensionDecisionForm() if access.staff else None,
@@ -52,6 +53,26 @@ def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         else [],
         "vendor_notify_form": VendorNotifyForm() if access.staff else None,
     }
+
+
+def score_initial(case: Case) -> dict[str, Any]:
+    """The scoring form as the case stands: its last scores, or, before the first scoring, the
+    harm category its first report names."""
+    initial: dict[str, Any] = dict((case.rubric or {}).get("inputs", {}))
+    if "harm_category" not in initial:
+        report = case.reports.order_by("created_at", "pk").first()
+        if report is not None:
+            initial["harm_category"] = report.harm_category
+    initial.update({f"cvss_{k}": v for k, v in cvss4_base_metrics_of(case.cvss_vector).items()})
+    for prefix, points, table in (
+        ("triage", TRIAGE_POINTS, coordinator_triage_table()),
+        ("publish", PUBLISH_POINTS, coordinator_publish_table()),
+    ):
+        inputs = ((case.ssvc or {}).get(prefix) or {}).get("inputs") or {}
+        for name, point in zip(points, table.decision_points, strict=True):
+            if point.key in inputs:  # stored by SSVC key ("RP"); the form names it
+                initial[f"{prefix}_{name}"] = inputs[point.key]
+    return initial
 
 
 def case_artifact_choices(case: Case) -> list[tuple[int, str]]:

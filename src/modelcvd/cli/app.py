@@ -12,11 +12,14 @@ from modelcvd.cli import (
     accounts,
     advisories,
     artifacts,
+    attest,
     audit,
     backup,
     forensics,
     keys,
+    log,
     metrics,
+    mirror,
     reports,
     server,
     twofactor,
@@ -42,10 +45,13 @@ MODULES = (
     keys,
     backup,
     verify,
+    attest,
     artifacts,
     forensics,
     metrics,
     advisories,
+    log,
+    mirror,
 )
 
 DESCRIPTION = "Coordinated disclosure of AI model vulnerabilities."

@@ -19,13 +19,26 @@ class Backup(Command):
         parser.add_argument("out", help="a new file to write; a name ending in .gz compresses")
 
     def run(self, args: argparse.Namespace, out: Output) -> None:
+        from modelcvd.anchoring.services import audit_checkpoint
+        from modelcvd.anchoring.witness import AnchorDiverged
         from modelcvd.core.backup import backup_create
 
+        # The audit chain's head is anchored (log and witness file) first, so the backup holds
+        # a checkpoint of itself. A chain that diverges is still backed up, loudly.
+        checkpoint: dict[str, object] = {}
+        try:
+            done = audit_checkpoint()
+            checkpoint = {"log_index": done.log_index, "last_seq": done.last_seq}
+        except AnchorDiverged as exc:
+            checkpoint = {"refused": exc.problems}
+            out.note(
+                "warning: audit checkpoint refused, the chain diverged: " + "; ".join(exc.problems)
+            )
         with out.progress("backup"):
             manifest = backup_create(Path(args.out))
         rows = sum(m["rows"] for m in manifest["members"].values())
         out.data(
-            {"archive": args.out, "rows": rows, **manifest},
+            {"archive": args.out, "rows": rows, "audit_checkpoint": checkpoint, **manifest},
             f"backup written to {args.out}: {rows} rows in {len(manifest['members'])} tables, "
             f"{len(manifest['keys'])} key fingerprint(s); the keys themselves are not in it",
         )

@@ -4,8 +4,9 @@ A backup is one tar archive (gzip-compressed when its name ends in .gz):
 
 - `manifest.json`: format, time, modelcvd version, database engine, the applied migrations,
   row counts, the sha256 of every other member, and the FINGERPRINTS of the key-encryption
-  keys that wrap the sealed data (never the keys: they stay in their own file or secret store,
-  so whoever steals a backup holds only ciphertext);
+  keys that wrap the sealed data and of the audit keys that link the audit chain (never the
+  keys: they stay in their own files or secret store, so whoever steals a backup holds only
+  ciphertext, and cannot forge audit links);
 - `db/<app>.<model>.jsonl`: every row of every table (many-to-many tables included), one JSON
   object a line in primary-key order, streamed. Sealed blobs (report payloads, attachments,
   identities, trial responses) are rows like the others: their ciphertext is base64.
@@ -51,7 +52,8 @@ from django.db import connection, models, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 
-from modelcvd.core.models import SealedBlob
+from modelcvd.core.audit import load_audit_keyring
+from modelcvd.core.models import AuditEvent, SealedBlob
 from modelcvd.core.sealing import load_keyring
 from modelcvd.core.services import keys_reseal
 from modelcvd.version import __version__
@@ -155,6 +157,26 @@ def _key_fingerprints() -> dict[str, str]:
     return fingerprints
 
 
+def _audit_key_fingerprints() -> dict[str, str]:
+    """Fingerprints of the audit keys that linked the chain (never the keys: a restore needs
+    the audit key file too, or the chain no longer verifies)."""
+    used = set(AuditEvent.objects.values_list("key_id", flat=True).distinct()) - {""}
+    if not used:
+        return {}
+    try:
+        ring = load_audit_keyring(create=False)
+    except ImproperlyConfigured as exc:
+        raise BackupError(f"the audit chain is keyed but {exc}") from None
+    missing = sorted(used - set(ring.keys))
+    if missing:
+        raise BackupError(f"audit events use key {missing[0]}, which is not in the audit keyring")
+    return {key_id: audit_key_fingerprint(ring.keys[key_id]) for key_id in sorted(used)}
+
+
+def audit_key_fingerprint(key: bytes) -> str:
+    return hashlib.sha256(b"modelcvd-audit-key-fingerprint" + key).hexdigest()
+
+
 def _has_keys() -> bool:
     return bool(settings.KEK_ENV) or Path(settings.KEY_FILE).exists()
 
@@ -175,6 +197,7 @@ def backup_create(out: Path) -> dict[str, Any]:
                     cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             migrations = _applied_migrations()
             keys = _key_fingerprints()
+            audit_keys = _audit_key_fingerprints()
             for model in _backed_up():
                 name = _member(model)
                 path = Path(tmp) / name
@@ -194,6 +217,7 @@ def backup_create(out: Path) -> dict[str, Any]:
             "database_engine": connection.vendor,
             "migrations": migrations,
             "keys": keys,
+            "audit_keys": audit_keys,
             "members": members,
             "excluded": EPHEMERAL,
         }
@@ -282,6 +306,29 @@ def _check_keys(manifest: dict[str, Any]) -> None:
         )
 
 
+def _check_audit_keys(manifest: dict[str, Any]) -> None:
+    wanted: dict[str, str] = manifest.get("audit_keys", {})  # none before issue 18
+    if not wanted:
+        return
+    try:
+        ring = load_audit_keyring(create=False)
+    except ImproperlyConfigured as exc:
+        raise BackupError(
+            f"no audit key file in place ({exc}); put the backup's audit key file there first"
+        ) from None
+    wrong = sorted(
+        key_id
+        for key_id, fingerprint in wanted.items()
+        if key_id not in ring.keys or audit_key_fingerprint(ring.keys[key_id]) != fingerprint
+    )
+    if wrong:
+        raise BackupError(
+            "the audit key file in place does not hold the keys this backup's audit chain is "
+            f"linked with (missing or different: {', '.join(wrong)}); restore the matching "
+            "audit key file first"
+        )
+
+
 def _non_empty_tables() -> list[str]:
     return [
         m._meta.label_lower
@@ -323,6 +370,7 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
     path = Path(path)
     manifest = backup_verify(path)
     _check_keys(manifest)
+    _check_audit_keys(manifest)
     here = _applied_migrations()
     if here != manifest["migrations"]:
         missing = sorted(set(manifest["migrations"]) - set(here))

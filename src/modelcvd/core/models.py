@@ -54,7 +54,8 @@ class SealedBlob(models.Model):
 
 
 class AuditEvent(models.Model):
-    """One append-only entry in the audit chain. `hash` covers every field and `prev_hash`."""
+    """One append-only entry in the audit chain. `hash` is the link: HMAC-SHA256, under the
+    audit key named by `key_id` (kept outside the database), of every field and `prev_hash`."""
 
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
@@ -69,6 +70,7 @@ class AuditEvent(models.Model):
     data = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    key_id = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["seq"]

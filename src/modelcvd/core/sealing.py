@@ -64,7 +64,6 @@ class Keyring:
 
 
 def _write_key_file(path: Path, ring: Keyring) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     body = json.dumps(
         {
             "active": ring.active,
@@ -72,6 +71,13 @@ def _write_key_file(path: Path, ring: Keyring) -> None:
         },
         indent=1,
     )
+    write_private_file(path, body)
+
+
+def write_private_file(path: Path, body: str) -> None:
+    """Write `body` to `path`, 0600 (its folder 0700 when made here), atomically: a crash
+    leaves the old file or the new one, never half of one. For key files and witnesses."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

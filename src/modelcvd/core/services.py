@@ -1,6 +1,6 @@
 """Writes of the core app: opening sealed values, always with an audit event (a read, or a
 refusal when the value was not sealed for the row it was reached through); re-sealing values
-sealed in the old purpose-only form; rotating the key-encryption key.
+sealed in the old purpose-only form; rotating the key-encryption key and the audit key.
 
 Key rotation re-wraps every data key under a new key-encryption key. Resumable by construction:
 the new KEK is made active (atomically, in the key file) before any blob is touched, each blob
@@ -19,7 +19,7 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 
-from modelcvd.core.audit import audit_record
+from modelcvd.core.audit import audit_keyring_add_active_key, audit_record
 from modelcvd.core.errors import FieldError, InvalidInput, SealRefused
 from modelcvd.core.models import SealedBlob
 from modelcvd.core.sealing import (
@@ -214,3 +214,17 @@ def keys_rotate(
     return RotationResult(
         active=ring.active, rewrapped=done, remaining=remaining, resealed=resealed
     )
+
+
+def audit_key_rotate() -> str:
+    """Make a new audit key active: every later event is linked with it. Nothing is rewritten:
+    each event names its key, and the old keys stay in the audit key file to verify old links.
+    The rotation itself is the first event linked with the new key."""
+    ring = audit_keyring_add_active_key()
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action="audit.key.rotate",
+            data={"active": ring.active, "keys": len(ring.keys)},
+        )
+    return ring.active

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cvss import CVSS4
+from cvss.constants4 import METRICS_ABBREVIATIONS, METRICS_MANDATORY, METRICS_VALUE_NAMES
 from cvss.exceptions import CVSSError
 
 from modelcvd.scoring.tier import Tier, tier_from_cvss_severity
@@ -160,3 +161,40 @@ def cvss4_json(score: Cvss4Score | str) -> dict[str, Any]:
         name, values = _JSON_FIELDS[abbreviation]
         document[name] = values[value]
     return document
+
+
+def _base_metrics() -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    return tuple(
+        (
+            key,
+            METRICS_ABBREVIATIONS[key],
+            tuple((v, name) for v, name in METRICS_VALUE_NAMES[key].items() if v != "X"),
+        )
+        for key in METRICS_MANDATORY
+    )
+
+
+# The CVSS 4.0 base metrics as the calculator offers them: (key, name, ((value, name), ...)),
+# names from the `cvss` package's tables of the FIRST specification.
+CVSS4_BASE_METRICS = _base_metrics()
+
+
+def cvss4_vector_from(metrics: dict[str, str]) -> str:
+    """The vector of a complete choice of base metrics ({"AV": "N", ...}), checked by scoring."""
+    missing = [key for key, _, _ in CVSS4_BASE_METRICS if not metrics.get(key)]
+    if missing:
+        raise InvalidVector(f"choose every base metric; missing {', '.join(missing)}")
+    vector = "CVSS:4.0/" + "/".join(f"{key}:{metrics[key]}" for key, _, _ in CVSS4_BASE_METRICS)
+    return cvss4_score(vector).vector
+
+
+def cvss4_base_metrics_of(vector: str) -> dict[str, str]:
+    """The base metric values of a vector ({} for an empty or unreadable one)."""
+    if not vector:
+        return {}
+    try:
+        normalised = cvss4_score(vector).vector
+    except InvalidVector:
+        return {}
+    parts = dict(p.split(":", 1) for p in normalised.split("/")[1:])
+    return {key: parts[key] for key, _, _ in CVSS4_BASE_METRICS if key in parts}

@@ -21,6 +21,7 @@ from modelcvd.verification.selectors import (
     version_matrix,
 )
 from modelcvd.verification.services import (
+    attestation_export,
     fix_opinion_record,
     reverification_request,
     run_cancel,
@@ -138,6 +139,18 @@ def versions(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
 @token_scope(TokenScope.READ)
 def run_detail(request: HttpRequest, run_id: int) -> dict[str, Any]:
     return run_out(run_get_visible(actor=api_user(request), run_id=run_id))
+
+
+@router.get(
+    "/verifications/{run_id}/attestation",
+    response=dict[str, Any],
+    summary="The run's signed attestation (in-toto Statement in a DSSE envelope, with its "
+    "log inclusion proof)",
+)
+@token_scope(TokenScope.READ)
+def run_attestation(request: HttpRequest, run_id: int) -> dict[str, Any]:
+    user = api_user(request)
+    return attestation_export(actor=user, run=run_get_visible(actor=user, run_id=run_id))
 
 
 @router.post("/verifications/{run_id}/cancel", response=RunOut, summary="Cancel a run")

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
@@ -19,8 +19,13 @@ from modelcvd.cases.selectors import CaseAccess, case_get_visible
 from modelcvd.cases.services import case_score
 from modelcvd.cases.views import case_action
 from modelcvd.verification.forms import FixOpinionForm, ReverifyForm
-from modelcvd.verification.selectors import measured_reproducibility
-from modelcvd.verification.services import AFTER_FIX, fix_opinion_record, reverification_request
+from modelcvd.verification.selectors import measured_reproducibility, run_get_visible
+from modelcvd.verification.services import (
+    AFTER_FIX,
+    attestation_export,
+    fix_opinion_record,
+    reverification_request,
+)
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import form_errors, request_user
 
@@ -101,3 +106,20 @@ def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
         return f"Scored: tier {case.tier}."
 
     return case_action(request, case_id, ScoreForm, act)
+
+
+def attestation_response(bundle: dict[str, Any], run_id: int) -> JsonResponse:
+    """A run's attestation bundle as a download (docs/attestations.md)."""
+    response = JsonResponse(bundle, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="modelcvd-run-{run_id}.intoto.json"'
+    return response
+
+
+@login_required
+@require_http_methods(["GET"])
+@domain_errors_as_pages
+def run_attestation_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The signed attestation of a finished run, for whoever may read the run."""
+    user = request_user(request)
+    run = run_get_visible(actor=user, run_id=run_id)
+    return attestation_response(attestation_export(actor=user, run=run), run.pk)

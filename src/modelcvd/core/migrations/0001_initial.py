@@ -7,35 +7,27 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-
-# On PostgreSQL, the audit table refuses UPDATE and DELETE: even a process holding the
-# application's database credentials can only append. (TRUNCATE needs table ownership; run the
-# application as a role that does not own its tables, see docs/deploy.md.)
-CREATE = """
-CREATE OR REPLACE FUNCTION modelcvd_audit_append_only() RETURNS trigger AS $$
-BEGIN
-  RAISE EXCEPTION USING
-    MESSAGE = 'core_auditevent is append-only: ' || TG_OP || ' refused',
-    ERRCODE = 'insufficient_privilege';
-END;
-$$ LANGUAGE plpgsql;
-CREATE TRIGGER core_auditevent_append_only BEFORE UPDATE OR DELETE ON core_auditevent
-  FOR EACH ROW EXECUTE FUNCTION modelcvd_audit_append_only();
-"""
-DROP = """
-DROP TRIGGER IF EXISTS core_auditevent_append_only ON core_auditevent;
-DROP FUNCTION IF EXISTS modelcvd_audit_append_only();
-"""
+from modelcvd.core import appendonly
 
 
+# The audit table refuses UPDATE and DELETE: even a process holding the application's database
+# credentials can only append. On PostgreSQL a row trigger (TRUNCATE needs table ownership; run
+# the application as a role that does not own its tables, see docs/deploy.md); on SQLite two
+# triggers (a flush lifts them for its DELETE, core.db.sqlite3). The SQL is in core.appendonly.
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
+        schema_editor.execute(appendonly.PG_CREATE)
+    elif schema_editor.connection.vendor == "sqlite":
+        for statement in appendonly.SQLITE_CREATE:
+            schema_editor.execute(statement)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
+        schema_editor.execute(appendonly.PG_DROP)
+    elif schema_editor.connection.vendor == "sqlite":
+        for statement in appendonly.SQLITE_DROP:
+            schema_editor.execute(statement)
 
 
 class Migration(migrations.Migration):
@@ -101,6 +93,7 @@ class Migration(migrations.Migration):
                 ('data', models.JSONField(default=dict)),
                 ('prev_hash', models.CharField(max_length=64)),
                 ('hash', models.CharField(max_length=64, unique=True)),
+                ('key_id', models.CharField(max_length=64)),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={

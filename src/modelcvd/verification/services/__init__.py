@@ -2,6 +2,10 @@
 (execution), and the reporter's re-verification of a fix (reverify). Import from this package.
 """
 
+from modelcvd.verification.services.attestation import (
+    attestation_export,
+    attestation_issue,
+)
 from modelcvd.verification.services.execution import (
     RunCancelled,
     run_chunks,
@@ -32,6 +36,8 @@ __all__ = [
     "MAX_TRIALS",
     "FixNotAnnounced",
     "RunCancelled",
+    "attestation_export",
+    "attestation_issue",
     "check_target",
     "fix_opinion_record",
     "fixed_versions",

@@ -30,6 +30,7 @@ from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
 from modelcvd.verification.engine.stats import SequentialTest
 from modelcvd.verification.engine.targets import TargetError, target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
+from modelcvd.verification.services.attestation import attestation_on_finish
 
 TRIAL_PURPOSE = "verification.trial"
 
@@ -307,6 +308,8 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
             ),
         )
         case_projections_refresh(case_ids=[run.case_id])
+        # Signed and appended to the transparency log as it finishes (services.attestation).
+        attestation_on_finish(run=run)
         audit_record(
             actor=None,
             action="verification.finish",

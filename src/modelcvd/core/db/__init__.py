@@ -1,0 +1,1 @@
+"""modelcvd's database backends (named by ENGINE in settings.DATABASES)."""

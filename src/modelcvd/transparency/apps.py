@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TransparencyConfig(AppConfig):
+    name = "modelcvd.transparency"
+    label = "transparency"
+    verbose_name = "Transparency log"
