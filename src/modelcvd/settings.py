@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def env(name: str, default: str) -> str:
@@ -152,6 +153,18 @@ SIGNIN_WINDOW_SECONDS = int(env("MODELCVD_SIGNIN_WINDOW_SECONDS", "900"))
 # Behind a reverse proxy every request comes from the proxy: name the header it sets to the
 # client address (e.g. X-Real-IP). Unset: the address of the TCP peer.
 CLIENT_IP_HEADER = env("MODELCVD_CLIENT_IP_HEADER", "")
+# Who may make an account: "open" (anyone signs up and verifies the e-mail address),
+# "invite" (a sign-up needs an administrator's invitation: `modelcvd invite create`) or
+# "closed" (administrators make accounts). docs/settings.md argues the default.
+SIGNUP = env("MODELCVD_SIGNUP", "open").strip().lower()
+if SIGNUP not in {"open", "invite", "closed"}:
+    raise ImproperlyConfigured("MODELCVD_SIGNUP must be open, invite or closed")
+# Sign-up verification links and password-reset links expire after this many seconds.
+PASSWORD_RESET_TIMEOUT = int(env("MODELCVD_LINK_TIMEOUT_SECONDS", str(3 * 24 * 3600)))
+# Anonymous reports (no account; a one-time follow-up link): at most this many per client
+# address per hour, and this many in all per hour. 0 turns anonymous intake off.
+ANONYMOUS_REPORTS_PER_IP_HOUR = int(env("MODELCVD_ANONYMOUS_REPORTS_PER_IP_HOUR", "3"))
+ANONYMOUS_REPORTS_PER_HOUR = int(env("MODELCVD_ANONYMOUS_REPORTS_PER_HOUR", "30"))
 # The name authenticator apps show beside the account (in the otpauth:// setup URI).
 OTP_TOTP_ISSUER = env("MODELCVD_TOTP_ISSUER", "modelcvd")
 

@@ -101,7 +101,7 @@ def test_researcher_submits_and_triager_triages(
     heading = page.get_by_role("heading", level=1).inner_text()
     assert hostile in heading  # shown as text, not parsed as markup
     case_link = page.get_by_role("link", name="#", exact=False).first
-    case_href = page.locator("a[href^='/cases/']").first.get_attribute("href")
+    case_href = page.locator("#main a[href^='/cases/']").first.get_attribute("href")
     assert case_href is not None and case_link is not None
     sign_out(page)
 
@@ -117,7 +117,7 @@ def test_researcher_submits_and_triager_triages(
         form.get_by_label("Move to").select_option(label=target)
         form.get_by_label("Reason").fill(reason)
         form.get_by_role("button", name="Apply").click()
-        page.get_by_text(f"Case moved to {target}.").wait_for()
+        page.get_by_text(f"Case moved to “{target}”.").wait_for()
     timeline = page.locator("#timeline").inner_text()
     assert "received → acknowledged" in timeline and "Thanks, we are looking." in timeline
     assert "acknowledged → triaged_valid" in timeline and "Reproduced 4/10." in timeline

@@ -250,6 +250,20 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # The site icon, from static (tests/web/test_favicon.py).
     ("GET", "favicon.ico"): everyone(200),
     ("GET", "signin/"): everyone(200),
+    # Ways in (issue 17): sign-up and password reset are open to all; a link that is not a
+    # valid one is not found (verification) or says so (reset, as Django's view does).
+    ("GET", "signup/"): everyone(200),
+    # Invitation links are the administrators' (issue 17).
+    ("GET", "account/invitations/"): row(302, 404, 404, 404, 404, 404, 404, 404, 200),
+    ("GET", "signup/sent/"): everyone(200),
+    ("GET", "signup/verify/<uidb64>/<token>/"): everyone(404),
+    ("GET", "signin/password-reset/"): everyone(200),
+    ("GET", "signin/password-reset/sent/"): everyone(200),
+    ("GET", "signin/password-reset/<uidb64>/<token>/"): everyone(200),
+    ("GET", "signin/password-reset/complete/"): everyone(200),
+    # Anonymous intake is open to all; a follow-up page needs its secret (not this one).
+    ("GET", "reports/anonymous/<slug:program>/"): everyone(200),
+    ("GET", "follow-up/<str:secret>/"): everyone(404),
     ("POST", "signout/"): everyone(302),
     # The second sign-in step. Every session here is complete (staff verified, the others owe
     # no code), so the code page sends everyone on; enrolling is open to non-staff (optional)
@@ -422,6 +436,10 @@ def _fill(path: str, world: World) -> str:
         "{slug}": "open-models",
         "{fmt}": "csaf",
         "<slug:slug>": "open-models",
+        "<slug:program>": "open-models",
+        "<uidb64>": "MQ",
+        "<token>": "cz1234-0123456789abcdef",
+        "<str:secret>": "mcvf_not-a-secret",
     }
     if any(k in path for k in ("assessment_id", "credit_id", "bounty_id")):
         t = transparency_of(world)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordForm, UserCreationForm
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -17,8 +17,8 @@ from modelcvd.accounts.lockout import (
     signin_failures_clear,
     signin_refused,
 )
-from modelcvd.accounts.models import TokenScope
-from modelcvd.accounts.services import sign_in_refused_audit
+from modelcvd.accounts.models import TokenScope, User
+from modelcvd.accounts.services import password_reset_complete, sign_in_refused_audit
 from modelcvd.accounts.twofactor import recovery_code_normalise
 
 
@@ -116,3 +116,36 @@ class SecondFactorForm(forms.Form):
     def is_recovery_code(self) -> bool:
         code = str(self.cleaned_data["code"])
         return not (len(code) == 6 and code.isdigit())
+
+
+class SignUpForm(UserCreationForm):
+    """A researcher's sign-up: Django's user-creation checks (username free, password through
+    the validators, typed twice) plus an e-mail address to verify and an optional pseudonym."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email", "pseudonym")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        self.fields[
+            "email"
+        ].help_text = "We send a link here; the account works once you follow it."
+        self.fields[
+            "pseudonym"
+        ].help_text = "Optional: the only name vendors and the public see (credits, advisories)."
+
+
+class PasswordSetForm(SetPasswordForm):
+    """The new password of a reset link, saved by the audited service."""
+
+    def save(self, commit: bool = True) -> Any:
+        return password_reset_complete(user=self.user, password=self.cleaned_data["new_password1"])
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(
+        choices=[("researcher", "Researcher"), ("defender", "Defender")], initial="researcher"
+    )

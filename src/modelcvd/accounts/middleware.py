@@ -29,7 +29,20 @@ from django.urls import reverse
 from modelcvd.accounts.twofactor import PENDING_USER_ATTR, totp_device_for, two_factor_pending
 
 OPEN_VIEWS = frozenset(
-    {"accounts:signin", "accounts:signout", "accounts:totp_verify", "accounts:totp_setup"}
+    {
+        "accounts:signin",
+        "accounts:signout",
+        "accounts:totp_verify",
+        "accounts:totp_setup",
+        # Pages for people not signed in; the session's user is anonymous there anyway.
+        "accounts:signup",
+        "accounts:signup_sent",
+        "accounts:signup_verify",
+        "accounts:password_reset",
+        "accounts:password_reset_done",
+        "accounts:password_reset_confirm",
+        "accounts:password_reset_complete",
+    }
 )
 API_APP = "ninja"  # the URL app name NinjaAPI mounts itself under
 

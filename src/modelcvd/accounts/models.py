@@ -138,6 +138,26 @@ class SignInFailure(models.Model):
         return f"sign-in failure from {self.ip or '?'} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class FollowUpLink(models.Model):
+    """The one-time follow-up link of an anonymous report: it stands for the internal,
+    pseudonymous reporter made for that report (inactive, no usable password).
+
+    Only a keyed hash of the link's secret is stored (`secret_hash`, like recovery codes), so
+    the database cannot give the link back; the reporter is shown it once. `ip_key` is a keyed
+    hash of the submitter's address, kept to cap anonymous submissions per address.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_up_link"
+    )
+    secret_hash = models.CharField(max_length=64, unique=True)
+    ip_key = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"follow-up link of {self.user_id}"
+
+
 # After n wrong codes in a row, the next is refused for 2**(n-1) seconds (django-otp's
 # exponential back-off; the factor is the first delay).
 THROTTLE_FACTOR = 1

@@ -7,7 +7,15 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from modelcvd.accounts.access import api_tokens
-from modelcvd.accounts.models import ApiToken, Membership, Organisation, Role, User
+from modelcvd.accounts.links import FOLLOW_UP_PREFIX, follow_up_hashes
+from modelcvd.accounts.models import (
+    ApiToken,
+    FollowUpLink,
+    Membership,
+    Organisation,
+    Role,
+    User,
+)
 
 
 def roles_of(user: AbstractBaseUser | AnonymousUser | None) -> set[str]:
@@ -65,3 +73,23 @@ def user_by_username(username: str) -> User | None:
 
 def organisation_by_slug(slug: str) -> Organisation | None:
     return Organisation.objects.filter(slug=slug).first()
+
+
+def follow_up_reporter(secret: str) -> User | None:
+    """The anonymous reporter a follow-up secret stands for; None for any other string."""
+    if not secret.startswith(FOLLOW_UP_PREFIX) or len(secret) > 100:
+        return None
+    link = (
+        FollowUpLink.objects.select_related("user")
+        .filter(secret_hash__in=follow_up_hashes(secret))
+        .first()
+    )
+    return link.user if link else None
+
+
+def is_anonymous_reporter(user_id: int) -> bool:
+    return FollowUpLink.objects.filter(user_id=user_id).exists()
+
+
+def user_with_email(email: str) -> User | None:
+    return User.objects.filter(email__iexact=email).first()

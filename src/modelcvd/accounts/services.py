@@ -8,14 +8,29 @@ import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from modelcvd.accounts.access import is_administrator
+from modelcvd.accounts.links import (
+    FOLLOW_UP_PREFIX,
+    email_verification_tokens,
+    follow_up_hashes,
+    invitation_code,
+)
 from modelcvd.accounts.lockout import username_key
 from modelcvd.accounts.models import (
     ORGANISATION_ROLES,
     ApiToken,
+    FollowUpLink,
     Membership,
     Organisation,
     RecoveryCode,
@@ -34,7 +49,7 @@ from modelcvd.accounts.twofactor import (
     totp_match,
 )
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, InvalidInput, NotFound
+from modelcvd.core.errors import FieldError, InvalidInput, NotFound, RateLimited
 from modelcvd.core.sealing import create_sealed, seal
 from modelcvd.core.services import sealed_open
 
@@ -58,10 +73,15 @@ def user_create(
     email: str = "",
     pseudonym: str = "",
     actor: User | None = None,
+    is_active: bool = True,
 ) -> User:
     with transaction.atomic():
         user = User.objects.create_user(
-            username=username, email=email, password=password, pseudonym=pseudonym
+            username=username,
+            email=email,
+            password=password,
+            pseudonym=pseudonym,
+            is_active=is_active,
         )
         audit_record(actor=actor, action="user.create", obj=user)
     return user
@@ -422,3 +442,143 @@ def token_use_audit(*, token: ApiToken, method: str | None, path: str) -> None:
     audit_record(
         actor=token.user, action="token.use", obj=token, data={"method": method, "path": path[:200]}
     )
+
+
+# --- ways in: sign-up, e-mail verification, invitations, password reset, anonymous reporters
+
+
+def _absolute(path: str) -> str:
+    return settings.BASE_URL.rstrip("/") + path
+
+
+def email_verification_link(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = email_verification_tokens.make_token(user)
+    return _absolute(reverse("accounts:signup_verify", args=[uid, token]))
+
+
+def signup_register(
+    *, username: str, email: str, password: str, pseudonym: str = "", role: str = "researcher"
+) -> User | None:
+    """A new account from the sign-up page, inactive until the mailed link is followed.
+
+    When the address already belongs to an account, no account is made and that address is
+    told so by mail instead: the page answers the same either way, so sign-up never tells who
+    has an account here. Returns the new user, or None."""
+    role = Role(role)
+    if role in ORGANISATION_ROLES or role == Role.ADMIN:
+        raise InvalidInput([FieldError("role", "sign-up grants only platform-wide roles")])
+    if User.objects.filter(email__iexact=email).exists():
+        send_mail(
+            subject="modelcvd: you already have an account",
+            message=(
+                "Someone (perhaps you) tried to sign up at modelcvd with this address, which "
+                "already has an account. No new account was made.\n\nForgot your password? "
+                f"Reset it here: {_absolute(reverse('accounts:password_reset'))}\n"
+            ),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[email],
+        )
+        return None
+    with transaction.atomic():
+        user = user_create(
+            username=username,
+            password=password,
+            email=email,
+            pseudonym=pseudonym,
+            is_active=False,
+        )
+        membership_grant(user=user, role=role, organisation=None, actor=None)
+        audit_record(actor=None, action="user.signup", obj=user, data={"role": role.value})
+    days = max(1, settings.PASSWORD_RESET_TIMEOUT // 86400)
+    send_mail(
+        subject="modelcvd: confirm your e-mail address",
+        message=(
+            f"Welcome to modelcvd, {user.username}.\n\nFollow this link to confirm your address "
+            f"and activate your account (it works once, for {days} days):\n\n"
+            f"{email_verification_link(user)}\n\nIf you did not sign up, ignore this mail: "
+            "without the link the account never becomes active.\n"
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[email],
+    )
+    return user
+
+
+def email_verify(*, user: User) -> User:
+    """Activate an account whose verification link was followed (the caller checked it)."""
+    with transaction.atomic():
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        audit_record(actor=user, action="user.email_verify", obj=user, data={"email": user.email})
+    return user
+
+
+def invitation_create(*, actor: User | None, email: str, role: str = "researcher") -> str:
+    """An invitation link for `email` (sign-up in invite mode). `actor` None: an operator;
+    otherwise an administrator (anyone else: not found)."""
+    if actor is not None and not is_administrator(actor):
+        raise NotFound()
+    try:
+        wanted = Role(role)
+    except ValueError:
+        raise InvalidInput([FieldError("role", f"one of {[r.value for r in Role]}")]) from None
+    if wanted in ORGANISATION_ROLES or wanted == Role.ADMIN:
+        raise InvalidInput(
+            [FieldError("role", "invite to a platform-wide role (researcher or defender)")]
+        )
+    if "@" not in email or len(email) > 254:
+        raise InvalidInput([FieldError("email", "an e-mail address")])
+    code = invitation_code(email=email, role=wanted.value)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="invitation.create",
+            object_type="accounts.invitation",
+            object_id=email,
+            data={"email": email, "role": wanted.value},
+        )
+    return _absolute(reverse("accounts:signup") + "?" + urlencode({"invitation": code}))
+
+
+def password_reset_complete(*, user: User, password: str) -> User:
+    """Set the password chosen through a reset link. The second factor is untouched: staff
+    still give a code at their next sign-in."""
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(actor=user, action="password.reset", obj=user)
+    return user
+
+
+ANONYMOUS_PSEUDONYM = "Anonymous reporter"
+
+
+def _ip_key(ip: str) -> str:
+    return salted_hmac("modelcvd.anonymous-ip", ip, algorithm="sha256").hexdigest()
+
+
+def anonymous_reporter_create(*, ip: str) -> tuple[User, str]:
+    """An internal pseudonymous reporter for one anonymous report: inactive, no usable
+    password, reachable only through the one-time follow-up secret returned here (never
+    stored, only its keyed hash). Capped per client address and in all, per hour."""
+    per_ip = settings.ANONYMOUS_REPORTS_PER_IP_HOUR
+    in_all = settings.ANONYMOUS_REPORTS_PER_HOUR
+    if per_ip <= 0 or in_all <= 0:
+        raise RateLimited("anonymous reports are turned off on this instance")
+    since = timezone.now() - timedelta(hours=1)
+    recent = FollowUpLink.objects.filter(created_at__gte=since)
+    key = _ip_key(ip)
+    if recent.filter(ip_key=key).count() >= per_ip or recent.count() >= in_all:
+        raise RateLimited("too many anonymous reports just now: try again in an hour")
+    secret = FOLLOW_UP_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        user = user_create(
+            username=f"anonymous-{secrets.token_hex(8)}",
+            password=None,
+            pseudonym=ANONYMOUS_PSEUDONYM,
+            is_active=False,
+        )
+        FollowUpLink.objects.create(user=user, secret_hash=follow_up_hashes(secret)[0], ip_key=key)
+        audit_record(actor=None, action="user.anonymous_reporter", obj=user)
+    return user, secret

@@ -1,4 +1,5 @@
-"""`modelcvd createadmin` and `modelcvd token create|list|revoke`: accounts and API tokens.
+"""`modelcvd createadmin`, `modelcvd invite create` and `modelcvd token create|list|revoke`:
+accounts, invitations and API tokens.
 
 The token commands are the operator's: they see and revoke anyone's tokens (a person manages
 their own on the token page, /account/tokens/). A token is named by its prefix, the part that
@@ -15,6 +16,7 @@ from modelcvd.cli.base import Command, Group, Output, user_named
 from modelcvd.cli.errors import CliError, Exit
 
 TOKEN = Group("token", "Manage API tokens.")
+INVITE = Group("invite", "Invite people to sign up (MODELCVD_SIGNUP=invite).")
 
 # Kept here, not imported: the parser is built before Django is set up.
 SCOPES = ["read", "submit", "triage", "admin"]
@@ -53,6 +55,33 @@ class CreateAdmin(Command):
             {"username": args.username, "role": "admin"},
             f"administrator {args.username} created",
         )
+
+
+class InviteCreate(Command):
+    group = INVITE
+    name = "create"
+    help = "Print an invitation link for an e-mail address."
+    description = (
+        "Print a sign-up link for one e-mail address, valid for 14 days, used up once an "
+        "account with that address exists. Send it to the person yourself."
+    )
+    prints_data = True
+    uses_database = True
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--email", required=True, help="the invited person's e-mail address")
+        parser.add_argument(
+            "--role",
+            default="researcher",
+            choices=["researcher", "defender"],
+            help="the role the account gets (default: researcher)",
+        )
+
+    def run(self, args: argparse.Namespace, out: Output) -> None:
+        from modelcvd.accounts.services import invitation_create
+
+        link = invitation_create(actor=None, email=args.email, role=args.role)
+        out.data({"email": args.email, "role": args.role, "link": link}, link)
 
 
 class TokenCreate(Command):
@@ -199,4 +228,4 @@ def _token_row(token: Any, now: Any) -> dict[str, Any]:
     }
 
 
-COMMANDS: list[type[Command]] = [CreateAdmin, TokenCreate, TokenList, TokenRevoke]
+COMMANDS: list[type[Command]] = [CreateAdmin, InviteCreate, TokenCreate, TokenList, TokenRevoke]

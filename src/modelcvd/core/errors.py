@@ -41,6 +41,12 @@ class NotFound(DomainError):
         super().__init__(message)
 
 
+class RateLimited(DomainError):
+    """Too many of these from this caller for now: try again later."""
+
+    status = 429
+
+
 class Forbidden(DomainError):
     """The actor may see the object but not do this to it."""
 

@@ -1,12 +1,18 @@
 from django.urls import path
 
-from modelcvd.reports import dedup_views, forensic_views, views
+from modelcvd.reports import anonymous_views, dedup_views, forensic_views, views
 
 app_name = "reports"
 urlpatterns = [
     path("reports/new/", views.report_new, name="new"),
     path("reports/abstract/", views.report_abstract_new, name="abstract"),
     path("reports/", views.reports_mine, name="mine"),
+    path(
+        "reports/anonymous/<slug:program>/",
+        anonymous_views.report_anonymous,
+        name="anonymous",
+    ),
+    path("follow-up/<str:secret>/", anonymous_views.follow_up, name="follow_up"),
     path("reports/<int:report_id>/", views.report_detail, name="detail"),
     path("reports/<int:report_id>/scope/", views.report_scope_view, name="scope"),
     path("reports/<int:report_id>/payload/", views.report_payload_view, name="payload"),

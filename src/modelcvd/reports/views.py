@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.cases.selectors import case_access
@@ -53,12 +55,14 @@ on_report_page = domain_errors_as_pages(back="reports:detail", back_kwargs=("rep
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
+    wanted = request.GET.get("program", "")
+    if program_list().filter(slug=wanted, accepts_reports=True, abstract_first=True).exists():
+        # That program takes the abstract first: its own form, never another program's.
+        return redirect(f"{reverse('reports:abstract')}?{urlencode({'program': wanted})}")
     choices = [
         (p.slug, p.name) for p in program_list().filter(accepts_reports=True, abstract_first=False)
     ]
-    form = ReportForm(
-        request.POST or None, programs=choices, initial={"program": request.GET.get("program", "")}
-    )
+    form = ReportForm(request.POST or None, programs=choices, initial={"program": wanted})
     if request.method == "POST" and form.is_valid() and form.document is not None:
         try:
             report = report_submit(actor=request_user(request), document=form.document)
@@ -168,13 +172,16 @@ def report_attachment_download(
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_abstract_new(request: HttpRequest) -> HttpResponse:
+    wanted = request.GET.get("program", "")
+    if program_list().filter(slug=wanted, accepts_reports=True, abstract_first=False).exists():
+        return redirect(f"{reverse('reports:new')}?{urlencode({'program': wanted})}")
     choices = [
         (p.slug, p.name) for p in program_list().filter(accepts_reports=True, abstract_first=True)
     ]
     form = AbstractForm(
         request.POST or None,
         programs=choices,
-        initial={"program": request.GET.get("program", "")},
+        initial={"program": wanted},
     )
     if request.method == "POST" and form.is_valid():
         try:

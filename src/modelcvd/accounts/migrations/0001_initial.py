@@ -125,4 +125,14 @@ class Migration(migrations.Migration):
             model_name='totpdevice',
             constraint=models.UniqueConstraint(fields=('user',), name='totp_device_one_per_user'),
         ),
+        migrations.CreateModel(
+            name='FollowUpLink',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('secret_hash', models.CharField(max_length=64, unique=True)),
+                ('ip_key', models.CharField(blank=True, max_length=64)),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='follow_up_link', to=settings.AUTH_USER_MODEL)),
+            ],
+        ),
     ]

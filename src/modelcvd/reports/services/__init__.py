@@ -14,11 +14,13 @@ from modelcvd.reports.services.forensic_filing import forensic_report_file, fore
 from modelcvd.reports.services.forensics import forensic_report_request
 from modelcvd.reports.services.intake import (
     PAYLOAD_PURPOSE,
+    follow_up_reply,
     report_payload_add,
     report_payload_open,
     report_scope_decide,
     report_submit,
     report_submit_abstract,
+    report_submit_anonymous,
 )
 from modelcvd.reports.services.merge import case_merge
 
@@ -31,6 +33,7 @@ __all__ = [
     "dedup_reindex_stale",
     "dedup_seed_demo",
     "duplicate_dismiss",
+    "follow_up_reply",
     "forensic_report_file",
     "forensic_report_request",
     "forensic_report_run",
@@ -39,4 +42,5 @@ __all__ = [
     "report_scope_decide",
     "report_submit",
     "report_submit_abstract",
+    "report_submit_anonymous",
 ]

@@ -1,4 +1,5 @@
-"""Intake: a report document becomes a Report with a sealed payload and an open Case.
+"""Intake: a report document becomes a Report with a sealed payload and an open Case (also
+from a person without an account: anonymous intake with a one-time follow-up link, below).
 
 Queues duplicate detection through the tasks module, which imports services.dedup (what the task
 runs): imported as a module and read at call time, so either may be imported first and the
@@ -14,9 +15,10 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from modelcvd.accounts.models import Organisation, User
+from modelcvd.accounts.services import anonymous_reporter_create
 from modelcvd.artifacts.services import artifacts_resolve
-from modelcvd.cases.models import TimelineEvent
-from modelcvd.cases.services import case_open
+from modelcvd.cases.models import Comment, TimelineEvent
+from modelcvd.cases.services import case_open, comment_add
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.projections import case_projections_refresh
@@ -267,3 +269,29 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
         # Only now is there a payload to fingerprint for duplicate detection.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
     return report
+
+
+# Anonymous intake (after CERT/CC VINCE's anonymous form): a person without an account sends a
+# report; it is filed under an internal pseudonymous reporter made for it, and the person is
+# given a one-time follow-up link (its secret shown once, stored only as a keyed hash) that
+# shows this report's status and reporter-channel comments and lets them reply.
+
+
+def report_submit_anonymous(*, document: ReportDocument, ip: str) -> tuple[Report, str]:
+    """File the report under a fresh anonymous reporter; returns it and the follow-up secret.
+    Capped per client address and in all (accounts.services.anonymous_reporter_create)."""
+    with transaction.atomic():
+        reporter, secret = anonymous_reporter_create(ip=ip)
+        report = report_submit(actor=reporter, document=document)
+    return report, secret
+
+
+def follow_up_reply(*, report: Report, body: str) -> Comment:
+    """The anonymous reporter's reply on their own channel, as any reporter's comment."""
+    return comment_add(
+        case_id=report.case_id,
+        actor=report.reporter,
+        body=body,
+        visibility=Comment.Visibility.REPORTER.value,
+        report_id=report.pk,
+    )
