@@ -349,6 +349,8 @@ ALLOWED = {
     "notifications/webhooks.py": "webhook endpoints, not one of these kinds",
     "advisories/mail.py": "recipients of advisory mail, not a decision",
     "cases/services/deadlines.py": "recipients of escalations, not a decision",
+    "cases/mail.py": "recipients of case mail (vendor notices, comments), not a decision",
+    "accounts/context.py": "which links the navigation shows; every page checks its own access",
     "assessments/services.py": "names co-assessors of the author's organisation",
     "cli/accounts.py": "grants the first administrator",
     "vocabulary.py": "the roles themselves (which act for an organisation)",

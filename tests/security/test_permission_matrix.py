@@ -238,6 +238,18 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/advisories/{advisory_id}/transition"): row(
         401, 403, 403, 403, 403, 200, 403, 403, 200
     ),
+    # Four eyes (issue 17): the coordinators' only; the fixed advisory is already published, so
+    # approving it is refused as a move the state machine does not allow (409).
+    ("POST", "/api/v1/advisories/{advisory_id}/approve"): row(
+        401, 403, 403, 403, 403, 409, 403, 403, 409
+    ),
+    # Signed attestations (issue 18) of finished runs only: the fixture's run is queued. The
+    # advisory lists none below the defender level (an empty list, for everyone here).
+    ("GET", "/api/v1/advisories/{advisory_id}/attestations"): everyone(200),
+    ("GET", "/api/v1/advisories/{advisory_id}/attestations/{run_id}"): everyone(404),
+    ("GET", "/api/v1/verifications/{run_id}/attestation"): row(
+        401, 422, 404, 422, 404, 422, 404, 404, 422
+    ),
 }
 
 WEB: dict[tuple[str, str], dict[str, int]] = {
@@ -380,8 +392,36 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
         302, 403, 403, 403, 403, 302, 403, 403, 302
     ),
 }
-# Served by other means and checked elsewhere: the API (below, from its schema) and its docs.
-WEB_ROUTES_COVERED_ELSEWHERE = {"api/"}
+WEB.update(
+    {
+        # The case inbox and notification settings (issue 17): anyone signed in, their own.
+        ("GET", "cases/"): signed_in(200, anonymous=302),
+        ("GET", "account/notifications/"): signed_in(200, anonymous=302),
+        ("POST", "account/notifications/"): signed_in(302, anonymous=302),
+        ("GET", "rubric/"): everyone(200),
+        # Four eyes: approving is the case's coordinators' (the published advisory refuses it
+        # with a message, 302); reading the reproduction asks for a reason, and renders the
+        # page at the reader's level (a reason alone opens nothing below the vendor level).
+        ("POST", "advisories/<str:advisory_id>/approve/"): row(
+            302, 403, 403, 403, 403, 302, 403, 403, 302
+        ),
+        ("POST", "advisories/<str:advisory_id>/reproduction/"): everyone(200),
+        # Attestations of finished runs only: the fixture's run is queued.
+        ("GET", "advisories/<str:advisory_id>/attestations/<int:run_id>.json"): everyone(404),
+        # (422 to whoever may read the run: it has not finished, so there is nothing to sign.)
+        ("GET", "verifications/<int:run_id>/attestation.json"): row(
+            302, 422, 404, 422, 404, 422, 404, 404, 422
+        ),
+        # The OSV-style dump (issue 18): public.
+        ("GET", "advisories/osv/<str:advisory_id>.json"): everyone(200),
+        ("GET", "advisories/osv/all.zip"): everyone(200),
+        ("GET", "advisories/osv/modified_id.csv"): everyone(200),
+    }
+)
+# Served by other means and checked elsewhere: the API (below, from its schema) and its docs;
+# the CSAF provider's files (tests/advisories/test_csaf_provider.py: public documents only,
+# drafts, other TLP folders, other years and every method but GET/HEAD refused).
+WEB_ROUTES_COVERED_ELSEWHERE = {"api/", ".well-known/csaf/"}
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> list[str]:
@@ -418,6 +458,8 @@ def _advisory_id(world: World) -> str:
 
 
 def _fill(path: str, world: World) -> str:
+    # The dump names records by their OSV id (x_ + the advisory id: interop/osv.py).
+    path = path.replace("osv/<str:advisory_id>", "osv/x_<str:advisory_id>")
     if "advisory_id" in path:
         path = path.replace("{advisory_id}", _advisory_id(world))
         path = path.replace("<str:advisory_id>", _advisory_id(world))
@@ -430,6 +472,7 @@ def _fill(path: str, world: World) -> str:
         "<int:artifact_id>": world.artifacts["a"].pk,
         "{attachment_id}": world.attachment.pk if world.attachment else 0,
         "{run_id}": world.run.pk if world.run else 0,
+        "<int:run_id>": world.run.pk if world.run else 0,
         "{duplicate_id}": world.duplicate.pk if world.duplicate else 0,
         "<int:duplicate_id>": world.duplicate.pk if world.duplicate else 0,
         "<int:attachment_id>": world.attachment.pk if world.attachment else 0,
@@ -525,6 +568,8 @@ VISIBILITY = {"researcher_a": "reporter", "vendor_a": "vendor"}
 
 
 def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
+    if path.endswith("/approve"):
+        return {"reason": "permission matrix"}
     if "/vendors/" in path and path.endswith("/status"):
         return {"status": "affected"}
     if path.endswith("/verification/targets"):
@@ -682,6 +727,10 @@ def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
             return body
     if route.endswith("/status/"):
         return {"status": "affected"}
+    if route.endswith("reproduction/"):
+        return {"reason": "permission matrix"}
+    if route == "account/notifications/":
+        return {"wanted": ["comments"]}
     if route.endswith("/offer/"):
         return {"program": "open-models", "offered": "yes"}
     if route.endswith("matrix/"):

@@ -142,7 +142,7 @@ def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) ->
     runs = advisory_attested_runs(actor=actor, advisory=advisory, channel=Channel.API)
     run = runs.filter(pk=run_id).first()
     if run is None:
-        raise NotFound("verification run")
+        raise NotFound()  # the same answer as any missing page
     return attestation_export(actor=actor if isinstance(actor, User) else None, run=run)
 
 

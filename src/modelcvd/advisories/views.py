@@ -193,7 +193,7 @@ def advisory_attestation(request: HttpRequest, advisory_id: str, run_id: int) ->
     advisory = advisory_get_visible(actor=request.user, advisory_id=advisory_id)
     run = advisory_attested_runs(actor=request.user, advisory=advisory).filter(pk=run_id).first()
     if run is None:
-        raise NotFound("verification run")
+        raise NotFound()  # the same answer as any missing page
     actor = request.user if isinstance(request.user, User) else None
     return attestation_response(attestation_export(actor=actor, run=run), run.pk)
 
