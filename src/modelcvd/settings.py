@@ -279,9 +279,6 @@ WEBHOOK_TIMEOUT_SECONDS = int(env("MODELCVD_WEBHOOK_TIMEOUT_SECONDS", "10"))
 EGRESS_ALLOW = [e for e in env("MODELCVD_EGRESS_ALLOW", "").replace(",", " ").split() if e]
 EGRESS_TIMEOUT_SECONDS = float(env("MODELCVD_EGRESS_TIMEOUT_SECONDS", "120"))
 EGRESS_MAX_RESPONSE_BYTES = int(env("MODELCVD_EGRESS_MAX_RESPONSE_BYTES", str(4 * 1024 * 1024)))
-# Sent as a bearer token to `openai:` targets only when the destination is on EGRESS_ALLOW;
-# per-target sealed credentials replace it once targets have a registry.
-OPENAI_API_KEY = env("MODELCVD_OPENAI_API_KEY", "")
 # A program's security.txt without a pinned Expires expires this many days after it is served.
 SECURITY_TXT_DAYS = int(env("MODELCVD_SECURITY_TXT_DAYS", "180"))
 # Advisory exports: who publishes them (CSAF publisher). CVE records are written only for CVE

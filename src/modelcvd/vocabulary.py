@@ -180,6 +180,16 @@ class VersionStatus(Term):
     UNDER_INVESTIGATION = "under_investigation", "Under investigation"
 
 
+class VendorCaseStatus(Term):
+    """A vendor's own status in one case (the vendor grid, as in CERT/CC's VINCE): stated by
+    the vendor's members or by the case's coordinators; "no response" until someone does."""
+
+    AFFECTED = "affected", "Affected"
+    NOT_AFFECTED = "not_affected", "Not affected"
+    FIXED = "fixed", "Fixed"
+    NO_RESPONSE = "no_response", "No response"
+
+
 class VexJustification(Term):
     """Why a version is not affected: the five VEX justifications (CSAF 2.0 flags, CISA's
     minimum requirements for VEX). A replay that does not reproduce the attack on a model

@@ -2,8 +2,8 @@
 
 A vendor registers a webhook that points inside (directly, through DNS rebinding after the
 registration check, or through a redirect); a coordinator names an `openai:` target that
-answers an error page the reporter and vendor then read on the run, or that collects the
-platform's API key. Listeners are real HTTP servers on loopback; DNS answers are played by
+answers an error page the reporter and vendor then read on the run, or that would collect a
+registered target's key. Listeners are real HTTP servers on loopback; DNS answers are played by
 replacing the system resolver of core.egress; a guard refuses any connection that is not to
 loopback, so no test ever sends a packet elsewhere.
 """
@@ -27,11 +27,16 @@ from modelcvd.core import egress
 from modelcvd.core.models import AuditEvent
 from modelcvd.notifications.models import WebhookDelivery
 from modelcvd.verification.models import VerificationRun
-from modelcvd.verification.services import run_execute, run_request
+from modelcvd.verification.services import (
+    run_execute,
+    run_request,
+    target_offer,
+    target_register,
+)
 from tests.factories import World, sign_in
 
 MARKER = "REMOTE-ERROR-BODY-7f3a9c"
-API_KEY = "sk-platform-wide-key-5d2e"
+API_KEY = "sk-vendor-target-key-5d2e"
 PUBLIC_V4 = "93.184.215.14"  # answered by the fake resolver, never connected to
 
 
@@ -160,7 +165,7 @@ def test_a_remote_error_body_never_reaches_the_reporter_or_the_vendor(
     assert not any(MARKER in json.dumps(e.data) for e in AuditEvent.objects.all())
 
 
-def test_the_platform_key_goes_only_to_an_allow_listed_endpoint(
+def test_a_targets_key_goes_only_to_its_own_endpoint(
     world: World,
     api_as: Any,
     endpoints: list[Endpoint],
@@ -168,35 +173,58 @@ def test_the_platform_key_goes_only_to_an_allow_listed_endpoint(
     django_capture_on_commit_callbacks: Any,
     loopback_only: list[tuple[str, int]],
 ) -> None:
+    """Issue 19: no platform-wide key. A registered target's sealed credential goes to the URL
+    registered with it; a URI typed on a run request carries none."""
     allowed, other = endpoints
-    settings.OPENAI_API_KEY = API_KEY
-    settings.EGRESS_ALLOW = [f"127.0.0.1:{allowed.port}"]
+    settings.EGRESS_ALLOW = [f"127.0.0.1:{allowed.port}", f"127.0.0.1:{other.port}"]
+    vendor = world.users["vendor_a"]
+    target = target_register(
+        actor=vendor,
+        organisation="vendor-a",
+        name="A's endpoint",
+        kind="endpoint",
+        artifact_id=world.artifacts["a"].pk,
+        url=allowed.url(),
+        model_name="m",
+        api_key=API_KEY,
+    )
+    target_offer(actor=vendor, target_id=target.pk, program="open-models")
     with django_capture_on_commit_callbacks(execute=True):
-        run = _run(world, f"openai:{allowed.url()}#m")
+        run = run_request(
+            case_id=world.cases["a"].pk,
+            actor=world.users["triager"],
+            artifact_id=world.artifacts["a"].pk,
+            target_id=target.pk,
+            trials=2,
+        )
     run.refresh_from_db()
     assert run.state == "finished", run.error
     assert [r["headers"].get("Authorization") for r in allowed.requests] == [
         f"Bearer {API_KEY}"
     ] * 2
-    # A coordinator names another endpoint: refused when asked...
-    response = api_as("triager").post(
-        f"/api/v1/cases/{world.cases['a'].pk}/verifications",
-        {"artifact_id": world.artifacts["a"].pk, "target": f"openai:{other.url()}#m", "trials": 2},
-    )
-    assert response.status_code == 422
-    (error,) = response.json()["errors"]
-    assert error["field"] == "target" and "address not public" in error["reason"]
-    # ...and by the worker, which checks again at every request: here the list changed after
-    # the run was queued. The endpoint is never connected to, so it never sees the key.
-    settings.EGRESS_ALLOW = [f"127.0.0.1:{other.port}"]
+    # The same endpoint named directly: no key at all.
+    with django_capture_on_commit_callbacks(execute=True):
+        typed = _run(world, f"openai:{other.url()}#m")
+    typed.refresh_from_db()
+    assert typed.state == "finished", typed.error
+    assert [r["headers"].get("Authorization") for r in other.requests] == [None, None]
+    # The worker checks the registered URL again at every request: here the list changed
+    # after the run was queued. The endpoint is never connected to, so it never sees the key.
     with django_capture_on_commit_callbacks(execute=False):
-        queued = _run(world, f"openai:{other.url()}#m")
-    settings.EGRESS_ALLOW = [f"127.0.0.1:{allowed.port}"]
-    before = len(loopback_only)
+        queued = run_request(
+            case_id=world.cases["a"].pk,
+            actor=world.users["triager"],
+            artifact_id=world.artifacts["a"].pk,
+            target_id=target.pk,
+            trials=2,
+        )
+    settings.EGRESS_ALLOW = [f"127.0.0.1:{other.port}"]
+    before, seen = len(loopback_only), len(allowed.requests)
     run_execute(run_id=queued.pk)
     queued.refresh_from_db()
     assert (queued.state, queued.error) == ("failed", "address not public")
-    assert other.requests == [] and loopback_only[before:] == []
+    assert len(allowed.requests) == seen and loopback_only[before:] == []
+    assert not any(API_KEY in json.dumps(e.data) + e.reason for e in AuditEvent.objects.all())
 
 
 def test_webhooks_cannot_be_aimed_inside(world: World, api_as: Any) -> None:

@@ -182,6 +182,32 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/cases/{case_id}/embargo"): row(401, 403, 404, 403, 404, 200, 404, 404, 200),
     # Telling one more vendor is the coordinators'; vendor A was already told of case A (422).
     ("POST", "/api/v1/cases/{case_id}/vendors"): row(401, 403, 404, 403, 404, 422, 404, 404, 422),
+    # The vendor grid: the case's parties (coordinators, told vendors), not its reporter.
+    ("GET", "/api/v1/cases/{case_id}/vendors"): row(401, 404, 404, 200, 404, 200, 404, 404, 200),
+    # A vendor states its own status; the coordinators any vendor's.
+    ("POST", "/api/v1/cases/{case_id}/vendors/{organisation}/status"): row(
+        401, 403, 404, 200, 404, 200, 404, 404, 200
+    ),
+    # Target registry (issue 19): the target here is vendor A's, offered to the program.
+    ("GET", "/api/v1/verification/targets"): signed_in(200, anonymous=401),
+    # Vendor A's members (and the admin) register for vendor A; anyone else: 422 organisation.
+    ("POST", "/api/v1/verification/targets"): row(401, 422, 422, 201, 422, 422, 422, 422, 201),
+    ("GET", "/api/v1/verification/targets/{target_id}"): row(
+        401, 404, 404, 200, 404, 200, 404, 404, 200
+    ),
+    ("POST", "/api/v1/verification/targets/{target_id}/offer"): row(
+        401, 404, 404, 200, 404, 403, 404, 404, 200
+    ),
+    ("POST", "/api/v1/verification/targets/{target_id}/retire"): row(
+        401, 404, 404, 200, 404, 403, 404, 404, 200
+    ),
+    ("POST", "/api/v1/cases/{case_id}/matrices"): row(401, 403, 404, 403, 404, 201, 404, 404, 201),
+    ("GET", "/api/v1/cases/{case_id}/matrices"): CASE_A_READ_API,
+    ("GET", "/api/v1/matrices/{group_id}"): CASE_A_READ_API,
+    # No reproduced cell in the matrix: nobody to bring in (422) for the coordinators.
+    ("POST", "/api/v1/matrices/{group_id}/vendors"): row(
+        401, 403, 404, 403, 404, 422, 404, 404, 422
+    ),
     ("GET", "/api/v1/webhooks"): signed_in(200, anonymous=401),
     # A program's webhooks are its triagers' (the coordinator organisation runs open-models).
     ("POST", "/api/v1/webhooks"): row(401, 403, 403, 403, 403, 201, 403, 403, 201),
@@ -296,6 +322,19 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ),
     ("POST", "cases/<int:case_id>/embargo/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/vendors/"): row(302, 302, 404, 302, 404, 422, 404, 404, 422),
+    ("POST", "cases/<int:case_id>/vendors/<slug:organisation>/status/"): row(
+        302, 302, 404, 302, 404, 302, 404, 404, 302
+    ),
+    ("GET", "verification/targets/"): signed_in(200, anonymous=302),
+    ("POST", "verification/targets/"): signed_in(422, anonymous=302),
+    ("POST", "verification/targets/<int:target_id>/offer/"): row(
+        302, 404, 404, 302, 404, 403, 404, 404, 302
+    ),
+    ("POST", "verification/targets/<int:target_id>/retire/"): row(
+        302, 404, 404, 302, 404, 403, 404, 404, 302
+    ),
+    ("POST", "cases/<int:case_id>/matrix/"): row(302, 302, 404, 302, 404, 302, 404, 404, 302),
+    ("POST", "matrices/<int:group_id>/vendors/"): row(302, 403, 404, 403, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/merge/"): row(302, 404, 404, 404, 404, 302, 404, 404, 302),
     ("POST", "cases/<int:case_id>/duplicates/<int:duplicate_id>/dismiss/"): row(
         302, 404, 404, 404, 404, 302, 404, 404, 302
@@ -389,6 +428,11 @@ def _fill(path: str, world: World) -> str:
         values["{extension_id}"] = values["<int:extension_id>"] = _extension_id(world)
     if "{webhook_id}" in path:
         values["{webhook_id}"] = _webhook_id(world)
+    if "target_id" in path or "matrices" in path or "matrix" in path:
+        values["{target_id}"] = values["<int:target_id>"] = _target_id(world)
+    if "group_id" in path:
+        values["{group_id}"] = values["<int:group_id>"] = _group_id(world)
+    values["{organisation}"] = values["<slug:organisation>"] = "vendor-a"
     if "<int:token_id>" in path:  # a token of researcher_a's
         token, _ = token_create(user=world.users["researcher_a"], scopes=["read"])
         values["<int:token_id>"] = token.pk
@@ -410,6 +454,35 @@ def _extension_id(world: World) -> int:
     ).pk
 
 
+def _target_id(world: World) -> int:
+    """Vendor A's endpoint target on its artifact, offered to the program (made once)."""
+    from modelcvd.verification.models import Target
+
+    target, created = Target.objects.get_or_create(
+        organisation=world.orgs["vendor_a"],
+        name="matrix target",
+        defaults={
+            "kind": "endpoint",
+            "artifact": world.artifacts["a"],
+            "url": "http://127.0.0.1:9/v1",
+            "model_name": "chat-7b",
+            "registered_by": world.users["vendor_a"],
+        },
+    )
+    if created:
+        target.offered_to.add(world.program)
+    return target.pk
+
+
+def _group_id(world: World) -> int:
+    from modelcvd.verification.models import RunGroup
+
+    group = RunGroup.objects.filter(case=world.cases["a"]).first() or RunGroup.objects.create(
+        case=world.cases["a"], requested_by=world.users["triager"], trials=5
+    )
+    return group.pk
+
+
 def _webhook_id(world: World) -> int:
     from modelcvd.notifications.services import webhook_create
 
@@ -423,6 +496,25 @@ VISIBILITY = {"researcher_a": "reporter", "vendor_a": "vendor"}
 
 
 def _api_body(path: str, role: str, world: World) -> dict[str, Any]:
+    if "/vendors/" in path and path.endswith("/status"):
+        return {"status": "affected"}
+    if path.endswith("/verification/targets"):
+        return {
+            "organisation": "vendor-a",
+            "name": "t",
+            "kind": "endpoint",
+            "artifact_id": world.artifacts["a"].pk,
+            "url": "http://127.0.0.1:9/v1",
+            "model_name": "chat-7b",
+        }
+    if path.endswith("/offer"):
+        return {"program": "open-models"}
+    if path.endswith("/retire"):
+        return {}
+    if path.endswith("/matrices"):
+        return {"target_ids": [_target_id(world)], "trials": 2}
+    if path.endswith("/matrices/{group_id}/vendors"):
+        return {"organisation": "vendor-b", "reason": "permission matrix"}
     if path.endswith("/advisories"):
         from tests.advisories.helpers import content
 
@@ -559,6 +651,14 @@ def _web_body(route: str, role: str, world: World) -> dict[str, Any]:
     for suffix, body in transparency.items():
         if route.endswith(suffix):
             return body
+    if route.endswith("/status/"):
+        return {"status": "affected"}
+    if route.endswith("/offer/"):
+        return {"program": "open-models", "offered": "yes"}
+    if route.endswith("matrix/"):
+        return {"target_ids": [str(_target_id(world))], "trials": "2"}
+    if route.endswith("matrices/<int:group_id>/vendors/"):
+        return {"organisation": "vendor-b", "reason": "permission matrix"}
     if route == "account/tokens/":
         return {"name": "matrix", "scopes": ["read", "submit"], "days": "30"}
     if route.startswith("advisories/"):

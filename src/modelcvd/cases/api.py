@@ -12,23 +12,27 @@ from ninja import Router, Status
 from modelcvd.accounts.auth import API_AUTH, api_user
 from modelcvd.accounts.models import TokenScope
 from modelcvd.accounts.scopes import scope_narrow, token_scope
-from modelcvd.cases.models import Case
+from modelcvd.cases.models import Case, CaseVendor
 from modelcvd.cases.schemas import (
     CaseBrief,
     CommentIn,
     CommentOut,
+    VendorGridRowOut,
     VendorNotifyIn,
     VendorPartyOut,
+    VendorStatusIn,
 )
 from modelcvd.cases.selectors import (
     case_access,
     case_get_visible,
     case_list_visible,
+    case_vendor_grid,
     comments_visible,
     triage_queue,
 )
 from modelcvd.cases.services import (
     case_vendor_notify,
+    case_vendor_status_set,
     comment_add,
     deadlines_out,
     embargo_out,
@@ -138,3 +142,42 @@ def vendor_notify(
         201,
         {"case": case_id, "organisation": body.organisation, "notified_at": party.notified_at},
     )
+
+
+def vendor_row_out(party: CaseVendor) -> dict[str, Any]:
+    return {
+        "organisation": party.organisation.slug,
+        "name": party.organisation.name,
+        "status": party.status,
+        "status_at": party.status_at,
+        "notified_at": party.notified_at,
+    }
+
+
+@router.get(
+    "/cases/{case_id}/vendors",
+    response=list[VendorGridRowOut],
+    summary="The vendor grid: each vendor party's own status in the case",
+)
+@token_scope(TokenScope.READ)
+def vendor_grid(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
+    return [vendor_row_out(p) for p in case_vendor_grid(actor=api_user(request), case_id=case_id)]
+
+
+@router.post(
+    "/cases/{case_id}/vendors/{organisation}/status",
+    response=VendorGridRowOut,
+    summary="State a vendor's status in the case (its members or the coordinators)",
+)
+@token_scope(TokenScope.TRIAGE, TokenScope.READ)
+def vendor_status(
+    request: HttpRequest, case_id: int, organisation: str, body: VendorStatusIn
+) -> dict[str, Any]:
+    party = case_vendor_status_set(
+        case_id=case_id,
+        organisation=organisation,
+        status=body.status.value,
+        actor=api_user(request),
+        reason=body.reason,
+    )
+    return vendor_row_out(party)

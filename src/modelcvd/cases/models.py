@@ -9,7 +9,7 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.access import CaseQuerySet
 from modelcvd.policy.models import Program
 from modelcvd.scoring.tier import Tier
-from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind
+from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind, VendorCaseStatus
 
 
 class Case(models.Model):
@@ -85,6 +85,12 @@ class CaseVendor(models.Model):
     notified_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The vendor's own status in this case (the vendor grid): set by the vendor's members or
+    # the case's coordinators (cases.services.vendors.case_vendor_status_set).
+    status = models.CharField(
+        max_length=20, choices=VendorCaseStatus.choices, default=VendorCaseStatus.NO_RESPONSE
+    )
+    status_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["notified_at", "id"]
@@ -117,6 +123,7 @@ class TimelineEvent(models.Model):
         PAYLOAD = "payload", "Payload received"
         MERGE = "merge", "Merge"
         VENDOR_NOTIFY = "vendor_notify", "Vendor notified"
+        VENDOR_STATUS = "vendor_status", "Vendor status"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

@@ -11,7 +11,8 @@ from typing import Any
 from django.http import HttpRequest
 
 from modelcvd.accounts.access import is_administrator
-from modelcvd.accounts.models import Organisation
+from modelcvd.accounts.models import Organisation, User
+from modelcvd.cases.access import vendor_organisations
 from modelcvd.cases.forms import (
     CommentForm,
     EmbargoForm,
@@ -20,6 +21,7 @@ from modelcvd.cases.forms import (
     ScoreForm,
     TransitionForm,
     VendorNotifyForm,
+    VendorStatusForm,
     WaitingForm,
 )
 from modelcvd.cases.models import Case, Comment
@@ -29,8 +31,10 @@ from modelcvd.cases.workflow import CaseState, targets_for
 from modelcvd.web.helpers import request_user
 
 
-def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
-    """Severity, deadlines, extensions and embargo, with the forms the actor may use."""
+def case_policy_context(case: Case, access: CaseAccess, user: User) -> dict[str, Any]:
+    """Severity, deadlines, extensions, embargo and the vendor grid, with the forms the actor
+    may use."""
+    own = vendor_organisations(user, case) if access.vendor else set()
     return {
         "severity": severity_out(case),
         "deadlines": deadlines_out(case),
@@ -51,6 +55,15 @@ def case_policy_context(case: Case, access: CaseAccess) -> dict[str, Any]:
         if access.staff
         else [],
         "vendor_notify_form": VendorNotifyForm() if access.staff else None,
+        # The vendor grid: each vendor party's own status; its members or the coordinators
+        # state it. Reporters do not see it.
+        "vendor_grid": [
+            (party, access.staff or party.organisation_id in own)
+            for party in case.vendor_parties.select_related("organisation")
+        ]
+        if (access.staff or access.vendor)
+        else [],
+        "vendor_status_form": VendorStatusForm(),
     }
 
 
@@ -99,5 +112,5 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         ),
         "targets": targets,
         "visibilities": visibilities,
-        **case_policy_context(case, access),
+        **case_policy_context(case, access, user),
     }

@@ -9,7 +9,13 @@ from ninja import Schema
 from pydantic import Field
 
 from modelcvd.scoring.rubric import Access
-from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind, EmbargoAction
+from modelcvd.vocabulary import (
+    CaseState,
+    CommentVisibility,
+    DeadlineKind,
+    EmbargoAction,
+    VendorCaseStatus,
+)
 
 
 class CaseBrief(Schema):
@@ -107,6 +113,19 @@ class VendorNotifyIn(Schema):
 class VendorPartyOut(Schema):
     case: int
     organisation: str
+    notified_at: datetime
+
+
+class VendorStatusIn(Schema):
+    status: VendorCaseStatus = Field(description="affected, not_affected, fixed or no_response")
+    reason: str = Field("", max_length=5000)
+
+
+class VendorGridRowOut(Schema):
+    organisation: str
+    name: str
+    status: VendorCaseStatus
+    status_at: datetime | None
     notified_at: datetime
 
 

@@ -10,7 +10,7 @@ from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from modelcvd.cases.models import Case, CaseSeen, Comment, Embargo, TimelineEvent
+from modelcvd.cases.models import Case, CaseSeen, CaseVendor, Comment, Embargo, TimelineEvent
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -217,3 +217,10 @@ def next_deadline(case: Case) -> tuple[str, datetime] | None:
         if getattr(case, due) is not None and getattr(case, done) is None
     ]
     return min(open_, key=lambda pair: pair[1]) if open_ else None
+
+
+def case_vendor_grid(*, actor: Actor, case_id: int) -> QuerySet[CaseVendor]:
+    """The case's vendor parties with each one's own status (the vendor grid), for the case's
+    parties (coordinators and told vendors); NotFound for everyone else."""
+    case = case_get_for(actor=actor, case_id=case_id, action="party")
+    return CaseVendor.objects.filter(case=case).select_related("organisation")

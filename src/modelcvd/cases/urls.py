@@ -18,4 +18,9 @@ urlpatterns = [
     ),
     path("cases/<int:case_id>/embargo/", views.case_embargo_view, name="embargo"),
     path("cases/<int:case_id>/vendors/", views.case_vendor_notify_view, name="vendor_notify"),
+    path(
+        "cases/<int:case_id>/vendors/<slug:organisation>/status/",
+        views.case_vendor_status_view,
+        name="vendor_status",
+    ),
 ]

@@ -27,6 +27,7 @@ from modelcvd.cases.forms import (
     InboxFilterForm,
     TransitionForm,
     VendorNotifyForm,
+    VendorStatusForm,
     WaitingForm,
 )
 from modelcvd.cases.page import case_artifact_choices, case_page_context
@@ -42,6 +43,7 @@ from modelcvd.cases.services import (
     case_seen_mark,
     case_transition,
     case_vendor_notify,
+    case_vendor_status_set,
     case_waiting_set,
     comment_add,
     embargo_apply,
@@ -271,3 +273,21 @@ def case_vendor_notify_view(request: HttpRequest, case_id: int) -> HttpResponse:
         return f"Vendor {d['organisation']} notified."
 
     return case_action(request, case_id, VendorNotifyForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def case_vendor_status_view(request: HttpRequest, case_id: int, organisation: str) -> HttpResponse:
+    def act(form: forms.Form) -> str:
+        d = form.cleaned_data
+        party = case_vendor_status_set(
+            case_id=case_id,
+            organisation=organisation,
+            status=d["status"],
+            actor=request_user(request),
+            reason=d["reason"],
+        )
+        return f"Status of {party.organisation.name}: {party.get_status_display()}."
+
+    return case_action(request, case_id, VendorStatusForm, act)

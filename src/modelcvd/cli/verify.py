@@ -93,6 +93,12 @@ class Verify(Command):
             default=4,
             help="parallel HTTP requests (default: %(default)s)",
         )
+        parser.add_argument(
+            "--api-key-env",
+            metavar="VAR",
+            help="name of an environment variable holding the bearer token for openai: "
+            "endpoints (the token never appears on the command line); default: no token",
+        )
         parser.add_argument("--seed", type=int, help="base seed (default: the report's, else 0)")
         pin = parser.add_mutually_exclusive_group()
         pin.add_argument("--no-pin", action="store_true", help="do not check the report's artifact")
@@ -188,16 +194,23 @@ def _judge_from(spec: str, args: argparse.Namespace) -> Judge:
             except OSError as exc:
                 raise _usage(f"cannot read rubric {args.rubric}: {exc.strerror}") from exc
         return LLMJudge(
-            target_from_uri(rest, batch_size=args.batch_size, api_key=_operator_key()),
+            target_from_uri(rest, batch_size=args.batch_size, api_key=_operator_key(args)),
             rubric=rubric,
         )
     raise _usage(f"unknown judge {spec!r}: use refusal, classifier:DIR or llm:TARGET")
 
 
-def _operator_key() -> str | None:
-    """The key for an `openai:` endpoint this operator names: the CLI runs on their machine,
-    against their endpoint, so it goes direct (a server's requests go through core.egress)."""
-    return os.environ.get("MODELCVD_OPENAI_API_KEY") or None
+def _operator_key(args: argparse.Namespace) -> str | None:
+    """The key for an `openai:` endpoint this operator names, from the environment variable
+    they named (`--api-key-env`): the CLI runs on their machine, against their endpoint, so it
+    goes direct (a server's requests go through core.egress, with a registered target's key).
+    """
+    if not args.api_key_env:
+        return None
+    key = os.environ.get(args.api_key_env)
+    if not key:
+        raise _usage(f"--api-key-env: the environment variable {args.api_key_env} is not set")
+    return key
 
 
 def _pin(args: argparse.Namespace, pinned: ModelIdentity | None) -> ModelIdentity | None:
@@ -245,7 +258,7 @@ def _verify(args: argparse.Namespace, out: Output) -> None:
         replayable=args.replayable,
         batch_size=args.batch_size,
         concurrency=args.concurrency,
-        api_key=_operator_key(),
+        api_key=_operator_key(args),
     )
     try:
         judges = [_judge_from(item, args) for item in (args.judge or ["refusal"])]

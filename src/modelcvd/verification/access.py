@@ -8,20 +8,31 @@ its case's rule (cases/access.py); a run on a held-out benchmark item follows it
 |            | reporters never see each other's); unless the run replays a held-out item    |
 |            | they may not read (vendors get the aggregates of verification/holdout.py)   |
 | coordinate | the case's coordinators: cancel it                                           |
+
+A registered target (Target):
+
+| action | who                                                                              |
+|--------|----------------------------------------------------------------------------------|
+| view   | administrators; the members of its organisation (vendor members of a vendor,     |
+| use    | triagers of a coordinator); the triagers of the organisations running a program  |
+|        | the target was offered to. Never another vendor.                                 |
+| manage | administrators and the members of its organisation: offer, withdraw, retire      |
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import Exists, Q
 
+from modelcvd.accounts.access import actor_meets, administers, organisations_as
 from modelcvd.cases.models import Case
 from modelcvd.core.access import Actor, RestrictedQuerySet
 from modelcvd.reports.models import Report
+from modelcvd.vocabulary import Role
 
 if TYPE_CHECKING:
-    from modelcvd.verification.models import VerificationRun  # noqa: F401 (the row type)
+    from modelcvd.verification.models import Target, VerificationRun  # noqa: F401 (row types)
 
 
 def _view(actor: Actor) -> Q:
@@ -35,3 +46,41 @@ class RunQuerySet(RestrictedQuerySet["VerificationRun"]):
         "view": _view,
         "coordinate": lambda actor: Q(case__in=Case.objects.allowed(actor, "coordinate")),
     }
+
+
+def _member(actor: Actor) -> Q:
+    return (
+        administers(actor)
+        | Q(organisation_id__in=organisations_as(actor, Role.VENDOR_MEMBER))
+        | Q(organisation_id__in=organisations_as(actor, Role.TRIAGER))
+    )
+
+
+def _use(actor: Actor) -> Q:
+    return _member(actor) | Q(offered_to__organisation_id__in=organisations_as(actor, Role.TRIAGER))
+
+
+class TargetQuerySet(RestrictedQuerySet["Target"]):
+    rules = {"view": _use, "use": _use, "manage": _member}
+
+
+def may_register_target(actor: Actor | None, organisation_id: int, vendor: bool) -> bool:
+    """Whether `actor` may register a target for the organisation: its members (vendor members
+    of a vendor, triagers of a coordinator) and administrators."""
+    if actor is None:
+        return False
+    role = Role.VENDOR_MEMBER if vendor else Role.TRIAGER
+    return actor_meets(
+        actor,
+        administers(actor)
+        | Q(Exists(organisations_as(actor, role).filter(organisation_id=organisation_id))),
+    )
+
+
+def target_organisations(actor: Actor) -> Q:
+    """A condition on organisations: those `actor` may register targets for."""
+    return (
+        administers(actor)
+        | Q(kind="vendor", pk__in=organisations_as(actor, Role.VENDOR_MEMBER))
+        | Q(pk__in=organisations_as(actor, Role.TRIAGER))
+    )

@@ -10,14 +10,16 @@ from functools import partial
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
 
+from modelcvd.accounts.models import Organisation
 from modelcvd.artifacts import lineage
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.access import target_organisations
 from modelcvd.verification.engine.stats import wilson_interval
 from modelcvd.verification.holdout import benchmark_aggregate
-from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.models import Target, VerificationRun
 from modelcvd.vocabulary import DECIDED_VERDICTS
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -178,3 +180,47 @@ def derivative_statuses(
     return lineage.derivative_statuses(
         affected=affected, verdicts=partial(case_run_verdicts, case_id)
     )
+
+
+def targets_visible(*, actor: Actor) -> QuerySet[Target]:
+    """The targets `actor` may see: their organisation's, and those offered to programs their
+    organisation runs (verification/access.py)."""
+    return (
+        Target.objects.restrict(actor, "view")
+        .select_related("organisation", "artifact")
+        .prefetch_related("offered_to")
+    )
+
+
+def target_get_for(
+    *, actor: Actor, target_id: int, action: str = "view", forbidden: str = ""
+) -> Target:
+    """The target if `actor` may do `action` to it; NotFound when missing or not allowed."""
+    return Target.objects.select_related("organisation", "artifact").get_for(
+        actor=actor, action=action, forbidden=forbidden, pk=target_id
+    )
+
+
+def targets_for_case(*, actor: Actor, case: Case) -> QuerySet[Target]:
+    """The active targets a coordinator may run `case` on: those they may use that belong to
+    the organisation running the case's program or were offered to that program."""
+    return (
+        Target.objects.restrict(actor, "use")
+        .filter(active=True)
+        .filter(
+            pk__in=Target.objects.filter(
+                Q(organisation_id=case.program.organisation_id) | Q(offered_to=case.program_id)
+            ).values("pk")
+        )
+        .select_related("organisation", "artifact")
+    )
+
+
+def target_registration_organisations(*, actor: Actor) -> QuerySet[Organisation]:
+    """The organisations `actor` may register targets for (the register form's choices)."""
+    return Organisation.objects.filter(target_organisations(actor)).order_by("name")
+
+
+def target_ids_managed(*, actor: Actor) -> set[int]:
+    """The targets `actor` may offer, withdraw and retire."""
+    return set(Target.objects.restrict(actor, "manage").values_list("pk", flat=True))

@@ -18,11 +18,19 @@ from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_get_visible
 from modelcvd.cases.services import case_score
 from modelcvd.cases.views import case_action
-from modelcvd.verification.forms import FixOpinionForm, ReverifyForm
-from modelcvd.verification.selectors import measured_reproducibility
-from modelcvd.verification.services import AFTER_FIX, fix_opinion_record, reverification_request
+from modelcvd.core.errors import InvalidInput
+from modelcvd.verification.forms import BringInForm, FixOpinionForm, MatrixForm, ReverifyForm
+from modelcvd.verification.matrix import matrix_get_for
+from modelcvd.verification.selectors import measured_reproducibility, targets_for_case
+from modelcvd.verification.services import (
+    AFTER_FIX,
+    fix_opinion_record,
+    matrix_request,
+    matrix_vendor_bring_in,
+    reverification_request,
+)
 from modelcvd.web.errors import domain_errors_as_pages
-from modelcvd.web.helpers import form_errors, request_user
+from modelcvd.web.helpers import errors_text, form_errors, request_user
 
 # The forms live on the case page: refusals are told there.
 on_case_page = domain_errors_as_pages(back="cases:detail", back_kwargs=("case_id",))
@@ -101,3 +109,48 @@ def case_score_view(request: HttpRequest, case_id: int) -> HttpResponse:
         return f"Scored: tier {case.tier}."
 
     return case_action(request, case_id, ScoreForm, act)
+
+
+@login_required
+@require_http_methods(["POST"])
+@on_case_page
+def matrix_request_view(request: HttpRequest, case_id: int) -> HttpResponse:
+    user = request_user(request)
+    case = case_get_visible(actor=user, case_id=case_id)
+    choices = [(t.pk, t.name) for t in targets_for_case(actor=user, case=case)]
+    form = MatrixForm(request.POST, targets=choices)
+    if form.is_valid():
+        group = matrix_request(
+            case_id=case_id,
+            actor=user,
+            target_ids=form.cleaned_data["target_ids"],
+            trials=form.cleaned_data["trials"],
+            sequential=form.cleaned_data["sequential"],
+        )
+        messages.success(request, f"Transfer matrix #{group.pk} queued.")
+    else:
+        _errors(request, form)
+    return redirect("cases:detail", case_id=case_id)
+
+
+@login_required
+@require_http_methods(["POST"])
+@domain_errors_as_pages
+def matrix_bring_in_view(request: HttpRequest, group_id: int) -> HttpResponse:
+    user = request_user(request)
+    matrix = matrix_get_for(actor=user, group_id=group_id)
+    form = BringInForm(request.POST)
+    if form.is_valid():
+        try:
+            party = matrix_vendor_bring_in(
+                actor=user,
+                group_id=group_id,
+                organisation=form.cleaned_data["organisation"],
+                reason=form.cleaned_data["reason"],
+            )
+            messages.success(request, f"Vendor {party.organisation.name} notified.")
+        except InvalidInput as exc:
+            messages.error(request, errors_text(exc.errors))
+    else:
+        _errors(request, form)
+    return redirect("cases:detail", case_id=matrix.case_id)

@@ -117,7 +117,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('at', models.DateTimeField()),
-                ('kind', models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('reverification', 'Re-verification requested'), ('fix_confirmed', 'Reporter confirms the fix'), ('fix_disputed', 'Reporter disputes the fix'), ('score', 'Scored'), ('waiting', 'Waiting on reporter'), ('extension', 'Deadline extension'), ('escalation', 'Escalation'), ('embargo', 'Embargo'), ('scope', 'Scope check'), ('payload', 'Payload received'), ('merge', 'Merge'), ('vendor_notify', 'Vendor notified')], max_length=20)),
+                ('kind', models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('reverification', 'Re-verification requested'), ('fix_confirmed', 'Reporter confirms the fix'), ('fix_disputed', 'Reporter disputes the fix'), ('score', 'Scored'), ('waiting', 'Waiting on reporter'), ('extension', 'Deadline extension'), ('escalation', 'Escalation'), ('embargo', 'Embargo'), ('scope', 'Scope check'), ('payload', 'Payload received'), ('merge', 'Merge'), ('vendor_notify', 'Vendor notified'), ('vendor_status', 'Vendor status')], max_length=20)),
                 ('from_state', models.CharField(blank=True, max_length=32)),
                 ('to_state', models.CharField(blank=True, max_length=32)),
                 ('reason', models.TextField(blank=True)),
@@ -133,6 +133,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('notified_at', models.DateTimeField()),
+                ('status', models.CharField(choices=[('affected', 'Affected'), ('not_affected', 'Not affected'), ('fixed', 'Fixed'), ('no_response', 'No response')], default='no_response', max_length=20)),
+                ('status_at', models.DateTimeField(blank=True, null=True)),
                 ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='vendor_parties', to='cases.case')),
                 ('notified_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
                 ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.organisation')),

@@ -35,7 +35,11 @@ from modelcvd.cases.services.transitions import (
     case_transition,
     comment_add,
 )
-from modelcvd.cases.services.vendors import case_vendor_notify, vendors_untold
+from modelcvd.cases.services.vendors import (
+    case_vendor_notify,
+    case_vendor_status_set,
+    vendors_untold,
+)
 
 __all__ = [
     "FixedVersion",
@@ -47,6 +51,7 @@ __all__ = [
     "case_seen_mark",
     "case_transition",
     "case_vendor_notify",
+    "case_vendor_status_set",
     "case_waiting_set",
     "comment_add",
     "deadline_breaches_escalate",

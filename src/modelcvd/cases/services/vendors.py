@@ -15,14 +15,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, User
+from modelcvd.artifacts.models import Artifact
+from modelcvd.cases.access import vendor_organisations
 from modelcvd.cases.mail import vendor_notice_mail
 from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh
 from modelcvd.core.audit import audit_record
-from modelcvd.core.errors import FieldError, InvalidInput
+from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.core.projections import case_projections_refresh
 from modelcvd.notifications.services import webhook_emit
+from modelcvd.vocabulary import VendorCaseStatus
 
 
 def artifact_vendor_ids(case: Case) -> set[int]:
@@ -52,10 +55,20 @@ def vendors_record(
     return new
 
 
-def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: str) -> CaseVendor:
+def case_vendor_notify(
+    *,
+    case_id: int,
+    organisation: str,
+    actor: User,
+    reason: str,
+    artifact_id: int | None = None,
+) -> CaseVendor:
     """Tell one more vendor organisation (by slug) of the case: its members see the case from
     now on. Coordinators only (404 for those who do not see the case, 403 for parties); 422
-    unless the organisation is a vendor whose artifact the case names and was not told yet."""
+    unless the organisation is a vendor whose artifact the case names and was not told yet.
+
+    `artifact_id`: an artifact of that vendor that evidence showed affected (a transfer
+    matrix's reproduced cell), added to the case's artifacts in the same step, audited."""
     reason = reason.strip()
     if not reason:
         raise InvalidInput([FieldError("reason", "a reason is required to notify a vendor")])
@@ -72,6 +85,12 @@ def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: 
         vendor = Organisation.objects.filter(
             slug=organisation, kind=Organisation.Kind.VENDOR
         ).first()
+        added = None
+        if vendor is not None and artifact_id is not None:
+            added = Artifact.objects.filter(pk=artifact_id, vendor=vendor).first()
+            if added is None:
+                raise InvalidInput([FieldError("artifact_id", "not an artifact of this vendor")])
+            case.artifacts.add(added)
         if vendor is None or vendor.pk not in artifact_vendor_ids(case):
             raise InvalidInput(
                 [FieldError("organisation", "not the vendor of an artifact this case names")]
@@ -96,9 +115,55 @@ def case_vendor_notify(*, case_id: int, organisation: str, actor: User, reason: 
             action="case.vendor_notify",
             obj=case,
             reason=reason,
-            data={"organisation": vendor.slug},
+            data={"organisation": vendor.slug}
+            | ({"artifact_added": added.pk} if added is not None else {}),
         )
         case_projections_refresh(case_ids=[case.pk])
         webhook_emit(case=case, event="case.vendor_notify", data={"organisation": vendor.slug})
         vendor_notice_mail(case_id=case.pk, organisation_ids=[vendor.pk])
     return CaseVendor.objects.get(case=case, organisation=vendor)
+
+
+def case_vendor_status_set(
+    *, case_id: int, organisation: str, status: str, actor: User, reason: str = ""
+) -> CaseVendor:
+    """State a vendor party's own status in the case (affected, not affected, fixed, no
+    response): by that vendor's members or the case's coordinators; audited and on the
+    timeline. 404 for those who do not see the case, 403 for other parties."""
+    if status not in VendorCaseStatus.values:
+        raise InvalidInput([FieldError("status", f"one of {list(VendorCaseStatus.values)}")])
+    reason = reason.strip()
+    if len(reason) > 5000:
+        raise InvalidInput([FieldError("reason", "at most 5000 characters")])
+    with transaction.atomic():
+        case = case_get_for(actor=actor, case_id=case_id, lock=True)
+        party = (
+            CaseVendor.objects.select_related("organisation")
+            .filter(case=case, organisation__slug=organisation)
+            .first()
+        )
+        if party is None:
+            raise InvalidInput([FieldError("organisation", "not a vendor party of this case")])
+        coordinator = Case.objects.allows(actor, case, "coordinate")
+        if not coordinator and party.organisation_id not in vendor_organisations(actor, case):
+            raise Forbidden("only the vendor's members or the coordinators state its status")
+        now = timezone.now()
+        party.status, party.status_at = status, now
+        party.save(update_fields=["status", "status_at"])
+        label = VendorCaseStatus(status).label
+        TimelineEvent.objects.create(
+            case=case,
+            at=now,
+            actor=actor,
+            kind=TimelineEvent.Kind.VENDOR_STATUS,
+            reason=f"vendor {party.organisation.name} status: {label}"
+            + (f" ({reason})" if reason else ""),
+        )
+        audit_record(
+            actor=actor,
+            action="case.vendor_status",
+            obj=case,
+            reason=reason,
+            data={"organisation": party.organisation.slug, "status": status},
+        )
+    return party

@@ -1,5 +1,6 @@
-"""Writes of verification: runs requested, queued and cancelled (runs), executed by workers
-(execution), and the reporter's re-verification of a fix (reverify). Import from this package.
+"""Writes of verification: runs requested, queued and cancelled, and transfer matrices (runs),
+executed by workers (execution), the reporter's re-verification of a fix (reverify), and the
+target registry (targets). Import from this package.
 """
 
 from modelcvd.verification.services.execution import (
@@ -21,9 +22,17 @@ from modelcvd.verification.services.runs import (
     JUDGES,
     MAX_TRIALS,
     check_target,
+    matrix_request,
+    matrix_vendor_bring_in,
     run_cancel,
     run_create,
     run_request,
+)
+from modelcvd.verification.services.targets import (
+    target_credential_open,
+    target_offer,
+    target_register,
+    target_retire,
 )
 
 __all__ = [
@@ -35,6 +44,8 @@ __all__ = [
     "check_target",
     "fix_opinion_record",
     "fixed_versions",
+    "matrix_request",
+    "matrix_vendor_bring_in",
     "reverification_request",
     "run_cancel",
     "run_chunks",
@@ -43,5 +54,9 @@ __all__ = [
     "run_execute_chunk",
     "run_request",
     "runs_stalled",
+    "target_credential_open",
+    "target_offer",
+    "target_register",
+    "target_retire",
     "verification_queue",
 ]

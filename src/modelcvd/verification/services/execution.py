@@ -30,6 +30,7 @@ from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
 from modelcvd.verification.engine.stats import SequentialTest
 from modelcvd.verification.engine.targets import TargetError, target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
+from modelcvd.verification.services.targets import target_credential_open
 
 TRIAL_PURPOSE = "verification.trial"
 
@@ -73,16 +74,21 @@ def runs_stalled(*, idle_seconds: int) -> list[int]:
     )
 
 
-def run_target(uri: str) -> Any:
+def run_target(run: VerificationRun) -> Any:
     """The run's target. Endpoints are called through the egress policy (core.egress): checked
-    and pinned addresses, no redirects, capped time and size. The platform's API key
-    (MODELCVD_OPENAI_API_KEY) goes only to a destination the allow list admitted, decided on
-    the resolution the connection uses; a coordinator's URL elsewhere never receives it."""
-    key = settings.OPENAI_API_KEY
-    transport = egress.EgressTransport(
-        allowlist_only_headers={"Authorization": f"Bearer {key}"} if key else None
+    and pinned addresses, no redirects, capped time and size. A registered target's credential
+    (sealed for that target, opened here, audited) goes only to the URL registered with it; a
+    target URI named directly carries no credential: the platform holds no key of its own."""
+    transport = egress.EgressTransport()
+    target = run.target
+    if target is None:
+        return target_from_uri(run.target_uri, transport=transport)
+    return target_from_uri(
+        target.uri,
+        transport=transport,
+        concurrency=target.max_concurrency,
+        api_key=target_credential_open(target=target, run_id=run.pk),
     )
-    return target_from_uri(uri, transport=transport)
 
 
 def run_error(exc: Exception) -> tuple[str, str]:
@@ -194,7 +200,9 @@ def _run_end(
 
 def _run_start(run_id: int) -> VerificationRun | None:
     """The run, marked running; None when it has ended already (nothing left to do)."""
-    run = VerificationRun.objects.select_related("report", "artifact", "case").get(pk=run_id)
+    run = VerificationRun.objects.select_related("report", "artifact", "case", "target").get(
+        pk=run_id
+    )
     if run.state not in (VerificationRun.State.QUEUED, VerificationRun.State.RUNNING):
         return None
     VerificationRun.objects.filter(pk=run.pk).update(
@@ -215,7 +223,7 @@ def run_execute_chunk(*, run_id: int, start: int, stop: int) -> VerificationRun:
         spec = _spec(run)
         rows = run.trial_rows.filter(index__gte=start, index__lt=stop).select_related("sealed")
         completed = [_trial_of(row) for row in rows]
-        target = run_target(run.target_uri)
+        target = run_target(run)
         judge = RefusalJudge()
         run_trials(
             spec,
@@ -254,7 +262,9 @@ def _trial_of(row: VerificationTrial) -> Any:
 def run_execute(*, run_id: int) -> VerificationRun:
     """Run (or resume) the trials of a run. Called by the worker; safe to call again."""
 
-    run = VerificationRun.objects.select_related("report", "artifact", "case").get(pk=run_id)
+    run = VerificationRun.objects.select_related("report", "artifact", "case", "target").get(
+        pk=run_id
+    )
     if run.state in (VerificationRun.State.FINISHED, VerificationRun.State.CANCELLED):
         return run
     VerificationRun.objects.filter(pk=run.pk).update(
@@ -263,7 +273,7 @@ def run_execute(*, run_id: int) -> VerificationRun:
     try:
         spec = _spec(run)
         completed = _stored_trials(run)
-        target = run_target(run.target_uri)
+        target = run_target(run)
         sequential = (
             SequentialTest(p0=0.05, p1=0.3, alpha=0.05, beta=0.1, max_trials=run.trials)
             if run.sequential

@@ -1,6 +1,6 @@
 """The verification parts of the case page, rendered by the app that owns runs, so the case page
 needs no import of this app (verification builds on cases and reports, not the other way): the
-runs with their progress, the version matrix and re-verification, the held-out aggregates, and
+runs with their progress, the version matrix, transfer matrices and re-verification, the held-out aggregates, and
 the timeline without the per-run results on held-out items the viewer may not see."""
 
 from __future__ import annotations
@@ -13,8 +13,15 @@ from django.db.models import QuerySet
 from modelcvd.cases.models import Case, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess
 from modelcvd.reports.holdout import withheld_report_ids
+from modelcvd.verification.forms import MatrixForm
 from modelcvd.verification.holdout import benchmark_aggregate, timeline_visible
-from modelcvd.verification.selectors import run_progress, runs_for_case, version_matrix
+from modelcvd.verification.matrix import matrices_for_case
+from modelcvd.verification.selectors import (
+    run_progress,
+    runs_for_case,
+    targets_for_case,
+    version_matrix,
+)
 from modelcvd.verification.views import reverify_context
 from modelcvd.web.helpers import request_user
 
@@ -36,6 +43,17 @@ def case_verification_section(
         ],
         "versions": version_matrix(case=case, actor=user),
         "reverify": reverify_context(case=case, access=access),
+        "matrices": matrices_for_case(actor=user, case=case)
+        if (access.staff or access.vendor)
+        else [],
+        "matrix_form": MatrixForm(
+            targets=[
+                (t.pk, f"{t.name} ({t.organisation.name}) on {t.artifact}")
+                for t in targets_for_case(actor=user, case=case)
+            ]
+        )
+        if access.staff
+        else None,
     }
 
 
