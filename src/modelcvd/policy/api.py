@@ -38,6 +38,14 @@ class ProgramOut(Schema):
     disclosure_days: dict[str, int] = Field(description="Calendar days per severity tier.")
     abstract_first: bool
     benchmark_holdout: bool
+    auto_verify: bool = Field(
+        description="Reports are reproduced on the program's targets on intake, before triage."
+    )
+    auto_verify_trials: int
+    reproduction_threshold: float = Field(
+        description="A measured rate reproduces when its 95% Clopper-Pearson lower bound is at "
+        "least this."
+    )
     security_txt_url: str
     policy_url: str
 
@@ -62,6 +70,9 @@ class PolicyIn(Schema):
     abstract_first: bool | None = None
     benchmark_holdout: bool | None = None
     accepts_reports: bool | None = None
+    auto_verify: bool | None = None
+    auto_verify_trials: int | None = None
+    reproduction_threshold: float | None = None
 
 
 def program_out(program: Program) -> dict[str, Any]:
@@ -83,6 +94,9 @@ def program_out(program: Program) -> dict[str, Any]:
         "disclosure_days": program.disclosure_days,
         "abstract_first": program.abstract_first,
         "benchmark_holdout": program.benchmark_holdout,
+        "auto_verify": program.auto_verify,
+        "auto_verify_trials": program.auto_verify_trials,
+        "reproduction_threshold": program.reproduction_threshold,
         "security_txt_url": urls["security_txt"],
         "policy_url": urls["policy"],
     }
