@@ -21,13 +21,14 @@ from scipy import stats
 from modelcvd.advisories.affected import listed_versions
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.services import FixedVersion, case_transition
+from modelcvd.cases.services import FixedVersion, case_score, case_transition
 from modelcvd.core.models import AuditEvent
 from modelcvd.policy.services import program_policy_update
 from modelcvd.reports.models import Report
 from modelcvd.reports.services import report_submit
 from modelcvd.verification.models import Target, VerificationRun
-from modelcvd.verification.services import target_offer, target_register
+from modelcvd.verification.selectors import measured_reproducibility
+from modelcvd.verification.services import matrix_request, target_offer, target_register
 from modelcvd.vocabulary import CaseState, VersionStatus
 from tests.factories import World, document, sign_in
 
@@ -206,6 +207,30 @@ def test_reports_are_reproduced_on_intake_and_the_queue_orders_by_the_measured_r
     assert 'id="track-records"' not in reporter.get(f"/cases/{good.pk}/").content.decode()
     # The credential never shows.
     assert SECRET not in page + detail
+
+    # Beside the rubric: transfer and universality from the latest transfer matrix (none yet,
+    # then one on the program's target); the JEF score is said not to be computed.
+    assert "no transfer matrix yet" in detail and "0DIN JEF score: not computed" in detail
+    with django_capture_on_commit_callbacks(execute=True):
+        matrix_request(
+            case_id=good.pk,
+            actor=world.users["triager"],
+            target_ids=[Target.objects.get(name="B's chat").pk],
+            trials=4,
+        )
+    detail = triager.get(f"/cases/{good.pk}/").content.decode()
+    assert "transfer <strong>1/1</strong> targets reproduced" in detail
+    assert "universality <strong>1/1</strong> harm categories reproduced" in detail
+
+    # The rubric's reproducibility input (the latest run's lower bound) is judged against the
+    # program's threshold in the severity explanation.
+    scored = case_score(
+        case_id=good.pk,
+        actor=world.users["triager"],
+        rubric={"access": "hosted_api"},
+        measured=measured_reproducibility(case_id=good.pk),
+    )
+    assert "meets the program's reproduction threshold of 50%" in scored.severity_explanation
 
 
 @pytest.mark.slow
