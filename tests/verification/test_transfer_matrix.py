@@ -280,6 +280,14 @@ def test_a_report_runs_as_a_matrix_on_two_registered_targets(
     as_a = call(vendor_a, "get", f"/api/v1/matrices/{group.pk}", 200)
     assert [r["target_id"] for r in as_a["rows"]] == [local["id"]] and as_a["proposals"] == []
     call(vendor_b, "get", f"/api/v1/matrices/{group.pk}", 404)
+    # Nor do vendor A's lists of runs and versions name B's model.
+    a_runs = call(vendor_a, "get", f"/api/v1/cases/{case.pk}/verifications", 200)
+    assert {r["id"] for r in a_runs} == {r.pk for r in runs if r.target_id == local["id"]}
+    a_versions = call(vendor_a, "get", f"/api/v1/cases/{case.pk}/versions", 200)
+    assert [v["artifact_id"] for v in a_versions] == [local_artifact.pk]
+    assert len(call(triager, "get", f"/api/v1/cases/{case.pk}/verifications", 200)) == 4
+    page = sign_in(Client(), world.users["vendor_a"]).get(f"/cases/{case.pk}/").content.decode()
+    assert "remote-chat" not in page and "B&#x27;s endpoint" not in page
     assert not CaseVendor.objects.filter(case=case, organisation=world.orgs["vendor_b"]).exists()
     # Bringing B in is an explicit, audited notify; B's model joins the case's artifacts.
     call(

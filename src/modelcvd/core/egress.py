@@ -16,7 +16,8 @@ ranges, unspecified; IPv4-mapped IPv6 (always); and the IPv6 forms that embed an
 The allow list (MODELCVD_EGRESS_ALLOW) lets a deployment reach internal targets on purpose, a
 local model server for instance: CIDR ranges or addresses (any port), `IP:PORT` or
 `[IPv6]:PORT`, and `NAME` or `NAME:PORT` entries that trust whatever that name resolves to.
-Headers given as `allowlist_only_headers` (the platform-wide API key) are added only when the
+Headers given as `allowlist_only_headers` (no caller since issue 19 removed the platform-wide
+API key; registered targets pass their own) are added only when the
 checked, pinned destination was admitted by the allow list, decided on the same resolution the
 connection uses: a name that resolved to an allowed address a moment ago and to an attacker's
 public address now gets no key.

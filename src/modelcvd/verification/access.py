@@ -6,7 +6,8 @@ its case's rule (cases/access.py); a run on a held-out benchmark item follows it
 |------------|------------------------------------------------------------------------------|
 | view       | the case's parties; a reporter, the runs of their own report only (merged    |
 |            | reporters never see each other's); unless the run replays a held-out item    |
-|            | they may not read (vendors get the aggregates of verification/holdout.py)   |
+|            | they may not read (vendors get the aggregates of verification/holdout.py);  |
+|            | a run on a registered target: only coordinators and who may see the target |
 | coordinate | the case's coordinators: cancel it                                           |
 
 A registered target (Target):
@@ -38,7 +39,14 @@ if TYPE_CHECKING:
 def _view(actor: Actor) -> Q:
     readable = Q(report__held_out=False) | Q(report__in=Report.objects.allowed(actor, "held_out"))
     own = Q(report__in=Report.objects.allowed(actor, "reporter"))
-    return (Q(case__in=Case.objects.allowed(actor, "party")) | own) & readable
+    # A run on a registered target tells which model it ran on: the case's coordinators see
+    # it, and otherwise only those who may see the target (never another vendor).
+    on_target = (
+        Q(target__isnull=True)
+        | Q(case__in=Case.objects.allowed(actor, "coordinate"))
+        | _target_rule(actor, "target__")
+    )
+    return (Q(case__in=Case.objects.allowed(actor, "party")) | own) & readable & on_target
 
 
 class RunQuerySet(RestrictedQuerySet["VerificationRun"]):
@@ -48,16 +56,23 @@ class RunQuerySet(RestrictedQuerySet["VerificationRun"]):
     }
 
 
-def _member(actor: Actor) -> Q:
+def _member(actor: Actor, prefix: str = "") -> Q:
     return (
         administers(actor)
-        | Q(organisation_id__in=organisations_as(actor, Role.VENDOR_MEMBER))
-        | Q(organisation_id__in=organisations_as(actor, Role.TRIAGER))
+        | Q(**{f"{prefix}organisation_id__in": organisations_as(actor, Role.VENDOR_MEMBER)})
+        | Q(**{f"{prefix}organisation_id__in": organisations_as(actor, Role.TRIAGER)})
+    )
+
+
+def _target_rule(actor: Actor, prefix: str = "") -> Q:
+    """The targets' view/use rule, on the target reached through `prefix` (for runs)."""
+    return _member(actor, prefix) | Q(
+        **{f"{prefix}offered_to__organisation_id__in": organisations_as(actor, Role.TRIAGER)}
     )
 
 
 def _use(actor: Actor) -> Q:
-    return _member(actor) | Q(offered_to__organisation_id__in=organisations_as(actor, Role.TRIAGER))
+    return _target_rule(actor)
 
 
 class TargetQuerySet(RestrictedQuerySet["Target"]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
@@ -47,7 +47,10 @@ class RunIn(Schema):
         "or leave empty and name a registered target_id",
     )
     target_id: int | None = Field(
-        None, description="A registered target pinned to artifact_id (its credential is used)."
+        None,
+        ge=1,
+        le=2**63 - 1,
+        description="A registered target pinned to artifact_id (its credential is used).",
     )
     trials: int = Field(ge=1, le=10_000)
     judge: Literal["refusal"] = "refusal"
@@ -235,7 +238,9 @@ class TargetIn(Schema):
     organisation: str = Field(max_length=100, description="slug of the organisation it is for")
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["endpoint", "local"]
-    artifact_id: int = Field(description="The artifact version the target serves.")
+    artifact_id: int = Field(
+        ge=1, le=2**63 - 1, description="The artifact version the target serves."
+    )
     url: str = Field("", max_length=500, description="endpoint: base URL, e.g. .../v1")
     model_name: str = Field("", max_length=200, description="endpoint: the server's model name")
     api_key: str = Field(
@@ -271,7 +276,7 @@ class OfferIn(Schema):
 
 
 class MatrixIn(Schema):
-    target_ids: list[int] = Field(min_length=1, max_length=20)
+    target_ids: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(min_length=1, max_length=20)
     trials: int = Field(ge=1, le=10_000)
     sequential: bool = Field(False, description="Each run stops early once its SPRT decides.")
     base_seed: int | None = Field(None, ge=0, le=2**63 - 1)

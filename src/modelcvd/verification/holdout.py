@@ -62,14 +62,24 @@ def benchmark_aggregate(*, case: Case) -> list[dict[str, Any]]:
 
 def timeline_visible(*, actor: Actor, case: Case) -> QuerySet[TimelineEvent]:
     """The case's timeline without the per-run verification results on held-out items that
-    `actor` may not see (those entries name their run: "verification run #N ...")."""
+    `actor` may not see, nor on registered targets they may not see (those entries name their
+    run: "verification run #N ...")."""
     events = timeline_for(case=case)
     hidden = withheld_report_ids(actor=actor, case=case)
-    if not hidden:
-        return events
-    run_ids = VerificationRun.objects.filter(case=case, report_id__in=hidden).values_list(
-        "pk", flat=True
+    # Runs on registered targets the actor may not see (another vendor's model) too.
+    on_hidden_targets = (
+        VerificationRun.objects.filter(case=case, target__isnull=False)
+        .exclude(pk__in=VerificationRun.objects.allowed(actor, "view"))
+        .values_list("pk", flat=True)
     )
+    run_ids = [
+        *VerificationRun.objects.filter(case=case, report_id__in=hidden).values_list(
+            "pk", flat=True
+        ),
+        *on_hidden_targets,
+    ]
+    if not run_ids:
+        return events
     for run_id in run_ids:
         events = events.exclude(
             kind=TimelineEvent.Kind.VERIFICATION, reason__startswith=f"verification run #{run_id} "

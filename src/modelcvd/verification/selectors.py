@@ -95,8 +95,11 @@ def version_matrix(
     # Per-run results on a held-out benchmark item would tell a vendor how each item fares:
     # vendors get the per-category aggregates (verification/holdout.py) instead.
     hidden = withheld_report_ids(actor=actor, case=case) if actor is not None else set()
+    runs = case.verification_runs.all()
+    if actor is not None:  # runs on targets the actor may not see stay out (access.py)
+        runs = runs.filter(pk__in=VerificationRun.objects.allowed(actor, "view"))
     for run in (
-        case.verification_runs.select_related("artifact")
+        runs.select_related("artifact")
         .exclude(report_id__in=hidden)
         .filter(state=VerificationRun.State.FINISHED)
         .order_by("created_at", "id")

@@ -16,6 +16,7 @@ from modelcvd.reports.holdout import withheld_report_ids
 from modelcvd.verification.forms import MatrixForm
 from modelcvd.verification.holdout import benchmark_aggregate, timeline_visible
 from modelcvd.verification.matrix import matrices_for_case
+from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import (
     run_progress,
     runs_for_case,
@@ -39,7 +40,9 @@ def case_verification_section(
         "access": access,
         "runs": [
             (run, run_progress(run))
-            for run in runs_for_case(case=case).exclude(report_id__in=withheld)
+            for run in runs_for_case(case=case)
+            .exclude(report_id__in=withheld)
+            .filter(pk__in=VerificationRun.objects.allowed(user, "view"))
         ],
         "versions": version_matrix(case=case, actor=user),
         "reverify": reverify_context(case=case, access=access),
