@@ -44,6 +44,8 @@ LINEAGE_STATUS: dict[str, VersionStatus] = {
 def _measured(run_id: int | None) -> str:
     """The run's measurement against its program's threshold (k/n, exact interval, whether
     the lower bound meets the threshold), for the advisory's per-version reason."""
+    if run_id is None:
+        return ""
     run = VerificationRun.objects.select_related("case", "report").filter(pk=run_id).first()
     if run is None or run.report.held_out:
         return ""  # a held-out item's result is given as aggregates only (verification.holdout)

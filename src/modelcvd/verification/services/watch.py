@@ -138,8 +138,9 @@ def _earlier_versions(artifact: Artifact) -> list[int]:
 
 def regression_watch(*, artifact_id: int) -> list[VerificationRun]:
     """Re-run, on the new version `artifact_id`, every past case that reproduced on a version
-    it replaces (its best measured run reproduced at its program's threshold), where a target
-    pinned to the new version is offered to the case's program."""
+    it replaces (its latest run that reproduced at its program's threshold, replayed with the
+    same report and trial count), where a target pinned to the new version is offered to the
+    case's program."""
     artifact = Artifact.objects.filter(pk=artifact_id).first()
     if artifact is None:
         return []
