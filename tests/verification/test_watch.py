@@ -30,7 +30,7 @@ from modelcvd.verification.models import Target, VerificationRun
 from modelcvd.verification.selectors import measured_reproducibility
 from modelcvd.verification.services import matrix_request, target_offer, target_register
 from modelcvd.vocabulary import CaseState, VersionStatus
-from tests.factories import World, document, sign_in
+from tests.factories import World, document, report_data, sign_in
 
 SECRET = "sk-vendor-b-watch-5e4d3c2b1a-SEALED"
 TRIALS = 8
@@ -99,11 +99,12 @@ def _cp(k: int, n: int) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def _endpoint_target(world: World, artifact: Artifact, port: int, name: str) -> Target:
-    vendor = world.users["vendor_b"]
+def _endpoint_target(
+    world: World, artifact: Artifact, port: int, name: str, vendor: str = "vendor_b"
+) -> Target:
     target = target_register(
-        actor=vendor,
-        organisation="vendor-b",
+        actor=world.users[vendor],
+        organisation=vendor.replace("_", "-"),
         name=name,
         kind="endpoint",
         artifact_id=artifact.pk,
@@ -111,7 +112,7 @@ def _endpoint_target(world: World, artifact: Artifact, port: int, name: str) -> 
         model_name=f"{artifact.name}@{artifact.revision}" if artifact.revision else artifact.name,
         api_key=SECRET,
     )
-    target_offer(actor=vendor, target_id=target.pk, program=world.program.slug)
+    target_offer(actor=world.users[vendor], target_id=target.pk, program=world.program.slug)
     return target
 
 
@@ -307,3 +308,47 @@ def test_no_rerun_without_a_target_for_the_new_version(
     assert not VerificationRun.objects.filter(purpose=VerificationRun.Purpose.REGRESSION).exists()
     assert Case.objects.get(pk=report.case_id).state == CaseState.FIX_AVAILABLE
     assert AuditEvent.objects.filter(action="verification.regression_watch").exists()
+
+
+@pytest.mark.slow
+def test_an_abstract_first_report_is_reproduced_once_its_payload_arrives_after_scope(
+    reproducing_program: tuple[World, int],
+    api_as: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    world, port = reproducing_program
+    world.program.abstract_first = True
+    world.program.save(update_fields=["abstract_first"])
+    _endpoint_target(world, world.artifacts["a"], port, "A's chat", vendor="vendor_a")
+    researcher, triager = api_as("researcher_a"), api_as("triager")
+    data = report_data()
+    with django_capture_on_commit_callbacks(execute=True):
+        created = researcher.post(
+            "/api/v1/reports/abstract", {k: v for k, v in data.items() if k != "reproduction"}
+        )
+        report_id = created.json()["id"]
+        scoped = triager.post(
+            f"/api/v1/reports/{report_id}/scope", {"in_scope": True, "reason": "in scope"}
+        )
+        assert scoped.status_code == 200
+    assert not VerificationRun.objects.filter(report_id=report_id).exists()  # no payload yet
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        uploaded = researcher.post(
+            f"/api/v1/reports/{report_id}/payload", {"reproduction": data["reproduction"]}
+        )
+        assert uploaded.status_code == 200
+        # Nothing ran inside the request: the intake task is queued on commit.
+        assert not VerificationRun.objects.filter(report_id=report_id).exists()
+    assert queued  # the intake task (and the duplicate index) went out on commit
+    run = VerificationRun.objects.get(report_id=report_id)
+    assert (run.purpose, run.state, run.target.name) == (
+        VerificationRun.Purpose.INTAKE,
+        VerificationRun.State.FINISHED,
+        "A's chat",
+    )
+    case = Case.objects.get(pk=run.case_id)
+    assert (case.measured_successes, case.measured_trials, case.reproduced) == (
+        TRIALS,
+        TRIALS,
+        True,
+    )
