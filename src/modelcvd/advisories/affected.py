@@ -13,7 +13,9 @@ from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.models import Case, CaseFix
 from modelcvd.credits.models import Credit
 from modelcvd.credits.selectors import credits_public
+from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import case_run_verdicts, derivative_statuses
+from modelcvd.verification.services.watch import run_measurement
 from modelcvd.vocabulary import RunVerdict, VersionStatus, VexJustification
 
 
@@ -37,6 +39,18 @@ LINEAGE_STATUS: dict[str, VersionStatus] = {
     "not_affected": VersionStatus.NOT_AFFECTED,
     "under_investigation": VersionStatus.UNDER_INVESTIGATION,
 }
+
+
+def _measured(run_id: int | None) -> str:
+    """The run's measurement against its program's threshold (k/n, exact interval, whether
+    the lower bound meets the threshold), for the advisory's per-version reason."""
+    if run_id is None:
+        return ""
+    run = VerificationRun.objects.select_related("case", "report").filter(pk=run_id).first()
+    if run is None or run.report.held_out:
+        return ""  # a held-out item's result is given as aggregates only (verification.holdout)
+    found = run_measurement(run)
+    return f" ({found.text()})" if found is not None else ""
 
 
 def listed_versions(case: Case) -> list[ListedVersion]:
@@ -68,7 +82,7 @@ def listed_versions(case: Case) -> list[ListedVersion]:
             reason = f"reported; verification run #{run_id} did not reproduce the attack"
         elif verdict == RunVerdict.REPRODUCED:
             status = VersionStatus.AFFECTED
-            reason = f"verification run #{run_id} reproduced the attack"
+            reason = f"verification run #{run_id} reproduced the attack" + _measured(run_id)
         else:
             status, reason = VersionStatus.AFFECTED, "reported"
         listed[artifact.pk] = ListedVersion(
@@ -82,7 +96,8 @@ def listed_versions(case: Case) -> list[ListedVersion]:
             listed[fixed.pk] = ListedVersion(
                 fixed,
                 VersionStatus.AFFECTED,
-                f"named as the fix; verification run #{run_id} reproduced the attack on it",
+                f"named as the fix; verification run #{run_id} reproduced the attack on it"
+                + _measured(run_id),
                 run_id=run_id,
             )
         else:

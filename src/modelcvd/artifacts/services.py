@@ -11,6 +11,7 @@ from modelcvd.artifacts.access import may_register
 from modelcvd.artifacts.cards import Card
 from modelcvd.artifacts.digest import ModelManifest, huggingface_purl
 from modelcvd.artifacts.models import Artifact
+from modelcvd.core.announcements import ARTIFACT_VERSION, announce
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput
 from modelcvd.interop.advisory import GIT_COMMIT, SHA256_HEX
@@ -154,6 +155,7 @@ def artifact_supersede(*, actor: User | None, artifact: Artifact, by: Artifact) 
         artifact.superseded_by = by
         artifact.save(update_fields=["superseded_by"])
         audit_record(actor=actor, action="artifact.supersede", obj=artifact, data={"by": by.pk})
+        announce(ARTIFACT_VERSION, by.pk)  # regression watch (verification)
     return artifact
 
 
@@ -233,6 +235,8 @@ def artifact_fix_register(
             fixes.superseded_by = fixed
             fixes.save(update_fields=["superseded_by"])
             audit_record(actor=actor, action="artifact.supersede", obj=fixes, data={"by": fixed.pk})
+        # Regression watch (verification): past reproduced cases re-run on the new version.
+        announce(ARTIFACT_VERSION, fixed.pk)
     return fixed
 
 

@@ -51,6 +51,17 @@ class Case(models.Model):
     ssvc = models.JSONField(default=dict, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 
+    # The measured rate of reproduction (verification.services.watch writes it through
+    # cases.services.measure): the intake run that best reproduced the case, its 95 %
+    # Clopper-Pearson interval, and whether the lower bound met the program's threshold.
+    # `reproduced` None: not measured yet.
+    measured_successes = models.PositiveIntegerField(null=True, blank=True)
+    measured_trials = models.PositiveIntegerField(null=True, blank=True)
+    measured_low = models.FloatField(null=True, blank=True)
+    measured_high = models.FloatField(null=True, blank=True)
+    measured_run_id = models.PositiveIntegerField(null=True, blank=True)
+    reproduced = models.BooleanField(null=True, blank=True)
+
     # Deadlines (cases/services/deadlines.py), recomputed on every change that moves them.
     waiting_on_reporter_since = models.DateTimeField(null=True, blank=True)
     acknowledge_due = models.DateTimeField(null=True, blank=True)
@@ -124,6 +135,7 @@ class TimelineEvent(models.Model):
         MERGE = "merge", "Merge"
         VENDOR_NOTIFY = "vendor_notify", "Vendor notified"
         VENDOR_STATUS = "vendor_status", "Vendor status"
+        REGRESSION = "regression", "Regression"
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField()

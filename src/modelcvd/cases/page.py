@@ -25,7 +25,13 @@ from modelcvd.cases.forms import (
     WaitingForm,
 )
 from modelcvd.cases.models import Case, Comment
-from modelcvd.cases.selectors import CaseAccess, case_access, case_get_visible, comments_visible
+from modelcvd.cases.selectors import (
+    CaseAccess,
+    case_access,
+    case_get_visible,
+    comments_visible,
+    reporter_track_records,
+)
 from modelcvd.cases.services import deadlines_out, embargo_out, severity_out, vendors_untold
 from modelcvd.cases.services.scoring import PUBLISH_POINTS, TRIAGE_POINTS
 from modelcvd.cases.workflow import CaseState, targets_for
@@ -133,5 +139,6 @@ def case_page_context(request: HttpRequest, case_id: int) -> dict[str, Any]:
         ),
         "targets": targets,
         "visibilities": visibilities,
+        "track_records": reporter_track_records(case=case, access=access),
         **case_policy_context(case, access, user),
     }

@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case as DbCase
+from django.db.models import (
+    DateTimeField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
@@ -58,13 +69,62 @@ def case_get_visible(*, actor: Actor, case_id: int) -> Case:
 
 
 def triage_queue(*, actor: Actor) -> QuerySet[Case]:
-    """Cases waiting on a coordinator: the programs this actor triages, oldest first."""
+    """Cases waiting on a coordinator: the programs this actor triages, by measured rate of
+    reproduction (reproduce before triage): those reproduced at their program's threshold
+    first (highest lower bound first), then those not measured yet, then those measured and
+    not reproduced; oldest first within each."""
     return (
         Case.objects.select_related("program")
         .restrict(actor, "coordinate")
         .filter(state__in=[s.value for s in TRIAGE_QUEUE_STATES])
-        .order_by("created_at", "id")
+        .annotate(
+            measure_rank=DbCase(
+                When(reproduced=True, then=Value(0)),
+                When(reproduced__isnull=True, then=Value(1)),
+                default=Value(2),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("measure_rank", F("measured_low").desc(nulls_last=True), "created_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """A reporter's record on the platform, for coordinators: reports sent, how many of them
+    reproduced at their program's threshold when measured, and that rate."""
+
+    reporter_id: int
+    reporter: str
+    reports: int
+    verified: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.verified / self.reports if self.reports else None
+
+
+def reporter_track_records(*, case: Case, access: CaseAccess) -> list[TrackRecord]:
+    """The track record of each reporter of `case`; coordinators only (others: empty)."""
+    if not access.staff:
+        return []
+    reporters = (
+        case.reports.order_by("reporter_id")
+        .values_list("reporter_id", "reporter__username")
+        .distinct()
+    )
+    records = []
+    for reporter_id, username in reporters:
+        theirs = Case.objects.filter(reports__reporter_id=reporter_id)
+        records.append(
+            TrackRecord(
+                reporter_id=reporter_id,
+                reporter=username,
+                reports=theirs.count(),
+                verified=theirs.filter(reproduced=True).count(),
+            )
+        )
+    return records
 
 
 def merged_family(*, case: Case) -> list[int]:

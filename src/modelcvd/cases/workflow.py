@@ -23,7 +23,8 @@ TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     S.REMEDIATING: frozenset({S.FIX_AVAILABLE, S.DISCLOSED, S.WITHHELD}),
     # A fix that fails verification sends the case back to remediation.
     S.FIX_AVAILABLE: frozenset({S.FIX_VERIFIED, S.REMEDIATING}),
-    S.FIX_VERIFIED: frozenset({S.DISCLOSED, S.WITHHELD}),
+    # A regression (a later version reproduces it again: the regression watch) reopens it.
+    S.FIX_VERIFIED: frozenset({S.DISCLOSED, S.WITHHELD, S.REMEDIATING}),
     S.DISCLOSED: frozenset({S.CLOSED}),
     S.WITHHELD: frozenset({S.DISCLOSED, S.CLOSED}),
     S.CLOSED: frozenset(),

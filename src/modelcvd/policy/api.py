@@ -45,6 +45,14 @@ class ProgramOut(Schema):
     fix_min_trials: int = Field(
         description="Fewest trials on the fixed version before a fix verdict says fixed."
     )
+    auto_verify: bool = Field(
+        description="Reports are reproduced on the program's targets on intake, before triage."
+    )
+    auto_verify_trials: int
+    reproduction_threshold: float = Field(
+        description="A measured rate reproduces when its 95% Clopper-Pearson lower bound is at "
+        "least this."
+    )
     security_txt_url: str
     policy_url: str
 
@@ -71,6 +79,9 @@ class PolicyIn(Schema):
     fix_acceptable_rate: float | None = None
     fix_min_trials: int | None = None
     accepts_reports: bool | None = None
+    auto_verify: bool | None = None
+    auto_verify_trials: int | None = None
+    reproduction_threshold: float | None = None
 
 
 def program_out(program: Program) -> dict[str, Any]:
@@ -94,6 +105,9 @@ def program_out(program: Program) -> dict[str, Any]:
         "benchmark_holdout": program.benchmark_holdout,
         "fix_acceptable_rate": program.fix_acceptable_rate,
         "fix_min_trials": program.fix_min_trials,
+        "auto_verify": program.auto_verify,
+        "auto_verify_trials": program.auto_verify_trials,
+        "reproduction_threshold": program.reproduction_threshold,
         "security_txt_url": urls["security_txt"],
         "policy_url": urls["policy"],
     }

@@ -89,6 +89,14 @@ class Program(models.Model):
         validators=[MinValueValidator(1)],
         help_text="Fewest trials on the fixed version before a fix verdict says fixed.",
     )
+    # Reproduce before triage (docs/verification.md): with auto_verify on, a report whose
+    # payload arrives in scope is replayed, in the worker, on the targets offered to this
+    # program for the report's artifacts.
+    auto_verify = models.BooleanField(default=False)
+    auto_verify_trials = models.PositiveIntegerField(default=30)
+    # "Reproduces" means: the 95 % Clopper-Pearson lower bound of the measured rate is at least
+    # this (the triage order, the rubric's reproducibility input, the advisory, regressions).
+    reproduction_threshold = models.FloatField(default=0.5)
 
     class Meta:
         ordering = ["name"]

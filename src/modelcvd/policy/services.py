@@ -66,6 +66,9 @@ POLICY_FIELDS = (
     "fix_acceptable_rate",
     "fix_min_trials",
     "accepts_reports",
+    "auto_verify",
+    "auto_verify_trials",
+    "reproduction_threshold",
 )
 
 
@@ -118,6 +121,16 @@ def _check_policy(policy: dict[str, Any]) -> None:
     trials = policy.get("fix_min_trials", 30)
     if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 10_000:
         errors.append(FieldError("fix_min_trials", "a whole number of trials from 1 to 10000"))
+    trials = policy.get("auto_verify_trials", 30)
+    if isinstance(trials, bool) or not isinstance(trials, int) or not 1 <= trials <= 10_000:
+        errors.append(FieldError("auto_verify_trials", "a whole number of trials from 1 to 10000"))
+    threshold = policy.get("reproduction_threshold", 0.5)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0.0 < threshold <= 1.0
+    ):
+        errors.append(FieldError("reproduction_threshold", "a rate above 0 and at most 1"))
     expires = policy.get("security_txt_expires")
     if expires is not None and (not isinstance(expires, datetime) or expires.tzinfo is None):
         errors.append(FieldError("security_txt_expires", "an aware date-time (with a time zone)"))

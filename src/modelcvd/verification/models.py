@@ -132,6 +132,14 @@ class VerificationRun(models.Model):
         RunGroup, null=True, blank=True, on_delete=models.CASCADE, related_name="runs"
     )
     judge = models.CharField(max_length=50, default="refusal")
+
+    class Purpose(models.TextChoices):
+        REQUESTED = "requested", "Requested by a coordinator"
+        INTAKE = "intake", "Reproduce before triage"
+        REGRESSION = "regression", "Regression watch"
+
+    # Why it ran: asked for, on intake (the program's auto_verify), or on a new version.
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.REQUESTED)
     trials = models.PositiveIntegerField()
     base_seed = models.BigIntegerField(default=0)
     sequential = models.BooleanField(default=False)

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connections
 
 from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.services import watch
 from modelcvd.verification.services.execution import (
     run_chunks,
     run_execute,
@@ -71,3 +72,21 @@ def resume_stalled_runs() -> list[int]:
         log.warning("verification run stalled, queued again", extra={"run": run_id})
         run_verification.apply_async((run_id,), queue=verification_queue(run.target_uri))
     return stalled
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def verify_on_intake(self: Any, report_id: int) -> int:
+    """Reproduce before triage (services.watch.intake_verify): queue the report's runs."""
+    try:
+        return len(watch.intake_verify(report_id=report_id))
+    except DATABASE_GONE as exc:
+        raise _retry_later(self, exc) from exc
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True)
+def watch_new_version(self: Any, artifact_id: int) -> int:
+    """Regression watch (services.watch.regression_watch): queue the re-runs on a version."""
+    try:
+        return len(watch.regression_watch(artifact_id=artifact_id))
+    except DATABASE_GONE as exc:
+        raise _retry_later(self, exc) from exc

@@ -202,4 +202,39 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('user', 'case'), name='case_seen_once')],
             },
         ),
+        migrations.AddField(
+            model_name='case',
+            name='measured_high',
+            field=models.FloatField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='measured_low',
+            field=models.FloatField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='measured_run_id',
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='measured_successes',
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='measured_trials',
+            field=models.PositiveIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='case',
+            name='reproduced',
+            field=models.BooleanField(blank=True, null=True),
+        ),
+        migrations.AlterField(
+            model_name='timelineevent',
+            name='kind',
+            field=models.CharField(choices=[('opened', 'Opened'), ('transition', 'Transition'), ('comment', 'Comment'), ('verification', 'Verification'), ('reverification', 'Re-verification requested'), ('fix_confirmed', 'Reporter confirms the fix'), ('fix_disputed', 'Reporter disputes the fix'), ('score', 'Scored'), ('waiting', 'Waiting on reporter'), ('extension', 'Deadline extension'), ('escalation', 'Escalation'), ('embargo', 'Embargo'), ('scope', 'Scope check'), ('payload', 'Payload received'), ('merge', 'Merge'), ('vendor_notify', 'Vendor notified'), ('vendor_status', 'Vendor status'), ('regression', 'Regression')], max_length=20),
+        ),
     ]

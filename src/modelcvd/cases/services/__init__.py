@@ -27,6 +27,7 @@ from modelcvd.cases.services.embargo import (
     embargoes_expire,
 )
 from modelcvd.cases.services.inbox import case_seen_mark
+from modelcvd.cases.services.measure import case_measurement_record, case_regression_reopen
 from modelcvd.cases.services.merge import MergeConflict, case_merge
 from modelcvd.cases.services.scoring import case_score, severity_out
 from modelcvd.cases.services.transitions import (
@@ -45,8 +46,10 @@ __all__ = [
     "FixedVersion",
     "MergeConflict",
     "case_deadlines_refresh",
+    "case_measurement_record",
     "case_merge",
     "case_open",
+    "case_regression_reopen",
     "case_score",
     "case_seen_mark",
     "case_transition",

@@ -60,6 +60,16 @@ def reported_reproducibility(case: Case) -> tuple[float, str] | None:
     return low, f"reported trials {successes}/{trials} (exact lower bound)"
 
 
+def _threshold_note(case: Case, lower_bound: Any) -> str:
+    """Whether the reproducibility (a lower bound) meets the program's reproduction threshold
+    (policy.Program.reproduction_threshold, the rule of reproduce before triage)."""
+    threshold = case.program.reproduction_threshold
+    if not isinstance(lower_bound, int | float) or isinstance(lower_bound, bool):
+        return ""
+    met = "meets" if lower_bound >= threshold else "is below"
+    return f"; {met} the program's reproduction threshold of {threshold:.0%}"
+
+
 def _rubric_defaults(case: Case) -> dict[str, Any]:
     artifacts = list(case.artifacts.all())
     harm = case.reports.values_list("harm_category", flat=True).first() or "other"
@@ -126,6 +136,7 @@ def case_score(
         elif "reproducibility" not in inputs:
             reported = reported_reproducibility(case)
             inputs["reproducibility"], source = reported or (0.0, "no trials yet")
+        source += _threshold_note(case, inputs["reproducibility"])
         result = None
         try:
             result = rubric_score(RubricInput(**inputs))

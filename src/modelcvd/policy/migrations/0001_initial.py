@@ -52,4 +52,19 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('is_default',), name='one_default_program')],
             },
         ),
+        migrations.AddField(
+            model_name='program',
+            name='auto_verify',
+            field=models.BooleanField(default=False),
+        ),
+        migrations.AddField(
+            model_name='program',
+            name='auto_verify_trials',
+            field=models.PositiveIntegerField(default=30),
+        ),
+        migrations.AddField(
+            model_name='program',
+            name='reproduction_threshold',
+            field=models.FloatField(default=0.5),
+        ),
     ]

@@ -19,6 +19,7 @@ from modelcvd.accounts.services import anonymous_reporter_create
 from modelcvd.artifacts.services import artifacts_resolve
 from modelcvd.cases.models import Comment, TimelineEvent
 from modelcvd.cases.services import case_open, comment_add
+from modelcvd.core.announcements import REPORT_PAYLOAD, announce
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from modelcvd.core.projections import case_projections_refresh
@@ -124,6 +125,7 @@ def _report_create(
         audit_record(actor=actor, action="report.submit", obj=report, data={"case": case.pk})
         # Duplicate detection runs in the worker once the report is committed.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
+        announce(REPORT_PAYLOAD, report.pk)  # reproduce before triage (verification)
     return report
 
 
@@ -268,6 +270,7 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
         case_projections_refresh(case_ids=[report.case_id])
         # Only now is there a payload to fingerprint for duplicate detection.
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
+        announce(REPORT_PAYLOAD, report.pk)  # reproduce before triage (verification)
     return report
 
 

@@ -115,4 +115,9 @@ class Migration(migrations.Migration):
             model_name='verificationtrial',
             constraint=models.UniqueConstraint(fields=('run', 'index'), name='trial_once_per_run'),
         ),
+        migrations.AddField(
+            model_name='verificationrun',
+            name='purpose',
+            field=models.CharField(choices=[('requested', 'Requested by a coordinator'), ('intake', 'Reproduce before triage'), ('regression', 'Regression watch')], default='requested', max_length=20),
+        ),
     ]

@@ -6,6 +6,7 @@ refreshes its metrics facts. Called by verification.tasks; never queues a task i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -298,6 +299,15 @@ def run_execute(*, run_id: int) -> VerificationRun:
     return _run_finish(run, result.summary.to_dict())
 
 
+# Read each run this worker finished (services.watch registers its reader from the app's
+# ready(): it imports services.runs, which imports this module through the tasks).
+_finished_listeners: dict[str, Callable[[VerificationRun], None]] = {}
+
+
+def run_finished_listen(name: str, listener: Callable[[VerificationRun], None]) -> None:
+    _finished_listeners[name] = listener
+
+
 def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRun:
     with transaction.atomic():
         finished = VerificationRun.objects.filter(
@@ -330,4 +340,6 @@ def _run_finish(run: VerificationRun, summary: dict[str, Any]) -> VerificationRu
                 "verdict": summary["verdict"],
             },
         )
+    for listener in list(_finished_listeners.values()):
+        listener(run)
     return run

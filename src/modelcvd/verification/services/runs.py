@@ -197,6 +197,7 @@ def run_create(
     action: str = "verification.request",
     registered: Target | None = None,
     group: RunGroup | None = None,
+    purpose: str = VerificationRun.Purpose.REQUESTED,
 ) -> VerificationRun:
     """Store and queue a run whose inputs the caller has checked (who may, which target)."""
     seed = base_seed if base_seed is not None else (report.sampling.get("seed") or 0)
@@ -213,9 +214,10 @@ def run_create(
             trials=trials,
             base_seed=seed,
             sequential=sequential,
+            purpose=purpose,
         )
         audit_record(
-            actor=actor,
+            actor=None if purpose != VerificationRun.Purpose.REQUESTED else actor,
             action=action,
             obj=run,
             data={
