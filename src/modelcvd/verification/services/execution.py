@@ -90,6 +90,7 @@ def run_target(run: VerificationRun) -> Any:
         transport=transport,
         concurrency=target.max_concurrency,
         api_key=target_credential_open(target=target, run_id=run.pk),
+        requests_per_minute=target.requests_per_minute,
     )
 
 

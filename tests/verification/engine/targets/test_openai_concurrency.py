@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,17 @@ def test_a_batch_larger_than_the_concurrency_stays_within_it(remote: Remote) -> 
     assert len(list(endpoint.generate(requests(4)))) == 4
     endpoint.close()
     assert remote.counters()["max_in_flight"] == 2
+
+
+def test_a_registered_rate_limit_spaces_request_starts(remote: Remote) -> None:
+    """requests_per_minute (a registered target's limit): 600/min is one start per 0.1 s,
+    however many slots are free, measured where the requests arrive."""
+    endpoint = target(remote, concurrency=4, requests_per_minute=600)
+    assert len(list(endpoint.generate(requests(6)))) == 6
+    endpoint.close()
+    arrivals = sorted(remote.counters()["arrivals"])
+    gaps = [b - a for a, b in pairwise(arrivals)]
+    assert len(arrivals) == 6 and min(gaps) >= 0.09, gaps
 
 
 def test_429_retry_after_seconds_holds_back_every_request(remote: Remote) -> None:

@@ -29,11 +29,13 @@ def target_from_uri(
     concurrency: int = 4,
     transport: httpx.BaseTransport | None = None,
     api_key: str | None = None,
+    requests_per_minute: int | None = None,
 ) -> Target:
     """`hf:DIR` (local transformers model) or `openai:URL#MODEL` (chat-completions endpoint).
 
-    `transport` and `api_key` apply to endpoints: the server passes its egress transport (and
-    no key); the CLI passes no transport and the operator's own key."""
+    `transport`, `api_key` and `requests_per_minute` apply to endpoints: the server passes its
+    egress transport (and a registered target's key and rate limit); the CLI passes no transport
+    and the operator's own key."""
     scheme, _, rest = uri.partition(":")
     if scheme == "hf" and rest:
         require_ml("a local Hugging Face target (hf:DIR)")
@@ -48,6 +50,11 @@ def target_from_uri(
         if replayable:
             raise TargetError("--replayable needs a local target: HTTP endpoints cannot pin RNG")
         return OpenAICompatibleTarget(
-            url, model, concurrency=concurrency, transport=transport, api_key=api_key
+            url,
+            model,
+            concurrency=concurrency,
+            transport=transport,
+            api_key=api_key,
+            requests_per_minute=requests_per_minute,
         )
     raise TargetError(f"unknown target {uri!r}: use hf:DIR or openai:URL#MODEL")

@@ -139,6 +139,7 @@ class OpenAICompatibleTarget:
         api_key: str | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
         batch_size: int | None = None,
+        requests_per_minute: int | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise TargetError(
@@ -165,6 +166,11 @@ class OpenAICompatibleTarget:
         self._runner: _LoopThread | None = None
         self._slots: asyncio.Semaphore | None = None
         self._resume_at = 0.0  # time.monotonic() before which no request goes out (Retry-After)
+        # A registered target's rate limit: request starts (retries included) are spaced at
+        # least this far apart, so a run never exceeds what the endpoint's owner allowed.
+        self._interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self._next_start = 0.0
+        self._pace: asyncio.Lock | None = None
         self.retries = 0
 
     @property
@@ -212,6 +218,18 @@ class OpenAICompatibleTarget:
             trust_env=self._trust_env,
         )
         self._slots = asyncio.Semaphore(self.concurrency)
+        self._pace = asyncio.Lock()
+
+    async def _paced(self) -> None:
+        """Wait for this request's turn under the target's requests-per-minute limit."""
+        if not self._interval or self._pace is None:
+            return
+        async with self._pace:
+            now = time.monotonic()
+            start = max(now, self._next_start)
+            self._next_start = start + self._interval
+        if start > now:
+            await asyncio.sleep(start - now)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[Generation]:
         """Answers as they finish. A request that fails for good raises its TargetError (with
@@ -273,6 +291,7 @@ class OpenAICompatibleTarget:
             async with slots:
                 while (pause := self._resume_at - time.monotonic()) > 0:
                     await asyncio.sleep(pause)  # the endpoint asked everyone to wait
+                await self._paced()
                 try:
                     response = await runner.client.post(url, json=body)
                 except httpx.TransportError as exc:
