@@ -412,6 +412,11 @@ WEB.update(
         ("GET", "verifications/<int:run_id>/attestation.json"): row(
             302, 422, 404, 422, 404, 422, 404, 404, 422
         ),
+        # Watching a run (issue 17): whoever may read it; cancelling is the coordinators'.
+        ("GET", "verifications/<int:run_id>/"): row(302, 200, 404, 200, 404, 200, 404, 404, 200),
+        ("POST", "verifications/<int:run_id>/cancel/"): row(
+            302, 403, 404, 403, 404, 302, 404, 404, 302
+        ),
         # The OSV-style dump (issue 18): public.
         ("GET", "advisories/osv/<str:advisory_id>.json"): everyone(200),
         ("GET", "advisories/osv/all.zip"): everyone(200),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation
 from modelcvd.artifacts import lineage
@@ -68,13 +70,38 @@ class Progress:
     total: int
     successes: int
     interval: tuple[float, float] | None
+    # Seconds left, estimated from the trials measured so far (None before the first one).
+    seconds_left: float | None = None
+
+    @property
+    def time_left(self) -> str:
+        """The estimate in words, rounded as people read it."""
+        if self.seconds_left is None:
+            return ""
+        left = self.seconds_left
+        if left < 90:
+            return f"about {max(1, round(left))} s left"
+        if left < 90 * 60:
+            return f"about {round(left / 60)} min left"
+        return f"about {left / 3600:.1f} h left"
 
 
-def run_progress(run: VerificationRun) -> Progress:
+def run_progress(run: VerificationRun, *, now: datetime | None = None) -> Progress:
     done, successes = int(getattr(run, "done", 0)), int(getattr(run, "successes", 0))
     # Exact (Clopper-Pearson) like every interval shown: Wilson undercovers at small n.
     interval = tuple(float(x) for x in clopper_pearson_interval(successes, done)) if done else None
-    return Progress(done=done, total=run.trials, successes=successes, interval=interval)  # type: ignore[arg-type]
+    seconds_left = None
+    if run.state == VerificationRun.State.RUNNING and run.started_at is not None and done:
+        # Measured pace so far (the model load included, so the estimate errs long at first).
+        elapsed = ((now or timezone.now()) - run.started_at).total_seconds()
+        seconds_left = max(0.0, elapsed / done * (run.trials - done))
+    return Progress(
+        done=done,
+        total=run.trials,
+        successes=successes,
+        interval=interval,  # type: ignore[arg-type]
+        seconds_left=seconds_left,
+    )
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ urlpatterns = [
     path("cases/<int:case_id>/score/", views.case_score_view, name="case_score"),
     path("cases/<int:case_id>/reverify/", views.reverify_view, name="reverify"),
     path("cases/<int:case_id>/fix-opinion/", views.fix_opinion_view, name="fix_opinion"),
+    path("verifications/<int:run_id>/", views.run_page, name="run_page"),
+    path("verifications/<int:run_id>/cancel/", views.run_cancel_view, name="run_cancel"),
     path(
         "verifications/<int:run_id>/attestation.json",
         views.run_attestation_view,

@@ -10,12 +10,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from modelcvd.cases.forms import ScoreForm
 from modelcvd.cases.models import Case, TimelineEvent
-from modelcvd.cases.selectors import CaseAccess, case_get_visible
+from modelcvd.cases.selectors import CaseAccess, case_access, case_get_visible
 from modelcvd.cases.services import case_score
 from modelcvd.cases.views import case_action
 from modelcvd.core.errors import InvalidInput
@@ -24,6 +24,8 @@ from modelcvd.verification.matrix import matrix_get_for
 from modelcvd.verification.selectors import (
     measured_reproducibility,
     run_get_visible,
+    run_progress,
+    runs_for_case,
     targets_for_case,
 )
 from modelcvd.verification.services import (
@@ -33,6 +35,7 @@ from modelcvd.verification.services import (
     matrix_request,
     matrix_vendor_bring_in,
     reverification_request,
+    run_cancel,
 )
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import errors_text, form_errors, request_user
@@ -176,3 +179,39 @@ def matrix_bring_in_view(request: HttpRequest, group_id: int) -> HttpResponse:
     else:
         _errors(request, form)
     return redirect("cases:detail", case_id=matrix.case_id)
+
+
+LIVE_STATES = ("queued", "running")
+
+
+@login_required
+@require_http_methods(["GET"])
+@domain_errors_as_pages
+def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
+    """One run as it goes: progress, the time left at the measured pace, the verdict when it
+    ends, and a cancel button for the case's coordinators. Reloads itself while it runs."""
+    user = request_user(request)
+    run = runs_for_case(case=run_get_visible(actor=user, run_id=run_id).case).get(pk=run_id)
+    live = run.state in LIVE_STATES
+    staff = case_access(actor=user, case=run.case).staff
+    summary = run.summary or {}
+    return render(
+        request,
+        "verification/run.html",
+        {
+            "run": run,
+            "progress": run_progress(run),
+            "live": live,
+            "verdict": summary.get("verdict") if not live else "",
+            "can_cancel": staff and live and not run.cancel_requested,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+@domain_errors_as_pages
+def run_cancel_view(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = run_cancel(run_id=run_id, actor=request_user(request))
+    messages.success(request, f"Run #{run.pk}: cancel requested.")
+    return redirect("verification:run_page", run_id=run.pk)

@@ -1,0 +1,52 @@
+"""Watching a run in the browser (issue 17): the run page shows progress with the time left at
+the measured pace, reloads itself while the run is queued or running, and lets the case's
+coordinators cancel it; the case page links each run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from modelcvd.verification.models import VerificationRun
+from modelcvd.verification.selectors import run_progress
+from tests.factories import World, sign_in
+
+pytestmark = pytest.mark.django_db
+
+
+def test_time_left_comes_from_the_measured_pace(world: World) -> None:
+    run = world.run
+    assert run is not None
+    now = timezone.now()
+    run.state, run.trials, run.started_at = (
+        VerificationRun.State.RUNNING,
+        40,
+        now - timedelta(seconds=60),
+    )
+    run.done, run.successes = 10, 3  # type: ignore[attr-defined]  # runs_for_case's counts
+    progress = run_progress(run, now=now)
+    assert progress.seconds_left == pytest.approx(180.0)
+    assert progress.time_left == "about 3 min left"
+    run.state = VerificationRun.State.FINISHED
+    assert run_progress(run, now=now).time_left == ""
+
+
+def test_run_page_reloads_while_live_and_coordinators_cancel(world: World) -> None:
+    run = world.run
+    assert run is not None
+    path = f"/verifications/{run.pk}/"
+    triager = sign_in(Client(), world.users["triager"])
+    page = triager.get(path).content.decode()
+    assert 'http-equiv="refresh"' in page and "Cancel this run" in page
+    assert f'href="{path}"' in triager.get(f"/cases/{run.case_id}/").content.decode()
+    vendor = sign_in(Client(), world.users["vendor_a"]).get(path).content.decode()
+    assert "Cancel this run" not in vendor
+    assert sign_in(Client(), world.users["researcher_b"]).get(path).status_code == 404
+    assert triager.post(f"{path}cancel/").status_code == 302
+    run.refresh_from_db()
+    assert run.state == VerificationRun.State.CANCELLED
+    page = triager.get(path).content.decode()
+    assert 'http-equiv="refresh"' not in page and "Cancel this run" not in page
