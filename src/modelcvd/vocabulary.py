@@ -218,7 +218,7 @@ class RunVerdict(Term):
     NOT_REPRODUCED = "not_reproduced", "Not reproduced"
     UNDECIDED = "undecided", "Undecided"
     # The model that answered is not the one pinned (identity check), so no verdict counts.
-    BLOCKED = "blocked", "Blocked"
+    BLOCKED = "blocked", "Identity mismatch - not counted"
 
 
 # What sequential testing can decide on its own; BLOCKED comes from the identity checks.

@@ -50,3 +50,17 @@ def test_run_page_reloads_while_live_and_coordinators_cancel(world: World) -> No
     assert run.state == VerificationRun.State.CANCELLED
     page = triager.get(path).content.decode()
     assert 'http-equiv="refresh"' not in page and "Cancel this run" not in page
+
+
+def test_a_blocked_run_says_identity_mismatch_with_what_was_found(world: World) -> None:
+    run = world.run
+    assert run is not None
+    run.state = VerificationRun.State.FINISHED
+    run.summary = {
+        "verdict": "blocked",
+        "identity_mismatches": ["revision: pinned aaaa, answered bbbb"],
+    }
+    run.save()
+    page = sign_in(Client(), world.users["triager"]).get(f"/verifications/{run.pk}/")
+    text = page.content.decode()
+    assert "Identity mismatch - not counted" in text and "pinned aaaa, answered bbbb" in text

@@ -37,6 +37,7 @@ from modelcvd.verification.services import (
     reverification_request,
     run_cancel,
 )
+from modelcvd.vocabulary import RunVerdict
 from modelcvd.web.errors import domain_errors_as_pages
 from modelcvd.web.helpers import errors_text, form_errors, request_user
 
@@ -195,6 +196,7 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
     live = run.state in LIVE_STATES
     staff = case_access(actor=user, case=run.case).staff
     summary = run.summary or {}
+    verdict = summary.get("verdict") if not live else None
     return render(
         request,
         "verification/run.html",
@@ -202,7 +204,10 @@ def run_page(request: HttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "progress": run_progress(run),
             "live": live,
-            "verdict": summary.get("verdict") if not live else "",
+            # In words: "blocked" reads like the opposite of what happened (the model that
+            # answered was not the one pinned, so nothing was counted).
+            "verdict": RunVerdict(verdict).label if verdict in RunVerdict.values else "",
+            "mismatches": summary.get("identity_mismatches") or [],
             "can_cancel": staff and live and not run.cancel_requested,
         },
     )

@@ -25,6 +25,7 @@ from modelcvd.verification.selectors import (
     version_matrix,
 )
 from modelcvd.verification.views import reverify_context
+from modelcvd.vocabulary import RunVerdict
 from modelcvd.web.helpers import request_user
 
 register = template.Library()
@@ -71,3 +72,9 @@ def case_timeline_visible(context: template.Context, case: Case) -> QuerySet[Tim
 @register.simple_tag
 def case_benchmark(case: Case) -> list[dict[str, Any]]:
     return benchmark_aggregate(case=case)
+
+
+@register.filter
+def run_verdict(value: str) -> str:
+    """A run verdict in words ("blocked" is "identity mismatch - not counted")."""
+    return str(RunVerdict(value).label) if value in RunVerdict.values else value
