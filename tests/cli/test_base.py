@@ -36,6 +36,7 @@ LONG = {
     "forensics compare",
 }
 LONG |= {"metrics", "artifact digest", "forensics find-base"}
+LONG |= {"mirror", "attest verify"}  # a registry's worth of documents; a model directory
 
 
 @pytest.fixture
@@ -224,7 +225,8 @@ def test_progress_goes_to_stderr_and_leaves_json_alone(
     # Not a terminal (captured): plain lines on stderr for work of known size.
     code, out, err = run(capsys, "export", "--format", "osv", "--out", str(tmp_path / "a"))
     assert code == 0 and out.startswith("wrote 2 osv file(s)")
-    assert err == "export: 1/2 advisories\nexport: 2/2 advisories\n"
+    # The first line comes at once (long work may take minutes before its first step).
+    assert err == "export: 0/2 advisories\nexport: 1/2 advisories\nexport: 2/2 advisories\n"
     # --progress forces the bar, on stderr; stdout stays one JSON document.
     code, out, err = run(
         capsys, "export", "--format", "osv", "--out", str(tmp_path / "b"), "--json", "--progress"
@@ -284,3 +286,19 @@ def test_unexpected_errors_are_one_line_too(
     monkeypatch.delenv("MODELCVD_DEBUG", raising=False)
     code, out, err = run(capsys, "schema", "report")
     assert (code, out, err) == (1, "", "modelcvd schema: error: KeyError: 'surprise'\n")
+
+
+def test_progress_lines_say_the_time_left_from_the_pace_so_far() -> None:
+    import io
+
+    from modelcvd.cli.progress import Progress
+
+    stream = io.StringIO()
+    with Progress("verify", total=40, unit="trials", mode="lines", stream=stream) as bar:
+        assert stream.getvalue() == "verify: 0/40 trials\n"  # at once, before the first batch
+        bar.done = 10
+        start = bar._started
+        assert bar.eta(now=start + 60) == "about 3 min left"  # 6 s a trial, 30 to go
+        assert bar.eta(now=start + 6) == "about 18 s left"
+        assert bar.eta(now=start + 1) == ""  # too early to say: quick work shows no estimate
+    assert "verify: 10/40 trials" in stream.getvalue()

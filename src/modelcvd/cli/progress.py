@@ -10,6 +10,7 @@ Three renderings, chosen per run:
 from __future__ import annotations
 
 import sys
+import time
 from types import TracebackType
 from typing import Any, Literal, TextIO
 
@@ -42,8 +43,25 @@ class Progress:
         self._printed_at = -1
         self._bar: Any = None
         self._task: Any = None
+        self._started = 0.0
+
+    def eta(self, now: float | None = None) -> str:
+        """Time left at the pace measured so far ("" before the first step or without a
+        total): long runs (a CPU model, hundreds of new tokens) say how long they will take."""
+        if not self.total or not self.done or self.done >= self.total:
+            return ""
+        elapsed = (now if now is not None else time.monotonic()) - self._started
+        if elapsed < 5:  # quick work: an estimate would only flicker
+            return ""
+        left = elapsed / self.done * (self.total - self.done)
+        if left < 90:
+            return f"about {max(1, round(left))} s left"
+        if left < 90 * 60:
+            return f"about {round(left / 60)} min left"
+        return f"about {left / 3600:.1f} h left"
 
     def __enter__(self) -> Progress:
+        self._started = time.monotonic()
         if self.mode == "bar":
             # rich only when a bar is drawn: most runs never pay for its import.
             from rich.console import Console
@@ -53,6 +71,7 @@ class Progress:
                 SpinnerColumn,
                 TextColumn,
                 TimeElapsedColumn,
+                TimeRemainingColumn,
             )
             from rich.progress import Progress as Bar
 
@@ -60,6 +79,8 @@ class Progress:
             if self.total is not None:
                 columns += [BarColumn(), MofNCompleteColumn(), TextColumn(self.unit)]
             columns += [TextColumn("{task.fields[note]}"), TimeElapsedColumn()]
+            if self.total is not None:
+                columns.append(TimeRemainingColumn())
             console = Console(file=self.stream, force_terminal=True)
             # stdout is left alone: a redirected stdout would mix results with the bar.
             self._bar = Bar(
@@ -71,6 +92,8 @@ class Progress:
             )
             self._bar.start()
             self._task = self._bar.add_task(self.label, total=self.total, note="")
+        elif self.mode == "lines" and self.total is not None:
+            self._line()  # at once: the first batch may take minutes on a CPU
         return self
 
     def advance(self, steps: int = 1, note: str = "") -> None:
@@ -84,6 +107,8 @@ class Progress:
     def _line(self) -> None:
         self._printed_at = self.done
         note = f", {self.note}" if self.note else ""
+        if eta := self.eta():
+            note += f", {eta}"
         print(
             f"{self.label}: {self.done}/{self.total} {self.unit}{note}",
             file=self.stream,

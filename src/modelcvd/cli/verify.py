@@ -219,6 +219,30 @@ def _judge_from(spec: str, args: argparse.Namespace) -> Judge:
     raise _usage(f"unknown judge {spec!r}: use refusal, classifier:DIR or llm:TARGET")
 
 
+# Above this many new tokens in all, a local model on the CPU takes minutes (a 135M model
+# makes roughly 50-200 tokens/s on two cores; larger ones far fewer).
+LONG_CPU_TOKENS = 4096
+
+
+def _warn_if_long_on_cpu(out: Output, uri: str, new_tokens: int, batch_size: int) -> None:
+    """Say before a long local run on the CPU that it will be long, and what shortens it."""
+    if not uri.startswith("hf:") or new_tokens < LONG_CPU_TOKENS:
+        return
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return
+    except ImportError:
+        return
+    out.note(
+        f"verify: this local model runs on the CPU: up to {new_tokens:,} new tokens in all, in "
+        f"batches of {batch_size}; expect minutes per batch (progress appears as each batch "
+        "ends). Fewer trials (--trials), a smaller max_tokens in the spec, --sequential, or a GPU "
+        "worker shorten it."
+    )
+
+
 def _operator_key(args: argparse.Namespace) -> str | None:
     """The key for an `openai:` endpoint this operator names, from the environment variable
     they named (`--api-key-env`): the CLI runs on their machine, against their endpoint, so it
@@ -272,6 +296,7 @@ def _verify(args: argparse.Namespace, out: Output) -> None:
         except ValueError as exc:
             raise _usage(str(exc)) from exc
     _quiet_transformers()
+    _warn_if_long_on_cpu(out, args.target, spec.trials * spec.sampling.max_tokens, args.batch_size)
     target = target_from_uri(
         args.target,
         replayable=args.replayable,
