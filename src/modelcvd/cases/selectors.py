@@ -269,8 +269,14 @@ def case_inbox(*, actor: Actor, filters: InboxFilter | None = None) -> QuerySet[
     return cases.order_by(F("last_activity").desc(nulls_last=True), "-id")
 
 
+# States after which no deadline runs: the case is out, or over.
+FINISHED_STATES = ("disclosed", "closed", "withheld")
+
+
 def next_deadline(case: Case) -> tuple[str, datetime] | None:
-    """The earliest deadline the case has not met yet: (what, when)."""
+    """The earliest deadline the case has not met yet: (what, when); none once it is over."""
+    if case.state in FINISHED_STATES:
+        return None
     open_ = [
         (what, getattr(case, due))
         for due, done, what in DEADLINES

@@ -59,6 +59,8 @@ def seed_policies(*, users: dict[str, User], acme: Organisation) -> int:
 
     case = (
         Case.objects.filter(program=modelcert, vendor_notified_at__isnull=False)
+        # An open case: an embargo on a disclosed one would contradict its own state.
+        .exclude(state__in=["disclosed", "closed", "withheld"])
         .order_by("created_at")
         .first()
     )
