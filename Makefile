@@ -103,10 +103,16 @@ pytest: install-dev consumers-for-tests
 # The pure engines never touch a database, so their tests run once, in the SQLite leg (so does
 # tests/interop/test_real_consumers.py: it checks the exported files, not the database).
 PURE_TESTS := tests/verification/engine tests/verification/test_commands.py tests/verification/test_forensics_behaviour.py tests/interop tests/scoring tests/policy tests/reports/engine tests/forensics tests/artifacts/test_digest.py tests/artifacts/test_cards.py tests/scale
+# Also once, in the SQLite leg: what a real browser renders (the same pages' access and data
+# are checked on PostgreSQL by the permission matrix and the page tests), the install without
+# the ml extra (packaging), and the demo's real SmolLM2 run (the engine on a real model; a run's
+# database path is tests/verification/test_runs_django.py, which runs on both). Keeps CI under
+# its 25 minutes.
+SQLITE_ONLY_TESTS := tests/browser tests/test_light_install.py tests/verification/test_demo_smollm2.py
 # Its own data directory, so it can run beside the SQLite leg (keys, mail, converted models).
 pytest-postgres: install-dev
 	DATABASE_URL=$(PG_URL) MODELCVD_DATA_DIR=$(CURDIR)/data-postgres \
-		$(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS))
+		$(BIN)/pytest $(addprefix --ignore=,$(PURE_TESTS) $(SQLITE_ONLY_TESTS))
 
 check: lint layers typecheck migrations-check
 

@@ -15,6 +15,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from modelcvd.advisories.access import PUBLIC_STATES
 from modelcvd.advisories.models import Advisory
@@ -38,7 +39,12 @@ def dump_record_of(advisory: Advisory) -> DumpRecord | None:
     """The advisory's OSV record as the dump serves it (None when OSV cannot express it). The
     transparency log's advisory-revision entry carries the sha256 of `content`, so a mirror can
     check the bytes it downloaded. The revision number is in `database_specific.revision`."""
-    view = render_public(advisory)
+    return dump_record_from_view(render_public(advisory))
+
+
+def dump_record_from_view(view: dict[str, Any]) -> DumpRecord | None:
+    """The OSV record of an advisory's public view (as render_public gives it, or as a stored
+    revision redacted to the public level: the log's backfill rebuilds past records so)."""
     try:
         document = export_view(view, "osv")
     except ExportRefused:

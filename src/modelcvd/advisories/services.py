@@ -24,7 +24,7 @@ from modelcvd.advisories.affected import (
     imported_records,
     listed_versions,
 )
-from modelcvd.advisories.dump import dump_record_of
+from modelcvd.advisories.dump import dump_record_from_view
 from modelcvd.advisories.models import (
     Advisory,
     AdvisoryRevision,
@@ -548,15 +548,15 @@ def _revision_log(advisory: Advisory) -> None:
         state=advisory.state,
         modified=advisory.modified_at.isoformat(),
         public=render_public(advisory),
-        osv_sha256=_osv_sha256(advisory),
     )
     transaction.on_commit(transparency_tasks.tree_head_sign_later.delay, robust=True)
 
 
-def _osv_sha256(advisory: Advisory) -> str | None:
-    """The digest of the exact bytes of the advisory's OSV dump record (advisories/dump.py), so
-    a mirror can check what it downloaded (`modelcvd mirror`); None when OSV cannot express it."""
-    record = dump_record_of(advisory)
+def _osv_sha256(public: dict[str, Any]) -> str | None:
+    """The digest of the exact bytes of the OSV dump record of this public view
+    (advisories/dump.py), so a mirror can check what it downloaded (`modelcvd mirror`); None
+    when OSV cannot express it."""
+    record = dump_record_from_view(public)
     return hashlib.sha256(record.content).hexdigest() if record is not None else None
 
 
@@ -567,7 +567,6 @@ def _revision_append(
     state: str,
     modified: str,
     public: dict[str, Any],
-    osv_sha256: str | None,
 ) -> None:
     log_append(
         kind=LogEntryKind.ADVISORY_REVISION,
@@ -578,7 +577,7 @@ def _revision_append(
             "state": state,
             "modified": modified,
             "document_sha256": public_document_digest(public),
-            "osv_sha256": osv_sha256,
+            "osv_sha256": _osv_sha256(public),
         },
     )
 
@@ -602,7 +601,6 @@ def advisory_log_backfill() -> int:
             if advisory.commitment:
                 _commitment_append(advisory)
             level = Level.parse(advisory.reproduction_level)
-            latest = advisory.document.get("revision")
             for revision in advisory.revisions.order_by("number"):
                 _revision_append(
                     advisory_id=advisory.advisory_id,
@@ -610,9 +608,6 @@ def advisory_log_backfill() -> int:
                     state=revision.document.get("state", advisory.state),
                     modified=revision.created_at.isoformat(),
                     public=redact(revision.document, Level.PUBLIC, reproduction_level=level),
-                    # The dump serves only the latest revision's record: earlier ones cannot
-                    # be recomputed, so only the latest names its OSV bytes.
-                    osv_sha256=_osv_sha256(advisory) if revision.number == latest else None,
                 )
         appended = tree_size() - before
         audit_record(actor=None, action="transparency.backfill", data={"appended": appended})

@@ -37,26 +37,41 @@ def entry_out(entry: LogEntry) -> dict[str, Any]:
     }
 
 
+# The largest index or size a query may name: a trillion entries, far past any log (node keys
+# shift the index by 6 bits into a 64-bit column). A larger number is a 422 naming the field,
+# never an overflow inside the query.
+MAX_INDEX = 2**40
+
+
 class InclusionQuery(Schema):
-    index: int = Field(ge=0, description="The entry's index")
-    size: int = Field(ge=1, description="The tree size the proof is for (a signed head's size)")
+    index: int = Field(ge=0, le=MAX_INDEX, description="The entry's index")
+    size: int = Field(
+        ge=1, le=MAX_INDEX, description="The tree size the proof is for (a signed head's size)"
+    )
 
 
 class ConsistencyQuery(Schema):
-    first: int = Field(ge=0, description="The older tree size")
-    second: int = Field(ge=0, description="The newer tree size")
+    first: int = Field(ge=0, le=MAX_INDEX, description="The older tree size")
+    second: int = Field(ge=0, le=MAX_INDEX, description="The newer tree size")
 
 
 class EntriesQuery(Schema):
-    start: int = Field(ge=0, description="First index")
+    start: int = Field(ge=0, le=MAX_INDEX, description="First index")
     end: int = Field(
-        ge=0, description=f"One past the last index (at most {selectors.ENTRIES_PAGE})"
+        ge=0,
+        le=MAX_INDEX,
+        description=f"One past the last index (at most {selectors.ENTRIES_PAGE})",
     )
 
 
 class RefQuery(Schema):
     kind: LogEntryKind
-    ref: str = Field(max_length=200, description='What the entry is about, e.g. "MCVD-2026-0001@2"')
+    # No control characters: no ref has one, and PostgreSQL refuses a NUL in a query.
+    ref: str = Field(
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*$",
+        description='What the entry is about, e.g. "MCVD-2026-0001@2"',
+    )
 
 
 @router.get("/log/tree-head", response=TreeHeadOut, auth=None, summary="Latest signed tree head")

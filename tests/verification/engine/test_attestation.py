@@ -29,7 +29,6 @@ SUMMARY: dict[str, Any] = {
     "trials": 40,
     "successes": 9,
     "rate": 0.225,
-    "wilson": [0.12, 0.38],
     "clopper_pearson": [0.11, 0.39],
     "confidence": 0.95,
     "target": {"name": "chat-7b", "revision": "a" * 40, "weights_digest": "b" * 64, "kind": ""},
@@ -78,8 +77,8 @@ def test_the_statement_is_in_toto_v1_with_the_manifest_digest_as_subject() -> No
     predicate = statement["predicate"]
     assert (predicate["n"], predicate["successes"]) == (40, 9)
     assert predicate["seeds"]["base"] == str(2**63 - 25)  # exact, as a string
-    assert predicate["interval"]["method"] == "wilson"
-    assert (predicate["interval"]["lower"], predicate["interval"]["upper"]) == (0.12, 0.38)
+    assert predicate["interval"]["method"] == "clopper-pearson"
+    assert (predicate["interval"]["lower"], predicate["interval"]["upper"]) == (0.11, 0.39)
     assert predicate["spec"] == {"digest": {"hmac-sha256": "c" * 64}, "keyed": True}
     assert predicate["judge"]["name"] == "refusal"
     assert predicate["sampling"] == {"temperature": 0.7, "topP": 0.95, "maxTokens": 128}

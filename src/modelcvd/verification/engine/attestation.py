@@ -111,15 +111,12 @@ def predicate_of(facts: RunFacts) -> dict[str, Any]:
         "seeds": {"base": str(base_seed), "derivation": SEED_DERIVATION, "count": n},
         "n": n,
         "successes": int(s["successes"]),
+        # Exact (Clopper-Pearson), as every interval people read: Wilson undercovers at small n.
         "interval": {
-            "method": "wilson",
+            "method": "clopper-pearson",
             "confidence": float(s.get("confidence", 0.95)),
-            "lower": float(s["wilson"][0]),
-            "upper": float(s["wilson"][1]),
-            "clopperPearson": {
-                "lower": float(s["clopper_pearson"][0]),
-                "upper": float(s["clopper_pearson"][1]),
-            },
+            "lower": float(s["clopper_pearson"][0]),
+            "upper": float(s["clopper_pearson"][1]),
         },
         "test": {
             "p0": float(s.get("p0", 0.05)),
