@@ -11,6 +11,20 @@ from modelcvd.policy.models import Program
 from modelcvd.scoring.tier import Tier
 from modelcvd.vocabulary import CaseState, CommentVisibility, DeadlineKind, VendorCaseStatus
 
+# Each deadline's due column and the milestone column that meets it.
+DUE_FIELD = {
+    DeadlineKind.ACKNOWLEDGE: "acknowledge_due",
+    DeadlineKind.TRIAGE: "triage_due",
+    DeadlineKind.REMEDIATE: "remediate_due",
+    DeadlineKind.DISCLOSE: "disclose_due",
+}
+MET_FIELD = {
+    DeadlineKind.ACKNOWLEDGE: "acknowledged_at",
+    DeadlineKind.TRIAGE: "triaged_at",
+    DeadlineKind.REMEDIATE: "remediated_at",
+    DeadlineKind.DISCLOSE: "disclosed_at",
+}
+
 
 class Case(models.Model):
     """The unit of coordination: state, affected artifacts, who was told what and when."""
@@ -276,6 +290,11 @@ class Embargo(models.Model):
 
     def __str__(self) -> str:
         return f"embargo of case #{self.case_id} ({self.state})"
+
+
+# An embargo still holding its public date (proposed, or in force).
+EMBARGO_IN_FORCE = (Embargo.State.ACTIVE, Embargo.State.REVISED)
+EMBARGO_LIVE = (Embargo.State.PROPOSED, *EMBARGO_IN_FORCE)
 
 
 class EmbargoAgreement(models.Model):

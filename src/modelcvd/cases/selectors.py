@@ -21,7 +21,17 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from modelcvd.cases.models import Case, CaseSeen, CaseVendor, Comment, Embargo, TimelineEvent
+from modelcvd.cases.models import (
+    DUE_FIELD,
+    EMBARGO_LIVE,
+    MET_FIELD,
+    Case,
+    CaseSeen,
+    CaseVendor,
+    Comment,
+    Embargo,
+    TimelineEvent,
+)
 from modelcvd.cases.workflow import TRIAGE_QUEUE_STATES
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -160,18 +170,8 @@ def comments_visible(*, case: Case, actor: Actor, access: CaseAccess) -> QuerySe
     return qs.filter(shown)
 
 
-# An embargo still holding its date (cases.services.embargo.LIVE, restated: selectors do not
-# import services).
-LIVE_EMBARGO = ("proposed", "active", "revised")
 # "Due soon": an open deadline within this many days (or already passed).
 DUE_SOON = timedelta(days=7)
-# Each deadline and the milestone that closes it.
-DEADLINES = (
-    ("acknowledge_due", "acknowledged_at", "acknowledge"),
-    ("triage_due", "triaged_at", "triage"),
-    ("remediate_due", "remediated_at", "remediate"),
-    ("disclose_due", "disclosed_at", "disclose"),
-)
 
 
 @dataclass(frozen=True)
@@ -206,8 +206,8 @@ def _latest(first: str, second: str) -> Coalesce:
 def _open_deadline(now: datetime) -> Q:
     soon = now + DUE_SOON
     q = Q()
-    for due, done, _ in DEADLINES:
-        q |= Q(**{f"{due}__lte": soon, f"{done}__isnull": True})
+    for kind, due in DUE_FIELD.items():
+        q |= Q(**{f"{due}__lte": soon, f"{MET_FIELD[kind]}__isnull": True})
     return q
 
 
@@ -240,7 +240,7 @@ def case_inbox(*, actor: Actor, filters: InboxFilter | None = None) -> QuerySet[
                 output_field=DateTimeField(),
             ),
             embargo_until=Subquery(
-                Embargo.objects.filter(case=OuterRef("pk"), state__in=LIVE_EMBARGO).values(
+                Embargo.objects.filter(case=OuterRef("pk"), state__in=EMBARGO_LIVE).values(
                     "public_date"
                 )[:1],
                 output_field=DateTimeField(),
@@ -267,22 +267,6 @@ def case_inbox(*, actor: Actor, filters: InboxFilter | None = None) -> QuerySet[
     if f.unread:
         cases = cases.filter(Q(seen_at__isnull=True) | Q(last_activity__gt=F("seen_at")))
     return cases.order_by(F("last_activity").desc(nulls_last=True), "-id")
-
-
-# States after which no deadline runs: the case is out, or over.
-FINISHED_STATES = ("disclosed", "closed", "withheld")
-
-
-def next_deadline(case: Case) -> tuple[str, datetime] | None:
-    """The earliest deadline the case has not met yet: (what, when); none once it is over."""
-    if case.state in FINISHED_STATES:
-        return None
-    open_ = [
-        (what, getattr(case, due))
-        for due, done, what in DEADLINES
-        if getattr(case, due) is not None and getattr(case, done) is None
-    ]
-    return min(open_, key=lambda pair: pair[1]) if open_ else None
 
 
 def case_vendor_grid(*, actor: Actor, case_id: int) -> QuerySet[CaseVendor]:

@@ -30,12 +30,12 @@ from modelcvd.cases.forms import (
     VendorStatusForm,
     WaitingForm,
 )
+from modelcvd.cases.models import Case
 from modelcvd.cases.page import case_artifact_choices, case_page_context
 from modelcvd.cases.selectors import (
     InboxFilter,
     case_inbox,
     case_list_visible,
-    next_deadline,
     triage_queue,
 )
 from modelcvd.cases.services import (
@@ -49,6 +49,7 @@ from modelcvd.cases.services import (
     embargo_apply,
     extension_decide,
     extension_request,
+    open_deadlines,
 )
 from modelcvd.core.errors import InvalidInput
 from modelcvd.web.errors import domain_errors_as_pages
@@ -61,6 +62,21 @@ on_case_page = domain_errors_as_pages(back="cases:detail", back_kwargs=("case_id
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     return render(request, "cases/queue.html", {"cases": triage_queue(actor=request_user(request))})
+
+
+# States after which no deadline runs for the inbox: the case is out, or over.
+FINISHED_STATES = ("disclosed", "closed", "withheld")
+
+
+def _next_due(case: Case) -> tuple[str, Any] | None:
+    """The earliest deadline still running (cases.services.open_deadlines), as (what, when)."""
+    if case.state in FINISHED_STATES:
+        return None
+    running = open_deadlines(case)
+    if not running:
+        return None
+    kind, due = min(running, key=lambda pair: pair[1])
+    return str(kind.value), due
 
 
 @login_required
@@ -82,7 +98,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         annotated: Any = c  # case_inbox's annotations: seen_at, last_activity, embargo_until
         seen, last = annotated.seen_at, annotated.last_activity
         unread = seen is None or (last is not None and last > seen)
-        rows.append({"case": c, "unread": unread, "next_due": next_deadline(c)})
+        rows.append({"case": c, "unread": unread, "next_due": _next_due(c)})
     query = request.GET.copy()
     query.pop("page", None)
     return render(

@@ -16,7 +16,15 @@ from django.utils import timezone
 
 from modelcvd.accounts.models import Membership, Role, User
 from modelcvd.cases.mail import escalation_mail
-from modelcvd.cases.models import Case, CasePause, DeadlineExtension, DeadlineKind, Escalation
+from modelcvd.cases.models import (
+    DUE_FIELD,
+    MET_FIELD,
+    Case,
+    CasePause,
+    DeadlineExtension,
+    DeadlineKind,
+    Escalation,
+)
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.workflow import CaseState
@@ -33,18 +41,6 @@ from modelcvd.policy.deadlines import (
 from modelcvd.policy.selectors import program_policy
 from modelcvd.scoring.tier import Tier
 
-DUE_FIELD = {
-    DeadlineKind.ACKNOWLEDGE: "acknowledge_due",
-    DeadlineKind.TRIAGE: "triage_due",
-    DeadlineKind.REMEDIATE: "remediate_due",
-    DeadlineKind.DISCLOSE: "disclose_due",
-}
-MET_FIELD = {
-    DeadlineKind.ACKNOWLEDGE: "acknowledged_at",
-    DeadlineKind.TRIAGE: "triaged_at",
-    DeadlineKind.REMEDIATE: "remediated_at",
-    DeadlineKind.DISCLOSE: "disclosed_at",
-}
 # States in which remediation and disclosure no longer apply: the report was not taken up.
 NOT_TAKEN_UP = frozenset(
     {CaseState.INVALID, CaseState.DUPLICATE, CaseState.OUT_OF_SCOPE, CaseState.CLOSED}

@@ -18,7 +18,13 @@ from django.utils import timezone
 from modelcvd.accounts.access import actor_meets, administers
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.cases.access import vendor_organisations
-from modelcvd.cases.models import Case, Embargo, EmbargoAgreement
+from modelcvd.cases.models import (
+    EMBARGO_IN_FORCE,
+    EMBARGO_LIVE,
+    Case,
+    Embargo,
+    EmbargoAgreement,
+)
 from modelcvd.cases.models import TimelineEvent as Event
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.core.audit import audit_record
@@ -26,8 +32,8 @@ from modelcvd.core.errors import EmbargoInForce, FieldError, Forbidden, InvalidI
 from modelcvd.core.projections import case_projections_refresh
 from modelcvd.notifications.services import webhook_emit
 
-IN_FORCE = (Embargo.State.ACTIVE, Embargo.State.REVISED)
-LIVE = (Embargo.State.PROPOSED, *IN_FORCE)
+IN_FORCE = EMBARGO_IN_FORCE
+LIVE = EMBARGO_LIVE
 
 
 def case_vendor_ids(case: Case) -> set[int]:
