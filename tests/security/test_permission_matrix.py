@@ -297,6 +297,8 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "account/two-factor/"): row(302, 302, 302, 302, 302, 200, 302, 302, 200),
     ("GET", "programs/<slug:slug>/"): everyone(200),
     ("GET", "reports/new/"): signed_in(200, anonymous=302),
+    # The report format's schema is public, like the format (issue 17: the form's file).
+    ("GET", "schemas/report/1.0/report.schema.json"): everyone(200),
     ("GET", "reports/"): signed_in(200, anonymous=302),
     ("GET", "reports/<int:report_id>/"): CASE_A_READ_WEB,
     ("POST", "reports/<int:report_id>/attachments/"): row(

@@ -17,10 +17,10 @@ from modelcvd.accounts.selectors import follow_up_reporter
 from modelcvd.cases.selectors import case_access, comments_visible
 from modelcvd.core.errors import InvalidInput, RateLimited
 from modelcvd.policy.selectors import program_list
-from modelcvd.reports.forms import ReportForm
 from modelcvd.reports.models import Report
 from modelcvd.reports.selectors import report_list_mine
 from modelcvd.reports.services import follow_up_reply, report_submit_anonymous
+from modelcvd.reports.views import report_form_round
 from modelcvd.web.helpers import errors_text
 
 
@@ -42,32 +42,26 @@ def report_anonymous(request: HttpRequest, program: str) -> HttpResponse:
     found = program_list().filter(slug=program, accepts_reports=True, abstract_first=False).first()
     if found is None:
         raise Http404
-    form = ReportForm(
-        request.POST or None, programs=[(found.slug, found.name)], initial={"program": found.slug}
-    )
+    round_ = report_form_round(request, found)
+    form = round_.form
     status = 200
-    if request.method == "POST":
+    if round_.submitted:
         status = 422
         if form.is_valid() and form.document is not None:
             try:
                 report, secret = report_submit_anonymous(
-                    document=form.document, ip=client_ip(request)
+                    document=form.document, ip=client_ip(request), attachments=form.files_chosen
                 )
             except RateLimited as exc:
                 form.add_error(None, exc.message)
                 status = 429
             except InvalidInput as exc:
-                for error in exc.errors:
-                    target = ReportForm.FIELD_MAP.get(error.field, error.field)
-                    form.add_error(
-                        target if target in form.fields else None, f"{error.field}: {error.reason}"
-                    )
+                form.add_service_errors(exc)
             else:
                 path = reverse("reports:follow_up", args=[secret])
                 context = {"report": report, "link": request.build_absolute_uri(path), "path": path}
                 return _no_store(render(request, "reports/anonymous_sent.html", context))
-    context = {"form": form, "program": found}
-    return render(request, "reports/anonymous_new.html", context, status=status)
+    return render(request, "reports/anonymous_new.html", round_.context(), status=status)
 
 
 @require_http_methods(["GET", "POST"])

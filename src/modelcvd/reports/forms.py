@@ -7,24 +7,70 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
+from modelcvd.artifacts.models import Artifact
 from modelcvd.core.errors import InvalidInput
 from modelcvd.core.validation import parse_model
-from modelcvd.reports.document import ReportDocument
+from modelcvd.policy.models import Program
+from modelcvd.reports.document import ReportDocument, Reproduction
+from modelcvd.reports.report_file import OTHER
 from modelcvd.taxonomy import HARM_CATEGORIES, OWASP_LLM_2025
 from modelcvd.web.helpers import choice_field
 
-MAX_TURNS = 4
+# As many turns as the report format takes; the form shows `turns` of them and grows by a
+# server round trip ("Add a turn"), so it needs no script.
+MAX_TURNS = Reproduction.model_fields["turns"].metadata[-1].max_length
 TEXTAREA = forms.Textarea(attrs={"rows": 4})
 SHORT = forms.Textarea(attrs={"rows": 2})
+OTHER_MODEL_NEXT = (
+    "A model outside the program's scope still reaches its coordinators. They decide at "
+    "triage whether the program takes it: if not, the case is marked 'triaged out of scope' "
+    "with their reason on your report's page, and you are free to report it to the model's "
+    "publisher."
+)
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files from one input (Django's documented recipe)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files if f]
+
+
+def artifact_label(artifact: Artifact) -> str:
+    extra = ", ".join(x for x in (artifact.version_label, artifact.get_access_display()) if x)
+    return f"{artifact}" + (f" ({extra})" if extra else "")
 
 
 class ReportForm(forms.Form):
+    """A full report to one program: the report format laid out as inputs.
+
+    The affected models are ticked from the program's scope; a model outside it goes in the
+    "other model" fields. Files chosen here are sealed with the report, in one transaction."""
+
     title = forms.CharField(max_length=200)
     abstract = forms.CharField(widget=TEXTAREA, help_text="Safe to share: no working prompts here.")
-    program = forms.ChoiceField(choices=[])
-    artifact_provider = forms.CharField(label="Model provider", max_length=200)
-    artifact_name = forms.CharField(label="Model name", max_length=200)
+    program = forms.ChoiceField(choices=[], widget=forms.HiddenInput)
+    # How many turns the page shows; the view reads it (and any turn posted beyond it).
+    turns = forms.IntegerField(required=False, initial=1, widget=forms.HiddenInput)
+    artifacts = forms.MultipleChoiceField(
+        label="Affected models (this program's scope)",
+        choices=[],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    artifact_provider = forms.CharField(label="Model provider", max_length=200, required=False)
+    artifact_name = forms.CharField(label="Model name", max_length=200, required=False)
     artifact_revision = forms.CharField(
         label="Revision (commit or API version)", max_length=200, required=False
     )
@@ -46,14 +92,19 @@ class ReportForm(forms.Form):
     expected_behaviour = forms.CharField(widget=TEXTAREA, required=False)
     observed_behaviour = forms.CharField(widget=TEXTAREA, required=False)
     impact = forms.CharField(widget=TEXTAREA, required=False)
+    attachments = MultipleFileField(
+        label="Attach files",
+        required=False,
+        help_text=(
+            "Text, JSON, CSV, PNG, JPEG or PDF, sealed with the report. Choose them last: "
+            "adding a turn or fixing an error clears the choice (browsers never send a file "
+            "twice)."
+        ),
+    )
 
     # Where a field of the report format is shown in this form.
     FIELD_MAP = {
-        "artifacts.0.provider": "artifact_provider",
-        "artifacts.0.name": "artifact_name",
-        "artifacts.0.revision": "artifact_revision",
-        "artifacts.0.version_label": "artifact_version_label",
-        "artifacts.0.weights_digest": "artifact_weights_digest",
+        "artifacts": "artifacts",
         "technique.owasp": "owasp",
         "technique.atlas": "atlas",
         "reproduction.system_prompt": "system_prompt",
@@ -63,14 +114,24 @@ class ReportForm(forms.Form):
         "reproduction.sampling.seed": "seed",
         "reproduction.successes": "successes",
         "reproduction.trials": "trials",
-        **{f"reproduction.turns.{i}.content": f"turn_{i + 1}_content" for i in range(MAX_TURNS)},
-        **{f"reproduction.turns.{i}.role": f"turn_{i + 1}_role" for i in range(MAX_TURNS)},
+        "file": "attachments",
     }
 
-    def __init__(self, *args: Any, programs: list[tuple[str, str]], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, program: Program, turns: int = 1, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choice_field(self, "program").choices = programs
-        for i in range(1, MAX_TURNS + 1):
+        self.reported_to = program
+        choice_field(self, "program").choices = [(program.slug, program.name)]
+        self.initial.update(program=program.slug)
+        self.scope = {str(a.pk): a for a in program.scope.order_by("provider", "name", "revision")}
+        choice_field(self, "artifacts").choices = [
+            *((pk, artifact_label(a)) for pk, a in self.scope.items()),
+            (OTHER, "Another model, not in this list"),
+        ]
+        if not self.scope:
+            self.fields["artifacts"].widget = forms.MultipleHiddenInput()
+        self.turn_count = max(1, min(turns, MAX_TURNS))
+        self.initial["turns"] = self.turn_count
+        for i in range(1, self.turn_count + 1):
             self.fields[f"turn_{i}_role"] = forms.ChoiceField(
                 label=f"Turn {i} role",
                 choices=[("user", "user"), ("assistant", "assistant")],
@@ -80,34 +141,74 @@ class ReportForm(forms.Form):
                 label=f"Turn {i} content", widget=TEXTAREA, required=(i == 1)
             )
         self.document: ReportDocument | None = None
+        self.files_chosen: list[tuple[str, bytes]] = []
+        self.other_ref: dict[str, str] | None = None
+
+    @property
+    def names_other_model(self) -> bool:
+        """Whether the report names a model outside a program scope that lists some."""
+        if not self.scope or self.other_ref is None:
+            return False
+        listed = {(a.provider, a.name, a.revision) for a in self.scope.values()}
+        ref = self.other_ref
+        return (ref["provider"], ref["name"], ref["revision"]) not in listed
+
+    @property
+    def can_add_turn(self) -> bool:
+        return self.turn_count < MAX_TURNS
 
     def turn_fields(self) -> list[tuple[forms.BoundField, forms.BoundField]]:
         return [
-            (self[f"turn_{i}_role"], self[f"turn_{i}_content"]) for i in range(1, MAX_TURNS + 1)
+            (self[f"turn_{i}_role"], self[f"turn_{i}_content"])
+            for i in range(1, self.turn_count + 1)
         ]
+
+    def _other_model(self, data: dict[str, Any], chosen: list[str]) -> dict[str, str] | None:
+        typed = data.get("artifact_provider") or data.get("artifact_name")
+        if OTHER not in chosen and not (typed and not [c for c in chosen if c != OTHER]):
+            return None
+        for name in ("artifact_provider", "artifact_name"):
+            if not data.get(name):
+                self.add_error(name, "required for a model that is not in the list")
+        return {
+            "provider": data.get("artifact_provider", ""),
+            "name": data.get("artifact_name", ""),
+            "revision": data.get("artifact_revision", ""),
+            "version_label": data.get("artifact_version_label", ""),
+            "weights_digest": data.get("artifact_weights_digest", ""),
+        }
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        chosen = [c for c in data.get("artifacts", []) if c == OTHER or c in self.scope]
+        refs = [
+            {
+                "provider": a.provider,
+                "name": a.name,
+                "revision": a.revision,
+                "version_label": a.version_label,
+                "weights_digest": a.weights_digest,
+            }
+            for pk, a in self.scope.items()
+            if pk in chosen
+        ]
+        self.other_ref = other = self._other_model(data, chosen)
+        if other is not None:
+            refs.append(other)
+        if not refs and "artifacts" not in self.errors:
+            self.add_error("artifacts", "tick the affected model, or give another model below")
         if self.errors:
             return data
         turns = [
             {"role": data[f"turn_{i}_role"], "content": data[f"turn_{i}_content"]}
-            for i in range(1, MAX_TURNS + 1)
+            for i in range(1, self.turn_count + 1)
             if data.get(f"turn_{i}_content", "").strip()
         ]
         raw = {
             "title": data["title"],
             "abstract": data["abstract"],
             "program": data["program"],
-            "artifacts": [
-                {
-                    "provider": data["artifact_provider"],
-                    "name": data["artifact_name"],
-                    "revision": data["artifact_revision"],
-                    "version_label": data["artifact_version_label"],
-                    "weights_digest": data["artifact_weights_digest"],
-                }
-            ],
+            "artifacts": refs,
             "technique": {"owasp": data["owasp"], "atlas": data["atlas"]},
             "harm_category": data["harm_category"],
             "reproduction": {
@@ -129,12 +230,37 @@ class ReportForm(forms.Form):
         try:
             self.document = parse_model(ReportDocument, raw)
         except InvalidInput as exc:
-            for error in exc.errors:
-                target = self.FIELD_MAP.get(error.field, error.field)
-                self.add_error(
-                    target if target in self.fields else None, f"{error.field}: {error.reason}"
-                )
+            self.add_service_errors(exc)
+        limit = settings.MAX_ATTACHMENT_BYTES
+        for upload in data.get("attachments", []):
+            self.files_chosen.append((upload.name, upload.read(limit + 1)))
         return data
+
+    def add_service_errors(self, exc: InvalidInput) -> None:
+        """A service's field errors, each on the input that shows that field."""
+        for error in exc.errors:
+            self.add_error(self.input_for(error.field), f"{error.field}: {error.reason}")
+
+    def input_for(self, field: str) -> str | None:
+        if field.startswith("artifacts."):
+            # The model the reporter typed is the last one; a ticked one cannot be wrong.
+            target = "artifact_" + field.rsplit(".", 1)[-1]
+        elif field.startswith("reproduction.turns."):
+            index, _, part = field.removeprefix("reproduction.turns.").partition(".")
+            target = f"turn_{int(index) + 1}_{part or 'content'}" if index.isdigit() else ""
+        else:
+            target = self.FIELD_MAP.get(field, field)
+        return target if target in self.fields else None
+
+
+class ReportFileForm(forms.Form):
+    """A report file in the published format (YAML or JSON), read only to fill the form in."""
+
+    report_file = forms.FileField(
+        label="Report file",
+        help_text="YAML or JSON in the open report format (the same file `modelcvd report "
+        "submit` takes). Nothing is stored until you submit the form.",
+    )
 
 
 class UnsealForm(forms.Form):

@@ -5,6 +5,7 @@ from modelcvd.reports import anonymous_views, dedup_views, forensic_views, views
 app_name = "reports"
 urlpatterns = [
     path("reports/new/", views.report_new, name="new"),
+    path("schemas/report/1.0/report.schema.json", views.report_schema, name="schema"),
     path("reports/abstract/", views.report_abstract_new, name="abstract"),
     path("reports/", views.reports_mine, name="mine"),
     path(

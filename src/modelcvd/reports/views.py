@@ -5,6 +5,7 @@ intake. Each view parses a form, calls the service, and renders or redirects."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,7 +13,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
@@ -20,17 +22,27 @@ from django.views.decorators.http import require_http_methods
 from modelcvd.cases.selectors import case_access
 from modelcvd.core.errors import InvalidInput
 from modelcvd.core.validation import parse_model
+from modelcvd.policy.models import Program
 from modelcvd.policy.selectors import program_list
-from modelcvd.reports.document import Reproduction
+from modelcvd.reports.document import Reproduction, report_json_schema
 from modelcvd.reports.forms import (
+    OTHER_MODEL_NEXT,
     AbstractForm,
     AttachmentForm,
     PayloadForm,
+    ReportFileForm,
     ReportForm,
     ScopeForm,
     UnsealForm,
 )
 from modelcvd.reports.holdout import report_withheld
+from modelcvd.reports.models import Report
+from modelcvd.reports.report_file import (
+    MAX_REPORT_FILE_BYTES,
+    report_file_problems,
+    report_file_read,
+    report_form_initial,
+)
 from modelcvd.reports.schemas import AbstractDocument
 from modelcvd.reports.selectors import report_get_visible, report_list_mine
 from modelcvd.reports.services import (
@@ -52,33 +64,153 @@ from modelcvd.web.helpers import errors_text, form_errors, request_user
 on_report_page = domain_errors_as_pages(back="reports:detail", back_kwargs=("report_id",))
 
 
+@dataclass
+class ReportFormRound:
+    """The report form for one request. `submitted` is true only for a submission; a round
+    trip (a turn added or removed, a report file loaded) comes back unbound, with what was
+    typed as initial values and `notes` on what the file held."""
+
+    program: Program
+    form: ReportForm
+    file_form: ReportFileForm
+    submitted: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "file_form": self.file_form,
+            "notes": self.notes,
+            "program": self.program,
+            "other_model_next": OTHER_MODEL_NEXT,
+            **extra,
+        }
+
+
+def _turns_posted(post: QueryDict) -> int:
+    counted = post.get("turns", "")
+    highest = max(
+        (
+            int(k[5:-8])
+            for k in post
+            if k.startswith("turn_") and k.endswith("_content") and k[5:-8].isdigit()
+        ),
+        default=1,
+    )
+    return max(int(counted) if counted.isdigit() else 1, highest)
+
+
+def report_form_round(
+    request: HttpRequest, program: Program, *, others: QuerySet[Program] | None = None
+) -> ReportFormRound:
+    """Read the report form's request: a submission, or a round trip that needs no script.
+    `others` are the programs a loaded file may switch to (the signed-in form's choice)."""
+    if request.method != "POST":
+        return ReportFormRound(program, ReportForm(program=program), ReportFileForm())
+    post = request.POST
+    action = post.get("form_action", "submit")
+    turns = _turns_posted(post)
+    if action in ("add_turn", "remove_turn"):
+        turns += 1 if action == "add_turn" else -1
+        initial = {k: post.getlist(k) if k == "artifacts" else post.get(k) for k in post}
+        form = ReportForm(program=program, turns=turns, initial=initial)
+        return ReportFormRound(program, form, ReportFileForm())
+    if action == "load_file":
+        return _load_report_file(request, program, others)
+    form = ReportForm(post, request.FILES, program=program, turns=turns)
+    return ReportFormRound(program, form, ReportFileForm(), submitted=True)
+
+
+def _load_report_file(
+    request: HttpRequest, program: Program, others: QuerySet[Program] | None
+) -> ReportFormRound:
+    file_form = ReportFileForm(request.POST, request.FILES)
+    if not file_form.is_valid():
+        return ReportFormRound(program, ReportForm(program=program), file_form)
+    upload = file_form.cleaned_data["report_file"]
+    try:
+        data = report_file_read(upload.name, upload.read(MAX_REPORT_FILE_BYTES + 1))
+    except InvalidInput as exc:
+        file_form.add_error("report_file", errors_text(exc.errors))
+        return ReportFormRound(program, ReportForm(program=program), file_form)
+    notes: list[str] = []
+    named = str(data.get("program", ""))
+    if named and named != program.slug:
+        switched = others.filter(slug=named).first() if others is not None else None
+        if switched is not None:
+            program = switched
+            notes.append(f"The file reports to {program.name}: the form is now for it.")
+        else:
+            notes.append(
+                f"The file names the program '{named}', which this form cannot report to; "
+                f"the report goes to {program.name}."
+            )
+    probe = ReportForm(program=program)
+    initial, turns, carried = report_form_initial(data, probe.scope)
+    notes.extend(carried)
+    data = {**data, "program": program.slug}
+    problems = report_file_problems(data)
+    if problems:
+        notes.append("The file is loaded; the report format finds these to fix below:")
+        notes.extend(f"{p.field}: {p.reason}" for p in problems)
+    else:
+        notes.append("The file is loaded and valid. Check it, add files if any, and submit.")
+    form = ReportForm(program=program, turns=turns, initial=initial)
+    return ReportFormRound(program, form, ReportFileForm(), notes=notes)
+
+
+def _full_report_programs() -> QuerySet[Program]:
+    return program_list().filter(accepts_reports=True, abstract_first=False)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
-    wanted = request.GET.get("program", "")
+    wanted = request.POST.get("program") or request.GET.get("program", "")
     if program_list().filter(slug=wanted, accepts_reports=True, abstract_first=True).exists():
         # That program takes the abstract first: its own form, never another program's.
         return redirect(f"{reverse('reports:abstract')}?{urlencode({'program': wanted})}")
-    choices = [
-        (p.slug, p.name) for p in program_list().filter(accepts_reports=True, abstract_first=False)
-    ]
-    form = ReportForm(request.POST or None, programs=choices, initial={"program": wanted})
-    if request.method == "POST" and form.is_valid() and form.document is not None:
+    programs = _full_report_programs()
+    program = programs.filter(slug=wanted).first()
+    taking = program_list().filter(accepts_reports=True).order_by("name")
+    if program is None and len(taking) == 1:
+        program = programs.first()
+    if program is None:
+        # The program comes first: its scope decides which models the form lists.
+        return render(request, "reports/pick_program.html", {"programs": taking})
+    round_ = report_form_round(request, program, others=programs)
+    form = round_.form
+    if round_.submitted and form.is_valid() and form.document is not None:
         try:
-            report = report_submit(actor=request_user(request), document=form.document)
-        except InvalidInput as exc:
-            for error in exc.errors:
-                target = ReportForm.FIELD_MAP.get(error.field, error.field)
-                form.add_error(
-                    target if target in form.fields else None, f"{error.field}: {error.reason}"
-                )
-        else:
-            messages.success(
-                request, f"Report #{report.pk} received. Case #{report.case_id} is open."
+            report = report_submit(
+                actor=request_user(request),
+                document=form.document,
+                attachments=form.files_chosen,
             )
+        except InvalidInput as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _received(report, form))
             return redirect("reports:detail", report_id=report.pk)
-    status = 422 if request.method == "POST" else 200
-    return render(request, "reports/new.html", {"form": form}, status=status)
+    status = 422 if round_.submitted else 200
+    context = round_.context(other_programs=len(taking) > 1)
+    return render(request, "reports/new.html", context, status=status)
+
+
+def _received(report: Report, form: ReportForm) -> str:
+    text = f"Report #{report.pk} received. Case #{report.case_id} is open."
+    if form.files_chosen:
+        text += f" {len(form.files_chosen)} file(s) attached and sealed."
+    if form.names_other_model:
+        text += " " + OTHER_MODEL_NEXT
+    return text
+
+
+@require_http_methods(["GET", "HEAD"])
+def report_schema(request: HttpRequest) -> JsonResponse:
+    """The open report format's JSON Schema, at the path of its $id, for the form's file and
+    any tool that writes reports."""
+    return JsonResponse(report_json_schema(), json_dumps_params={"indent": 2})
 
 
 @login_required

@@ -8,6 +8,7 @@ import graph has no cycle (intake -> tasks -> dedup)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -16,8 +17,9 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 
 from modelcvd.accounts.models import Organisation, User
 from modelcvd.accounts.services import anonymous_reporter_create
+from modelcvd.artifacts.models import Artifact
 from modelcvd.artifacts.services import artifacts_resolve
-from modelcvd.cases.models import Comment, TimelineEvent
+from modelcvd.cases.models import Case, Comment, TimelineEvent
 from modelcvd.cases.services import case_open, comment_add
 from modelcvd.core.announcements import REPORT_PAYLOAD, announce
 from modelcvd.core.audit import audit_record
@@ -32,6 +34,7 @@ from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
 from modelcvd.reports.selectors import report_allows, report_get_for
+from modelcvd.reports.services.attachments import attachment_add
 
 PAYLOAD_PURPOSE = "report.payload"
 
@@ -51,8 +54,15 @@ def _replayed(actor: User, key: str, mac: str) -> Report | None:
     return existing.report
 
 
-def report_submit(*, actor: User, document: ReportDocument, idempotency_key: str = "") -> Report:
-    """Store a validated report: payload sealed, artifacts pinned, a case opened, all or nothing.
+def report_submit(
+    *,
+    actor: User,
+    document: ReportDocument,
+    idempotency_key: str = "",
+    attachments: Sequence[tuple[str, bytes]] = (),
+) -> Report:
+    """Store a validated report: payload sealed, artifacts pinned, a case opened, files sealed
+    and attached, all or nothing.
 
     With an idempotency key, a retry of the same document returns the first report."""
     if len(idempotency_key) > 200:
@@ -62,7 +72,11 @@ def report_submit(*, actor: User, document: ReportDocument, idempotency_key: str
         return earlier
     try:
         return _report_create(
-            actor=actor, document=document, idempotency_key=idempotency_key, mac=mac
+            actor=actor,
+            document=document,
+            idempotency_key=idempotency_key,
+            mac=mac,
+            attachments=attachments,
         )
     except IntegrityError:
         # A concurrent retry with the same key won the race: hand back its report.
@@ -73,7 +87,12 @@ def report_submit(*, actor: User, document: ReportDocument, idempotency_key: str
 
 
 def _report_create(
-    *, actor: User, document: ReportDocument, idempotency_key: str, mac: str
+    *,
+    actor: User,
+    document: ReportDocument,
+    idempotency_key: str,
+    mac: str,
+    attachments: Sequence[tuple[str, bytes]],
 ) -> Report:
     program = Program.objects.select_related("organisation").filter(slug=document.program).first()
     if program is None:
@@ -118,6 +137,15 @@ def _report_create(
         # Sealed once the row exists: the payload is bound to this report's primary key.
         _payload_seal(report, payload)
         report.artifacts.set(artifacts)
+        _outside_scope_note(program=program, case=case, artifacts=artifacts, actor=actor)
+        for filename, content in attachments:
+            try:
+                attachment_add(report=report, actor=actor, filename=filename, content=content)
+            except InvalidInput as exc:
+                # One bad file refuses the whole report: nothing is half-stored.
+                raise InvalidInput(
+                    [FieldError("attachments", f"{filename}: {e.reason}") for e in exc.errors]
+                ) from None
         if idempotency_key:
             SubmissionKey.objects.create(
                 user=actor, key=idempotency_key, document_mac=mac, report=report
@@ -127,6 +155,25 @@ def _report_create(
         transaction.on_commit(lambda: tasks.index_report_payload.delay(report.pk))
         announce(REPORT_PAYLOAD, report.pk)  # reproduce before triage (verification)
     return report
+
+
+def _outside_scope_note(
+    *, program: Program, case: Case, artifacts: list[Artifact], actor: User
+) -> None:
+    """A report may name a model the program does not list: it is taken all the same, and the
+    case's timeline says so, for the coordinators to decide at triage (in or out of scope)."""
+    listed = set(program.scope.values_list("pk", flat=True))
+    outside = [a for a in artifacts if a.pk not in listed]
+    if not listed or not outside:
+        return
+    TimelineEvent.objects.create(
+        case=case,
+        at=timezone.now(),
+        actor=actor,
+        kind=TimelineEvent.Kind.SCOPE,
+        reason="names a model outside the program's listed scope, to be decided at triage: "
+        + ", ".join(str(a) for a in outside),
+    )
 
 
 def _payload_seal(report: Report, payload: dict[str, Any]) -> None:
@@ -280,12 +327,14 @@ def report_payload_add(*, report_id: int, actor: User, reproduction: Reproductio
 # shows this report's status and reporter-channel comments and lets them reply.
 
 
-def report_submit_anonymous(*, document: ReportDocument, ip: str) -> tuple[Report, str]:
+def report_submit_anonymous(
+    *, document: ReportDocument, ip: str, attachments: Sequence[tuple[str, bytes]] = ()
+) -> tuple[Report, str]:
     """File the report under a fresh anonymous reporter; returns it and the follow-up secret.
     Capped per client address and in all (accounts.services.anonymous_reporter_create)."""
     with transaction.atomic():
         reporter, secret = anonymous_reporter_create(ip=ip)
-        report = report_submit(actor=reporter, document=document)
+        report = report_submit(actor=reporter, document=document, attachments=attachments)
     return report, secret
 
 
