@@ -266,3 +266,12 @@ def test_the_report_schema_is_served_at_its_id_and_matches_the_published_file(
     assert response.status_code == 200
     assert response.json() == report_json_schema()
     assert response.json() == json.loads((ROOT / "schemas" / "report.schema.json").read_text())
+
+
+@pytest.mark.parametrize("turns", ["9" * 5000, "-3", "abc", "100000"])
+def test_an_absurd_turn_count_is_clamped_not_a_500(world: World, turns: str) -> None:
+    client = _client(world)
+    response = client.post("/reports/new/", _data(world, turns=turns, form_action="add_turn"))
+    assert response.status_code == 200
+    response = client.post("/reports/new/", {**_data(world), "turn_99999_content": "x"})
+    assert response.status_code == 302

@@ -295,6 +295,7 @@ WEB: dict[tuple[str, str], dict[str, int]] = {
     # here), others are sent to enrol.
     ("GET", "account/two-factor/"): signed_in(200, anonymous=302),
     ("POST", "account/two-factor/"): row(302, 302, 302, 302, 302, 200, 302, 302, 200),
+    ("GET", "programs/"): everyone(302),
     ("GET", "programs/<slug:slug>/"): everyone(200),
     ("GET", "reports/new/"): signed_in(200, anonymous=302),
     # The report format's schema is public, like the format (issue 17: the form's file).

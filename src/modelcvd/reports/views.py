@@ -4,6 +4,7 @@ intake. Each view parses a form, calls the service, and renders or redirects."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,17 +88,18 @@ class ReportFormRound:
         }
 
 
+_TURN_INPUT = re.compile(r"^turn_([0-9]{1,4})_content$")
+
+
 def _turns_posted(post: QueryDict) -> int:
+    """How many turns the posted form had: its count, or the last turn sent if beyond it.
+    At most four digits are read: the form caps the count at the format's 200 anyway."""
     counted = post.get("turns", "")
     highest = max(
-        (
-            int(k[5:-8])
-            for k in post
-            if k.startswith("turn_") and k.endswith("_content") and k[5:-8].isdigit()
-        ),
+        (int(m.group(1)) for k in post if (m := _TURN_INPUT.match(k))),
         default=1,
     )
-    return max(int(counted) if counted.isdigit() else 1, highest)
+    return max(int(counted) if re.fullmatch(r"[0-9]{1,4}", counted) else 1, highest)
 
 
 def report_form_round(
