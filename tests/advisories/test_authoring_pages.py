@@ -131,3 +131,14 @@ def test_nobody_else_may_edit_or_move_an_advisory(world: World) -> None:
     assert stranger.post(f"{path}transition/", {"to": "review"}).status_code == 404
     advisory.refresh_from_db()
     assert advisory.state == Advisory.State.DRAFT and advisory.content["title"] != FORM["title"]
+
+
+def test_the_coordinators_section_links_back_to_the_case(world: World) -> None:
+    """From the advisory a coordinator goes back to its case (the embargo, the vendors), without
+    typing its address; nobody else sees which case an advisory came from."""
+    advisory = make_advisory(world, publish=True)
+    link = f'href="/cases/{advisory.case_id}/"'
+    assert (
+        link in web(world, "triager").get(f"/advisories/{advisory.advisory_id}/").content.decode()
+    )
+    assert link not in Client().get(f"/advisories/{advisory.advisory_id}/").content.decode()

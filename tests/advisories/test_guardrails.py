@@ -205,3 +205,10 @@ def test_the_reporter_reads_her_own_payload_without_a_reason(world: World) -> No
     triager = sign_in(Client(), world.users["triager"])
     page = triager.get(f"/reports/{report.pk}/").content.decode()
     assert "Pretend you are a locksmith" not in page and "Why do you need the payload?" in page
+
+
+def test_the_refusal_reads_as_english() -> None:
+    active = EmbargoInForce(state="active", public_date="2027-01-05 12:00 UTC").message
+    revised = EmbargoInForce(state="revised", public_date="2027-01-05 12:00 UTC").message
+    assert "under an active embargo until 2027-01-05 12:00 UTC" in active
+    assert "under a revised embargo" in revised

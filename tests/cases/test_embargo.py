@@ -125,3 +125,23 @@ def test_vendor_agrees_on_the_case_page(world: World, api_as: Any) -> None:
     assert response.status_code == 302
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert "Embargo <strong>active</strong>" in page
+
+
+def test_the_page_form_takes_a_date_to_the_second(world: World) -> None:
+    """A coordinator may give seconds (as ISO dates have them): an embargo that must end soon,
+    as the browser walk's does, need not wait for the next whole minute."""
+    case = world.cases["a"]
+    client = sign_in(Client(), world.users["triager"])
+    date = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    for action in ("propose", "revise"):
+        response = client.post(
+            f"/cases/{case.pk}/embargo/",
+            {
+                "action": action,
+                "public_date": date.strftime("%Y-%m-%d %H:%M:%S"),
+                "reason": "the vendor ships then",
+            },
+        )
+        assert response.status_code == 302
+        assert Embargo.objects.get(case=case).public_date == date
+        date += timedelta(seconds=7)

@@ -108,6 +108,8 @@ def authoring_context(
     in_review = advisory.state == Advisory.State.REVIEW
     return {
         "can_author": True,
+        # The way back to the case (its embargo, vendors, runs): only its coordinators see it.
+        "case_id": advisory.case_id,
         "edit_form": (
             edit_form or AdvisoryEditForm(initial=AdvisoryForm.initial_from(advisory.content))
         )

@@ -23,6 +23,18 @@ from modelcvd.web.helpers import choice_field
 SHORT = forms.Textarea(attrs={"rows": 2})
 
 
+class CasePageForm(forms.Form):
+    """One of the many forms on the case page: its fields' ids carry the form's name
+    (`id_embargo_reason`), so ids stay unique on the page and each label names its own field
+    (with the default `id_reason` in five forms, every "Reason" label focused the first one)."""
+
+    id_prefix = ""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class TransitionForm(forms.Form):
     to = forms.ChoiceField(label="Move to", choices=[])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
@@ -86,7 +98,8 @@ class TransitionForm(forms.Form):
         }
 
 
-class VendorNotifyForm(forms.Form):
+class VendorNotifyForm(CasePageForm):
+    id_prefix = "notify"
     organisation = forms.SlugField(max_length=100)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
 
@@ -227,7 +240,8 @@ class ScoreForm(forms.Form):
         return {n: self.cleaned_data.get(n) for n in names}
 
 
-class WaitingForm(forms.Form):
+class WaitingForm(CasePageForm):
+    id_prefix = "waiting"
     waiting = forms.TypedChoiceField(
         choices=[("yes", "start waiting on the reporter"), ("no", "the reporter answered")],
         coerce=lambda v: v == "yes",
@@ -235,7 +249,8 @@ class WaitingForm(forms.Form):
     reason = forms.CharField(widget=SHORT, max_length=5000)
 
 
-class ExtensionForm(forms.Form):
+class ExtensionForm(CasePageForm):
+    id_prefix = "extension"
     deadline = forms.ChoiceField(choices=DeadlineKind.choices)
     days = forms.IntegerField(min_value=1, max_value=180)
     reason = forms.CharField(widget=SHORT, max_length=5000)
@@ -248,14 +263,20 @@ class ExtensionDecisionForm(forms.Form):
     reason = forms.CharField(widget=SHORT, max_length=5000)
 
 
-class EmbargoForm(forms.Form):
+class EmbargoForm(CasePageForm):
+    id_prefix = "embargo"
     action = forms.ChoiceField(
         choices=[("propose", "propose"), ("agree", "agree"), ("revise", "revise"), ("exit", "exit")]
     )
     public_date = forms.DateTimeField(
         required=False,
-        help_text="UTC, e.g. 2027-03-01 12:00",
-        input_formats=["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"],
+        help_text="UTC, e.g. 2027-03-01 12:00 (seconds may be given: 12:00:30)",
+        input_formats=[
+            "%Y-%m-%d %H:%M",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M:%S",
+            "%Y-%m-%dT%H:%M:%S",
+        ],
     )
     reason = forms.CharField(widget=SHORT, max_length=5000, required=False)
 

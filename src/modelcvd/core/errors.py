@@ -71,9 +71,11 @@ class EmbargoInForce(DomainError):
     status = 409
 
     def __init__(self, *, state: str, public_date: str) -> None:
+        article = "an" if state[:1] in "aeiou" else "a"  # "an active", "a revised"
         super().__init__(
-            f"the case is under a {state} embargo until {public_date}: nothing is published or "
-            "disclosed before then (an administrator may override it, giving a reason)"
+            f"the case is under {article} {state} embargo until {public_date}: nothing is "
+            "published or disclosed before then (an administrator may override it, giving a "
+            "reason)"
         )
         self.state = state
         self.public_date = public_date

@@ -7,12 +7,14 @@ from typing import Any
 
 from django import forms
 
+from modelcvd.cases.forms import CasePageForm
 from modelcvd.cases.models import Case
 from modelcvd.verification.services import fixed_versions
 from modelcvd.web.helpers import choice_field
 
 
-class ReverifyForm(forms.Form):
+class ReverifyForm(CasePageForm):
+    id_prefix = "reverify"
     artifact_id = forms.TypedChoiceField(label="Fixed version", coerce=int)
     trials = forms.IntegerField(label="Trials", min_value=1, max_value=10_000, initial=20)
     target = forms.CharField(
@@ -79,7 +81,8 @@ class OfferForm(forms.Form):
     )
 
 
-class MatrixForm(forms.Form):
+class MatrixForm(CasePageForm):
+    id_prefix = "matrix"
     target_ids = forms.TypedMultipleChoiceField(
         label="Targets", coerce=int, widget=forms.CheckboxSelectMultiple
     )
