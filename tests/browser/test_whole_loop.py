@@ -8,13 +8,14 @@ and its member, the coordinators, a registered verification target) is set up in
 as an administrator would have configured the instance; the story itself is never advanced by
 a database write (the database is only read, for assertions).
 
-- Mail goes through Django's SMTP backend to a real SMTP server (aiosmtpd) on a local port.
+- Tasks leave the request as in production: a real Celery worker runs in a thread, consuming
+  the default and verification queues from an in-memory broker (not the suite's eager mode).
+  So the run is genuinely asynchronous: the coordinator queues it on the case page, opens its
+  page while it is queued or running, and the page reloads itself until the verdict shows.
+- Mail goes through Django's SMTP backend, from the worker, to a real SMTP server (aiosmtpd) on
+  a local port; the walk waits (bounded) for each mail it needs.
 - The verification run replays the report on a registered `openai:` target: a real HTTP server
-  on a local port speaking the chat-completions API (canned answers: no model is loaded). The
-  run is EAGER: the suite runs Celery tasks in the requesting process (tests/conftest.py), so
-  the run has finished when the coordinator opens its page; the page is then checked for the
-  finished state and verdict (while a run is live the page reloads itself, see
-  tests/verification/test_run_page.py).
+  on a local port speaking the chat-completions API (canned answers: no model is loaded).
 - The embargo: agreed for weeks, so the publish attempt is refused; then the coordinator revises
   it, through the embargo form, to end a few seconds ahead (the vendor shipped the fix), and the
   walk waits (bounded) for that moment. No clock is patched.
@@ -36,6 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from modelcvd.accounts.models import Organisation, Role, User
@@ -48,7 +51,7 @@ from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.services import target_register
 from tests.browser.test_intake_flow import browser  # noqa: F401 - the shared chromium fixture
 from tests.factories import PASSWORD, enrol_totp, make_user, totp_code
-from tests.notifications.conftest import Inbox, smtp_server  # noqa: F401 - the real SMTP server
+from tests.notifications.conftest import Inbox, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -115,6 +118,68 @@ def model_endpoint(settings: Any) -> Iterator[str]:
         server.server_close()
 
 
+class MailInbox(Inbox):
+    """The SMTP server's inbox, which the walk waits on: mail is sent by the worker, a moment
+    after the page that caused it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        answer = await super().handle_DATA(server, session, envelope)
+        with self.arrived:
+            self.arrived.notify_all()
+        return answer
+
+    def wait_for(self, address: str, timeout: float = 10) -> Message:
+        """The newest mail to `address`, once one has come."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: self.to(address), timeout), f"no mail to {address}"
+        return self.to(address)[-1]
+
+
+@pytest.fixture
+def mail_server(settings: Any) -> Iterator[MailInbox]:
+    """A real SMTP server on a free port, with Django's SMTP backend pointed at it."""
+    inbox = MailInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    settings.EMAIL_USE_TLS = False
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def worker(live_server: Any) -> Iterator[None]:
+    """A real Celery worker in a thread, consuming both queues (mail and verification) from an
+    in-memory broker: tasks leave the request as they do in production, instead of running
+    eagerly inside it. Stopped before the live server and its database go away."""
+    from modelcvd.celery import app
+
+    def forget_connections() -> None:
+        # Pools made earlier in this process (a test module's import may make the producer
+        # pool) are bound to the other broker: without this, tasks went there and waited.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    before = (app.conf.broker_url, app.conf.task_always_eager)
+    app.conf.broker_url, app.conf.task_always_eager = "memory://", False
+    forget_connections()
+    try:
+        with start_worker(
+            app, perform_ping_check=False, queues=["default", "verification"], loglevel="WARNING"
+        ):
+            yield
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = before
+        forget_connections()
+
+
 class Walk:
     """The screenshots, numbered in the order the story takes."""
 
@@ -129,13 +194,11 @@ class Walk:
         page.screenshot(path=str(SHOTS / f"{self.step:02d}-{name}.png"), full_page=True)
 
 
-def mail_link(inbox: Inbox, address: str, pattern: str) -> str:
+def mail_link(inbox: MailInbox, address: str, pattern: str) -> str:
     """The first link matching `pattern` in the newest mail to `address`."""
-    messages = inbox.to(address)
-    assert messages, f"no mail to {address}"
-    message: Message = messages[-1]
+    message = inbox.wait_for(address)
     part = message.get_payload(decode=True) if not message.is_multipart() else None
-    text = (part or b"").decode() if isinstance(part, bytes) else str(message)
+    text = part.decode() if isinstance(part, bytes) else str(message)
     match = re.search(pattern, text)
     assert match, f"no link {pattern!r} in the mail to {address}: {text}"
     return match.group(0)
@@ -218,8 +281,9 @@ def the_world(endpoint: str) -> dict[str, Any]:
 def test_the_whole_disclosure_loop(
     browser: Any,  # noqa: F811
     live_server: Any,
-    smtp_server: Inbox,  # noqa: F811
+    mail_server: MailInbox,
     model_endpoint: str,
+    worker: None,
     settings: Any,
     tmp_path: Path,
 ) -> None:
@@ -242,7 +306,7 @@ def test_the_whole_disclosure_loop(
     researcher.get_by_role("heading", name="Check your mail").wait_for()
     walk.shot(researcher, "signed-up")
     researcher.goto(
-        mail_link(smtp_server, "kestrel@example.test", r"https?://\S+/signup/verify/\S+")
+        mail_link(mail_server, "kestrel@example.test", r"https?://\S+/signup/verify/\S+")
     )
     researcher.get_by_role("button", name="Activate my account").click()
     researcher.get_by_text("Your address is confirmed").wait_for()
@@ -313,7 +377,8 @@ def test_the_whole_disclosure_loop(
     run = VerificationRun.objects.get(case=case)
     ada.locator(".runs").get_by_role("link", name=f"#{run.pk}").click()
     ada.get_by_role("heading", name=f"Verification run #{run.pk}").wait_for()
-    ada.locator("#run-verdict").wait_for()  # the page reloads itself until the run ends
+    # The worker runs it; the page reloads itself (every 10 s) until the run ends.
+    ada.locator("#run-verdict").wait_for(timeout=25_000)
     assert ada.locator("#run-state").inner_text().lower() == "finished"
     assert ada.locator("#run-progress").inner_text().startswith("6 / 6 trials")
     assert ChatCompletions.calls >= 6
@@ -328,7 +393,7 @@ def test_the_whole_disclosure_loop(
     # 5. The vendor member follows the mail's link (signing in on the way), finds the case in
     # the inbox too, comments, agrees the embargo and names the fixed version.
     vendor = person(browser, base)
-    vendor.goto(mail_link(smtp_server, "vera@example.test", rf"https?://\S+/cases/{case.pk}/"))
+    vendor.goto(mail_link(mail_server, "vera@example.test", rf"https?://\S+/cases/{case.pk}/"))
     sign_in_here(vendor, "vera", PASSWORD)
     vendor.get_by_role("heading", name=f"Case #{case.pk}", exact=False).wait_for()
     vendor.get_by_role("link", name="Cases", exact=True).click()

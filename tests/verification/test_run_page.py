@@ -64,3 +64,18 @@ def test_a_blocked_run_says_identity_mismatch_with_what_was_found(world: World) 
     page = sign_in(Client(), world.users["triager"]).get(f"/verifications/{run.pk}/")
     text = page.content.decode()
     assert "Identity mismatch - not counted" in text and "pinned aaaa, answered bbbb" in text
+
+
+def test_the_page_reloads_sooner_when_the_run_is_young_or_nearly_done(world: World) -> None:
+    """3 s until the first trial gives a pace (a small run is over within seconds), then the
+    time left, between 3 and 10 s."""
+    run = world.run
+    assert run is not None and run.state == VerificationRun.State.QUEUED
+    page = sign_in(Client(), world.users["triager"]).get(f"/verifications/{run.pk}/")
+    assert '<meta http-equiv="refresh" content="3">' in page.content.decode()
+    now = timezone.now()
+    run.state, run.trials, run.started_at = VerificationRun.State.RUNNING, 40, now
+    for elapsed, done, reload in ((60, 10, 10), (30, 36, 4), (30, 39, 3)):
+        run.started_at = now - timedelta(seconds=elapsed)
+        run.done = done  # type: ignore[attr-defined]  # runs_for_case's counts
+        assert run_progress(run, now=now).reload_seconds == reload

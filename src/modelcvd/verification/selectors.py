@@ -3,6 +3,7 @@ responses. Progress is computed from the stored trials."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,6 +85,15 @@ class Progress:
         if left < 90 * 60:
             return f"about {round(left / 60)} min left"
         return f"about {left / 3600:.1f} h left"
+
+    @property
+    def reload_seconds(self) -> int:
+        """How soon the run page reloads while the run is live: at the time left, between 3
+        and 10 s; 3 s before the first trial has given a pace (a small run is often over
+        within seconds of being queued, and waiting 10 s to see that read as a hang)."""
+        if self.seconds_left is None:
+            return 3
+        return int(min(10.0, max(3.0, math.ceil(self.seconds_left))))
 
 
 def run_progress(run: VerificationRun, *, now: datetime | None = None) -> Progress:
