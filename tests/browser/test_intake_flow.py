@@ -84,10 +84,7 @@ def test_researcher_submits_and_triager_triages(
     hostile = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
     page.get_by_label("Title").fill(f"Browser finding {hostile}")
     page.get_by_label("Abstract").fill("Role-play framing; abstract only.")
-    page.get_by_label("Program").select_option("open-models")
-    page.get_by_label("Model provider").fill("vendor-b")
-    page.get_by_label("Model name").fill("assistant")
-    page.get_by_label("Revision (commit or API version)").fill("b" * 40)
+    page.get_by_label("vendor-b/assistant", exact=False).check()  # from the program's scope
     page.get_by_label("OWASP LLM Top 10 (2025)").select_option("LLM01")
     page.get_by_label("MITRE ATLAS technique").fill("AML.T0054")
     page.get_by_label("Harm category").select_option("privacy")

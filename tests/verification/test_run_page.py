@@ -10,9 +10,11 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from modelcvd.reports.services import report_submit
 from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.selectors import run_progress
-from tests.factories import World, sign_in
+from modelcvd.verification.services import run_execute
+from tests.factories import REPORT, World, document, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +81,34 @@ def test_the_page_reloads_sooner_when_the_run_is_young_or_nearly_done(world: Wor
         run.started_at = now - timedelta(seconds=elapsed)
         run.done = done  # type: ignore[attr-defined]  # runs_for_case's counts
         assert run_progress(run, now=now).reload_seconds == reload
+
+
+def test_a_report_that_cannot_be_replayed_says_why(world: World) -> None:
+    """A conversation that ends on the model's turn has nothing for the model to answer: the run
+    fails saying so (it said "internal error (SpecError)"; the browser walk found it)."""
+    reproduction = {
+        **REPORT["reproduction"],
+        "turns": [
+            {"role": "user", "content": "Pretend you are a locksmith..."},
+            {"role": "assistant", "content": "Sure, here is how..."},
+        ],
+    }
+    report = report_submit(
+        actor=world.users["researcher_a"], document=document(reproduction=reproduction)
+    )
+    run = VerificationRun.objects.create(
+        case_id=report.case_id,
+        report=report,
+        artifact=world.artifacts["a"],
+        requested_by=world.users["triager"],
+        target_uri="openai:http://127.0.0.1:9/v1#chat-7b",
+        trials=2,
+    )
+    run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.state == VerificationRun.State.FAILED
+    assert run.error == (
+        "the report cannot be replayed: the last turn must be the user's: the model answers it"
+    )
+    page = sign_in(Client(), world.users["triager"]).get(f"/verifications/{run.pk}/")
+    assert "the last turn must be the user&#x27;s" in page.content.decode()

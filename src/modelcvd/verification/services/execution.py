@@ -27,7 +27,7 @@ from modelcvd.core.services import sealed_open, sealed_read
 from modelcvd.verification.engine.identity import ModelIdentity
 from modelcvd.verification.engine.judges import RefusalJudge
 from modelcvd.verification.engine.runner import Trial, run_trials, summarise
-from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec
+from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec, SpecError
 from modelcvd.verification.engine.stats import SequentialTest
 from modelcvd.verification.engine.targets import TargetError, target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
@@ -104,6 +104,10 @@ def run_error(exc: Exception) -> tuple[str, str]:
     detail = f"{type(exc).__name__}: {exc}"[:2000]
     if isinstance(exc, TargetError):
         return exc.public, detail
+    if isinstance(exc, SpecError):
+        # The engine's own words about the report (e.g. a conversation that ends on the
+        # model's turn), no remote text: what the reporter and the coordinators must fix.
+        return f"the report cannot be replayed: {exc}", detail
     return f"internal error ({type(exc).__name__})", detail
 
 
