@@ -287,7 +287,6 @@ def test_the_whole_disclosure_loop(
     settings: Any,
     tmp_path: Path,
 ) -> None:
-    started = time.monotonic()
     base = live_server.url
     settings.BASE_URL = base  # the links in the mails lead to this server
     settings.SIGNUP = "open"
@@ -420,11 +419,9 @@ def test_the_whole_disclosure_loop(
     fix.get_by_role("button", name="Apply").click()
     vendor.get_by_text("Case moved to “fix available”.").wait_for()
     assert Artifact.objects.filter(name="chat-7b", version_label="v1.1").exists()
-    grid = vendor.locator("#vendor-grid form")  # and its own status in the vendor grid
-    grid.get_by_label("Status").select_option(label="Fixed")
-    grid.get_by_label("Note").fill("Fixed in v1.1.")
-    grid.get_by_role("button", name="State").click()
-    vendor.get_by_text("Status of Vendor A: Fixed.").wait_for()
+    # The fix step names a version for every model of Vendor A's in the case: its row in the
+    # vendor grid reads Fixed without a second step.
+    vendor.locator("#vendor-grid strong.state", has_text="Fixed").wait_for()
     walk.shot(vendor, "vendor-fix")
 
     # 6. The coordinator drafts the advisory, sends it to review; publishing is refused until a
@@ -489,4 +486,3 @@ def test_the_whole_disclosure_loop(
     walk.shot(public, "registry")
     for page in (researcher, ada, ben, vendor, public):
         page.context.close()
-    assert time.monotonic() - started < 60

@@ -145,3 +145,21 @@ def test_the_page_form_takes_a_date_to_the_second(world: World) -> None:
         assert response.status_code == 302
         assert Embargo.objects.get(case=case).public_date == date
         date += timedelta(seconds=7)
+
+
+def test_a_revised_embargo_reads_in_force_with_its_seconds(world: World, api_as: Any) -> None:
+    """After a revision the vendors' agreements were to the old date: the page said "agreed
+    none yet" of an embargo still in force, and hid the seconds of the new date (the walk)."""
+    case = world.cases["a"]
+    date = (timezone.now() + timedelta(days=10)).isoformat()
+    _embargo(api_as("triager"), case, action="propose", public_date=date)
+    _embargo(api_as("vendor_a"), case, action="agree")
+    soon = (timezone.now() + timedelta(days=2)).replace(second=30, microsecond=0)
+    revised = _embargo(
+        api_as("triager"), case, action="revise", public_date=soon.isoformat(), reason="sooner"
+    )
+    assert revised.status_code == 200, revised.content
+    page = sign_in(Client(), world.users["triager"]).get(f"/cases/{case.pk}/").content.decode()
+    assert "Embargo <strong>revised</strong>" in page
+    assert soon.strftime("%Y-%m-%d %H:%M:30") in page
+    assert "in force at the revised date; agreed to it: no vendor yet" in page

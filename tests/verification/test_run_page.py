@@ -84,14 +84,12 @@ def test_the_page_reloads_sooner_when_the_run_is_young_or_nearly_done(world: Wor
 
 
 def test_a_report_that_cannot_be_replayed_says_why(world: World) -> None:
-    """A conversation that ends on the model's turn has nothing for the model to answer: the run
-    fails saying so (it said "internal error (SpecError)"; the browser walk found it)."""
+    """A conversation with no user turn has nothing for the model to answer: the run fails
+    saying so (it said "internal error (SpecError)"; the browser walk found it)."""
     reproduction = {
         **REPORT["reproduction"],
-        "turns": [
-            {"role": "user", "content": "Pretend you are a locksmith..."},
-            {"role": "assistant", "content": "Sure, here is how..."},
-        ],
+        # Only the model's answer, quoted: nothing for the replay to send.
+        "turns": [{"role": "assistant", "content": "Sure, here is how..."}],
     }
     report = report_submit(
         actor=world.users["researcher_a"], document=document(reproduction=reproduction)
@@ -107,8 +105,6 @@ def test_a_report_that_cannot_be_replayed_says_why(world: World) -> None:
     run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.state == VerificationRun.State.FAILED
-    assert run.error == (
-        "the report cannot be replayed: the last turn must be the user's: the model answers it"
-    )
+    assert run.error == "the report cannot be replayed: the report has no user turn to replay"
     page = sign_in(Client(), world.users["triager"]).get(f"/verifications/{run.pk}/")
-    assert "the last turn must be the user&#x27;s" in page.content.decode()
+    assert "the report has no user turn to replay" in page.content.decode()

@@ -30,6 +30,7 @@ from modelcvd.reports.services import report_submit
 from modelcvd.verification.models import Target, VerificationRun
 from modelcvd.verification.selectors import measured_reproducibility
 from modelcvd.verification.services import matrix_request, target_offer, target_register
+from modelcvd.verification.services.watch import measurement
 from modelcvd.vocabulary import CaseState, VersionStatus
 from tests.factories import World, document, report_data, sign_in
 
@@ -357,3 +358,19 @@ def test_an_abstract_first_report_is_reproduced_once_its_payload_arrives_after_s
         TRIALS,
         True,
     )
+
+
+@pytest.mark.parametrize(
+    ("successes", "trials", "says"),
+    [
+        (6, 6, "its lower bound meets the program's threshold of 50%"),
+        (5, 6, "is below the program's threshold of 50%: the attack works, at a rate not yet"),
+        (0, 6, "its lower bound is below the program's threshold of 50%"),
+    ],
+)
+def test_a_measurement_says_which_claim_is_which(successes: int, trials: int, says: str) -> None:
+    """ "Reproduced" (it works) and the threshold (how often) read as a contradiction when the
+    text said "reproduced ...; does not meet the threshold" (the browser walk)."""
+    text = measurement(successes, trials, 0.5).text()
+    assert says in text
+    assert ("the attack works" in text) == (successes > 0 and "below" in text)

@@ -16,6 +16,7 @@ from modelcvd.verification.engine.spec import (
     ReplaySpec,
     SamplingSpec,
     SpecError,
+    replay_turns,
     spec_from_report,
     spec_load,
 )
@@ -72,6 +73,26 @@ def test_missing_spec_file(tmp_path: Path) -> None:
 def test_the_model_must_answer_the_last_turn() -> None:
     with pytest.raises(SpecError, match="last turn"):
         ReplaySpec(turns=(Message("user", "hi"), Message("assistant", "hello")))
+
+
+def test_a_report_ending_on_the_quoted_answer_replays_up_to_its_last_user_turn() -> None:
+    """The reported model answer is the evidence, not part of the prompt (the browser walk
+    found a user-then-assistant report accepted by the form and then failing its run)."""
+    document = report_document()
+    turns = document["reproduction"]["turns"]
+    turns += [
+        {"role": "assistant", "content": "Sure: step one"},
+        {"role": "user", "content": "go on"},
+    ]
+    turns += [{"role": "assistant", "content": "step two"}]
+    spec = spec_from_report(ReportDocument.model_validate(document))
+    assert [m.role for m in spec.turns] == ["user", "assistant", "user"]
+    assert spec.turns[-1] == Message("user", "go on")
+    assert replay_turns([Message("user", "a"), Message("assistant", "b")]) == (
+        Message("user", "a"),
+    )
+    with pytest.raises(SpecError, match="no user turn"):
+        replay_turns([Message("assistant", "only the answer")])
 
 
 @given(st.integers(0, SEED_MAX), st.integers(0, 10**6))

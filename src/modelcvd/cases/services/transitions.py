@@ -16,7 +16,11 @@ from modelcvd.cases.models import Case, CaseFix, Comment, TimelineEvent
 from modelcvd.cases.selectors import CaseAccess, case_access, case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh, mark_milestones
 from modelcvd.cases.services.embargo import embargo_guard
-from modelcvd.cases.services.vendors import artifact_vendor_ids, vendors_record
+from modelcvd.cases.services.vendors import (
+    artifact_vendor_ids,
+    vendor_fixed_follow,
+    vendors_record,
+)
 from modelcvd.cases.workflow import TRANSITIONS, VENDOR_TRANSITIONS, CaseState, targets_for
 from modelcvd.core.audit import audit_record
 from modelcvd.core.errors import FieldError, Forbidden, IllegalTransition, InvalidInput
@@ -182,6 +186,8 @@ def case_transition(
         if target == CaseState.FIX_AVAILABLE:
             fix = _fix_record(case, fixed_version, actor=actor, event=event)
             fixed = {"fixes": fix.artifact_id, "fixed_by": fix.fixed_by_id}
+            grid = vendor_fixed_follow(case=case, fix=fix, actor=actor, at=event.at)
+            fixed |= {"vendor_fixed": grid} if grid else {}
         audit_record(
             actor=actor,
             action="case.transition",

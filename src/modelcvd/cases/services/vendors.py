@@ -18,7 +18,7 @@ from modelcvd.accounts.models import Organisation, User
 from modelcvd.artifacts.models import Artifact
 from modelcvd.cases.access import vendor_organisations
 from modelcvd.cases.mail import vendor_notice_mail
-from modelcvd.cases.models import Case, CaseVendor, TimelineEvent
+from modelcvd.cases.models import Case, CaseFix, CaseVendor, TimelineEvent
 from modelcvd.cases.selectors import case_get_for
 from modelcvd.cases.services.deadlines import case_deadlines_refresh
 from modelcvd.core.audit import audit_record
@@ -53,6 +53,40 @@ def vendors_record(
         [CaseVendor(case=case, organisation_id=o, notified_at=at, notified_by=actor) for o in new]
     )
     return new
+
+
+def vendor_fixed_follow(*, case: Case, fix: CaseFix, actor: User, at: datetime) -> int | None:
+    """After a fix step: the fixed artifact's vendor reads "Fixed" in the vendor grid once every
+    artifact of theirs in the case has a fixing version, unless the grid already says something
+    other than "no response" or "affected" (a vendor's own "not affected" is never overwritten).
+    Returns the organisation set, if any. Call inside the caller's transaction (the fix step's
+    timeline event and audit record cover it; this adds the grid's own timeline line)."""
+    vendor_id = fix.artifact.vendor_id
+    if vendor_id is None:
+        return None
+    party = (
+        CaseVendor.objects.select_related("organisation")
+        .filter(case=case, organisation_id=vendor_id)
+        .first()
+    )
+    open_states = (VendorCaseStatus.NO_RESPONSE, VendorCaseStatus.AFFECTED)
+    if party is None or party.status not in open_states:
+        return None
+    theirs = set(case.artifacts.filter(vendor_id=vendor_id).values_list("pk", flat=True))
+    fixed = set(CaseFix.objects.filter(case=case).values_list("artifact_id", flat=True))
+    if not theirs <= fixed:
+        return None  # one of two models fixed is not "Fixed"
+    party.status, party.status_at = VendorCaseStatus.FIXED, at
+    party.save(update_fields=["status", "status_at"])
+    TimelineEvent.objects.create(
+        case=case,
+        at=at,
+        actor=actor,
+        kind=TimelineEvent.Kind.VENDOR_STATUS,
+        reason=f"vendor {party.organisation.name} status: Fixed (every model of theirs in the "
+        "case has a fixing version)",
+    )
+    return vendor_id
 
 
 def case_vendor_notify(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -107,6 +108,18 @@ class ReplaySpec:
         return hashlib.sha256(canonical).hexdigest()
 
 
+def replay_turns(turns: Sequence[Message]) -> tuple[Message, ...]:
+    """The turns a replay sends: the report's conversation up to its last user turn. A report
+    often ends with the model's answer, quoted as evidence; that answer is what the replay
+    looks for, not something to send back to the model."""
+    kept = list(turns)
+    while kept and kept[-1].role == "assistant":
+        kept.pop()
+    if not kept:
+        raise SpecError("the report has no user turn to replay")
+    return tuple(kept)
+
+
 def spec_from_report(report: ReportDocument, *, trials: int | None = None) -> ReplaySpec:
     """The replay of a report. The sole artifact, if there is exactly one, becomes the pin."""
     reproduction = report.reproduction
@@ -121,7 +134,7 @@ def spec_from_report(report: ReportDocument, *, trials: int | None = None) -> Re
         )
     return ReplaySpec(
         system_prompt=reproduction.system_prompt,
-        turns=tuple(Message(turn.role, turn.content) for turn in reproduction.turns),
+        turns=replay_turns([Message(turn.role, turn.content) for turn in reproduction.turns]),
         sampling=SamplingSpec(
             temperature=sampling.temperature,
             top_p=sampling.top_p,

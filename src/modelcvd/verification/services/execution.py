@@ -27,7 +27,13 @@ from modelcvd.core.services import sealed_open, sealed_read
 from modelcvd.verification.engine.identity import ModelIdentity
 from modelcvd.verification.engine.judges import RefusalJudge
 from modelcvd.verification.engine.runner import Trial, run_trials, summarise
-from modelcvd.verification.engine.spec import Message, ReplaySpec, SamplingSpec, SpecError
+from modelcvd.verification.engine.spec import (
+    Message,
+    ReplaySpec,
+    SamplingSpec,
+    SpecError,
+    replay_turns,
+)
 from modelcvd.verification.engine.stats import SequentialTest
 from modelcvd.verification.engine.targets import TargetError, target_from_uri
 from modelcvd.verification.models import VerificationRun, VerificationTrial
@@ -129,7 +135,7 @@ def _spec(run: VerificationRun) -> Any:
     sampling = run.report.sampling
     artifact = run.artifact
     return ReplaySpec(
-        turns=tuple(Message(t["role"], t["content"]) for t in payload["turns"]),
+        turns=replay_turns([Message(t["role"], t["content"]) for t in payload["turns"]]),
         system_prompt=payload["system_prompt"],
         sampling=SamplingSpec(
             temperature=sampling.get("temperature", 1.0),

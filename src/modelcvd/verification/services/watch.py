@@ -50,11 +50,22 @@ class Measurement:
         return self.trials > 0 and self.low >= self.threshold
 
     def text(self) -> str:
-        met = "meets" if self.reproduced else "does not meet"
+        # "Reproduced" (the run's verdict: the attack works) and the threshold (how often it
+        # must work) are different claims; a reader saw "reproduced ... does not meet" as a
+        # contradiction, so the text says which is which.
+        if self.reproduced:
+            met = "meets the program's threshold"
+            tail = ""
+        else:
+            met = "is below the program's threshold"
+            tail = (
+                ": the attack works, at a rate not yet shown to reach the threshold"
+                if self.successes
+                else ""
+            )
         return (
             f"{self.successes}/{self.trials}, 95% Clopper-Pearson [{self.low:.2f}, "
-            f"{self.high:.2f}]; {met} the program's threshold of {self.threshold:.0%} "
-            "(lower bound)"
+            f"{self.high:.2f}]; its lower bound {met} of {self.threshold:.0%}{tail}"
         )
 
 
