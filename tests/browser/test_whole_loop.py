@@ -31,13 +31,11 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
@@ -51,7 +49,7 @@ from modelcvd.verification.models import VerificationRun
 from modelcvd.verification.services import target_register
 from tests.browser.test_intake_flow import browser  # noqa: F401 - the shared chromium fixture
 from tests.factories import PASSWORD, enrol_totp, make_user, totp_code
-from tests.notifications.conftest import Inbox, free_port
+from tests.notifications.conftest import Inbox, smtp_server  # noqa: F401 - the SMTP server fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -118,42 +116,6 @@ def model_endpoint(settings: Any) -> Iterator[str]:
         server.server_close()
 
 
-class MailInbox(Inbox):
-    """The SMTP server's inbox, which the walk waits on: mail is sent by the worker, a moment
-    after the page that caused it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        answer = await super().handle_DATA(server, session, envelope)
-        with self.arrived:
-            self.arrived.notify_all()
-        return answer
-
-    def wait_for(self, address: str, timeout: float = 10) -> Message:
-        """The newest mail to `address`, once one has come."""
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: self.to(address), timeout), f"no mail to {address}"
-        return self.to(address)[-1]
-
-
-@pytest.fixture
-def mail_server(settings: Any) -> Iterator[MailInbox]:
-    """A real SMTP server on a free port, with Django's SMTP backend pointed at it."""
-    inbox = MailInbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
-    settings.EMAIL_USE_TLS = False
-    try:
-        yield inbox
-    finally:
-        controller.stop()
-
-
 @pytest.fixture
 def worker(live_server: Any) -> Iterator[None]:
     """A real Celery worker in a thread, consuming both queues (mail and verification) from an
@@ -194,7 +156,7 @@ class Walk:
         page.screenshot(path=str(SHOTS / f"{self.step:02d}-{name}.png"), full_page=True)
 
 
-def mail_link(inbox: MailInbox, address: str, pattern: str) -> str:
+def mail_link(inbox: Inbox, address: str, pattern: str) -> str:
     """The first link matching `pattern` in the newest mail to `address`."""
     message = inbox.wait_for(address)
     part = message.get_payload(decode=True) if not message.is_multipart() else None
@@ -281,7 +243,7 @@ def the_world(endpoint: str) -> dict[str, Any]:
 def test_the_whole_disclosure_loop(
     browser: Any,  # noqa: F811
     live_server: Any,
-    mail_server: MailInbox,
+    smtp_server: Inbox,  # noqa: F811
     model_endpoint: str,
     worker: None,
     settings: Any,
@@ -305,7 +267,7 @@ def test_the_whole_disclosure_loop(
     researcher.get_by_role("heading", name="Check your mail").wait_for()
     walk.shot(researcher, "signed-up")
     researcher.goto(
-        mail_link(mail_server, "kestrel@example.test", r"https?://\S+/signup/verify/\S+")
+        mail_link(smtp_server, "kestrel@example.test", r"https?://\S+/signup/verify/\S+")
     )
     researcher.get_by_role("button", name="Activate my account").click()
     researcher.get_by_text("Your address is confirmed").wait_for()
@@ -397,7 +359,7 @@ def test_the_whole_disclosure_loop(
     # 5. The vendor member follows the mail's link (signing in on the way), finds the case in
     # the inbox too, comments, agrees the embargo and names the fixed version.
     vendor = person(browser, base)
-    vendor.goto(mail_link(mail_server, "vera@example.test", rf"https?://\S+/cases/{case.pk}/"))
+    vendor.goto(mail_link(smtp_server, "vera@example.test", rf"https?://\S+/cases/{case.pk}/"))
     sign_in_here(vendor, "vera", PASSWORD)
     vendor.get_by_role("heading", name=f"Case #{case.pk}", exact=False).wait_for()
     vendor.get_by_role("link", name="Cases", exact=True).click()

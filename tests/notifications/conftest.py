@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -19,17 +20,27 @@ def free_port() -> int:
 
 
 class Inbox:
-    """An aiosmtpd handler keeping every message it receives, with its envelope."""
+    """An aiosmtpd handler keeping every message it receives, with its envelope; a test may
+    wait for one (mail sent by a worker comes a moment after the page that caused it)."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], Message]] = []
+        self.arrived = threading.Condition()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        with self.arrived:
+            self.arrived.notify_all()
         return "250 OK"
 
     def to(self, address: str) -> list[Message]:
         return [m for rcpts, m in self.messages if address in rcpts]
+
+    def wait_for(self, address: str, timeout: float = 10) -> Message:
+        """The newest mail to `address`, once one has come."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: self.to(address), timeout), f"no mail to {address}"
+        return self.to(address)[-1]
 
 
 @pytest.fixture
