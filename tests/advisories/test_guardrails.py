@@ -212,3 +212,22 @@ def test_the_refusal_reads_as_english() -> None:
     revised = EmbargoInForce(state="revised", public_date="2027-01-05 12:00 UTC").message
     assert "under an active embargo until 2027-01-05 12:00 UTC" in active
     assert "under a revised embargo" in revised
+
+
+def test_the_embargo_is_told_before_the_missing_approval(world: World) -> None:
+    """During an embargo the refusal names the date even before anyone approved (the date is
+    the harder limit, and the walk's order: refused during the embargo, approved after it);
+    an administrator's override that would lift the embargo is rolled back when the approval
+    is still missing."""
+    embargo = _embargo(world)
+    advisory = make_advisory(world, publish=False)
+    aid = advisory.advisory_id
+    advisory_transition(actor=world.users["triager"], advisory_id=aid, to="review")
+    with pytest.raises(EmbargoInForce):
+        advisory_transition(actor=world.users["triager"], advisory_id=aid, to="published")
+    with pytest.raises(ApprovalRequired):
+        advisory_transition(
+            actor=world.users["admin"], advisory_id=aid, to="published", override_reason="x"
+        )
+    assert Embargo.objects.get(pk=embargo.pk).state == Embargo.State.ACTIVE
+    assert Advisory.objects.get(pk=advisory.pk).state == Advisory.State.REVIEW

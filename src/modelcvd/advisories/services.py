@@ -769,10 +769,13 @@ def advisory_transition(
         if to == State.WITHDRAWN and not reason:
             raise InvalidInput([FieldError("reason", "say why the advisory is withdrawn")])
         if to == State.PUBLISHED:
-            _approval_check(advisory)
+            # The date first: during an embargo nothing is published, approved or not, and
+            # the coordinator learns that before asking a colleague to approve. (An override
+            # that lifts the embargo is rolled back with the rest if the approval is missing.)
             embargo_guard(
                 case=advisory.case, actor=actor, action="publish", override_reason=override_reason
             )
+            _approval_check(advisory)
         now = timezone.now()
         advisory.state = to
         advisory.modified_at = now

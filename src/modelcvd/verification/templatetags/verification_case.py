@@ -37,15 +37,18 @@ def case_verification_section(
 ) -> dict[str, Any]:
     user = request_user(context["request"])
     withheld = withheld_report_ids(actor=user, case=case)
+    shown = runs_for_case(case=case).exclude(report_id__in=withheld)
+    runs = [
+        (run, run_progress(run))
+        for run in shown.filter(pk__in=VerificationRun.objects.allowed(user, "view"))
+    ]
     return {
         "case": case,
         "access": access,
-        "runs": [
-            (run, run_progress(run))
-            for run in runs_for_case(case=case)
-            .exclude(report_id__in=withheld)
-            .filter(pk__in=VerificationRun.objects.allowed(user, "view"))
-        ],
+        "runs": runs,
+        # Runs on targets the reader may not see (verification.access): counted, so an empty
+        # table does not read as "never verified" (the walk's vendor saw "no runs yet").
+        "runs_elsewhere": shown.count() - len(runs),
         "versions": version_matrix(case=case, actor=user),
         "fixes": fix_verdicts(case=case, actor=user),
         "fix_thresholds": case.program,
