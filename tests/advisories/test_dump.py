@@ -72,13 +72,12 @@ def test_a_withdrawn_advisory_stays_in_the_dump_marked(world: World, two: list[A
 
 
 def test_the_sync_reproduces_the_dump_and_fetches_only_changes(
-    world: World, two: list[Advisory], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    world: World, two: list[Advisory], tmp_path: Path
 ) -> None:
     client = Client()
     out = tmp_path / "mirror"
     asked: list[str] = []
-    monkeypatch.setattr("modelcvd.interop.mirror.BULK_FROM", 2)
-    first = mirror_sync(fetch=_fetcher(client, asked), out=out)
+    first = mirror_sync(fetch=_fetcher(client, asked), out=out, bulk_from=2)
     assert first.bulk and len(first.fetched) == 2
     assert asked == ["modified_id.csv", "all.zip"]
     archive = zipfile.ZipFile(io.BytesIO(client.get(DUMP + "all.zip").content))
@@ -89,7 +88,7 @@ def test_the_sync_reproduces_the_dump_and_fetches_only_changes(
     assert (out / "modified_id.csv").read_bytes() == client.get(DUMP + "modified_id.csv").content
 
     asked.clear()
-    again = mirror_sync(fetch=_fetcher(client, asked), out=out)
+    again = mirror_sync(fetch=_fetcher(client, asked), out=out, bulk_from=2)
     assert again.fetched == [] and again.removed == [] and asked == ["modified_id.csv"]
 
     advisory_update(
@@ -99,14 +98,14 @@ def test_the_sync_reproduces_the_dump_and_fetches_only_changes(
         changelog="Revised.",
     )
     asked.clear()
-    changed = mirror_sync(fetch=_fetcher(client, asked), out=out)
+    changed = mirror_sync(fetch=_fetcher(client, asked), out=out, bulk_from=2)
     assert changed.fetched == [f"x_{two[1].advisory_id}"] and not changed.bulk
     assert asked == ["modified_id.csv", f"x_{two[1].advisory_id}.json"]
     name = f"x_{two[1].advisory_id}.json"
     assert (out / name).read_bytes() == client.get(DUMP + name).content
 
     (out / "x_MCVD-1999-0001.json").write_bytes(b"{}")  # no longer in the dump
-    removed = mirror_sync(fetch=_fetcher(client, []), out=out)
+    removed = mirror_sync(fetch=_fetcher(client, []), out=out, bulk_from=2)
     assert removed.removed == ["x_MCVD-1999-0001"]
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,63 +26,17 @@ from modelcvd.reports.services import report_submit
 from modelcvd.verification.engine.identity import weights_digest
 from modelcvd.verification.models import RunGroup, Target, VerificationRun, VerificationTrial
 from tests.factories import World, document, sign_in
+from tests.verification.endpoint_process import endpoint_serving
 
 SECRET = "sk-vendor-b-9f8e7d6c5b4a-SEALED"
 WRONG = "sk-wrong-key-0a1b2c3d-SEALED"
-
-SERVER = textwrap.dedent(
-    """
-    import json, sys
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    KEY = sys.argv[1]
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            if self.headers.get("Authorization") != "Bearer " + KEY:
-                status, answer = 401, {"error": {"message": "bad key"}}
-            else:
-                text = " ".join(m["content"] for m in body["messages"])
-                # Complies with the role-play framing, refuses the other request.
-                content = "I can't help with that." if "REFUSE" in text else "Sure, step one."
-                status, answer = 200, {
-                    "model": "remote-chat",
-                    "choices": [{"message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
-                }
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-    """
-)
 
 
 @pytest.fixture
 def endpoint_process(tmp_path: Path) -> Iterator[int]:
     """A real OpenAI-compatible server process on loopback; yields its port."""
-    script = tmp_path / "server.py"
-    script.write_text(SERVER, encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, str(script), SECRET], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
+    with endpoint_serving(tmp_path, SECRET) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _case(world: World) -> Case:

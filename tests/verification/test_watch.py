@@ -8,9 +8,6 @@ case (regression watch) and turns that version "affected" in the advisory."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,66 +30,17 @@ from modelcvd.verification.services import matrix_request, target_offer, target_
 from modelcvd.verification.services.watch import measurement
 from modelcvd.vocabulary import CaseState, VersionStatus
 from tests.factories import World, document, report_data, sign_in
+from tests.verification.endpoint_process import endpoint_serving
 
 SECRET = "sk-vendor-b-watch-5e4d3c2b1a-SEALED"
 TRIALS = 8
-
-# A real OpenAI-compatible server process: complies unless the prompt says REFUSE; serves
-# "NAME@REVISION" as model NAME with REVISION as its system fingerprint (the revision the
-# target reports), so each registered version is served as itself.
-SERVER = textwrap.dedent(
-    """
-    import json, sys
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    KEY = sys.argv[1]
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-            if self.headers.get("Authorization") != "Bearer " + KEY:
-                status, answer = 401, {"error": {"message": "bad key"}}
-            else:
-                text = " ".join(m["content"] for m in body["messages"])
-                content = "I can't help with that." if "REFUSE" in text else "Sure, step one."
-                name, _, revision = body["model"].partition("@")
-                status, answer = 200, {
-                    "model": name,
-                    "system_fingerprint": revision,
-                    "choices": [{"message": {"role": "assistant", "content": content},
-                                 "finish_reason": "stop"}],
-                }
-            data = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    print(server.server_address[1], flush=True)
-    server.serve_forever()
-    """
-)
 
 
 @pytest.fixture
 def endpoint_process(tmp_path: Path) -> Iterator[int]:
     """The server process on loopback; yields its port."""
-    script = tmp_path / "server.py"
-    script.write_text(SERVER, encoding="utf-8")
-    process = subprocess.Popen(
-        [sys.executable, str(script), SECRET], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        yield int(process.stdout.readline())
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with endpoint_serving(tmp_path, SECRET) as port:
+        yield port
 
 
 def _cp(k: int, n: int) -> tuple[float, float]:

@@ -340,30 +340,46 @@ def _listed(ip: IPAddress, port: int, policy: EgressPolicy) -> bool:
     )
 
 
+@dataclass
+class _Cap:
+    """The answer's size cap and the request's deadline, counted chunk by chunk: one rule for
+    the synchronous and the asynchronous stream."""
+
+    limit: int
+    deadline: float
+    request: httpx.Request
+    seen: int = 0
+
+    def check(self, chunk: bytes) -> bytes:
+        self.seen += len(chunk)
+        if self.seen > self.limit:
+            raise EgressRefused(TOO_LARGE, f"more than {self.limit} bytes", request=self.request)
+        if time.monotonic() > self.deadline:
+            raise httpx.ReadTimeout("the request's total time cap passed", request=self.request)
+        return chunk
+
+
+def _capped_response(
+    response: httpx.Response, stream: httpx.SyncByteStream | httpx.AsyncByteStream
+) -> httpx.Response:
+    return httpx.Response(
+        status_code=response.status_code,
+        headers=response.headers,
+        stream=stream,
+        extensions=response.extensions,
+    )
+
+
 class _CappedStream(httpx.SyncByteStream):
     """The answer's body, refused once it passes the size cap or the request's deadline."""
 
-    def __init__(
-        self, inner: httpx.SyncByteStream, *, limit: int, deadline: float, request: httpx.Request
-    ) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, cap: _Cap) -> None:
         self._inner = inner
-        self._limit = limit
-        self._deadline = deadline
-        self._request = request
+        self._cap = cap
 
     def __iter__(self) -> Iterator[bytes]:
-        seen = 0
         for chunk in self._inner:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise EgressRefused(
-                    TOO_LARGE, f"more than {self._limit} bytes", request=self._request
-                )
-            if time.monotonic() > self._deadline:
-                raise httpx.ReadTimeout(
-                    "the request's total time cap passed", request=self._request
-                )
-            yield chunk
+            yield self._cap.check(chunk)
 
     def close(self) -> None:
         self._inner.close()
@@ -419,17 +435,8 @@ class EgressTransport(httpx.BaseTransport):
                 response.close()
                 raise refusal
             assert isinstance(response.stream, httpx.SyncByteStream)
-            return httpx.Response(
-                status_code=response.status_code,
-                headers=response.headers,
-                stream=_CappedStream(
-                    response.stream,
-                    limit=policy.max_response_bytes,
-                    deadline=deadline,
-                    request=request,
-                ),
-                extensions=response.extensions,
-            )
+            cap = _Cap(policy.max_response_bytes, deadline, request)
+            return _capped_response(response, _CappedStream(response.stream, cap))
         assert problem is not None
         raise httpx.ConnectError(str(problem), request=request)
 
@@ -440,27 +447,13 @@ class EgressTransport(httpx.BaseTransport):
 class _AsyncCappedStream(httpx.AsyncByteStream):
     """`_CappedStream` for the asynchronous transport."""
 
-    def __init__(
-        self, inner: httpx.AsyncByteStream, *, limit: int, deadline: float, request: httpx.Request
-    ) -> None:
+    def __init__(self, inner: httpx.AsyncByteStream, cap: _Cap) -> None:
         self._inner = inner
-        self._limit = limit
-        self._deadline = deadline
-        self._request = request
+        self._cap = cap
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        seen = 0
         async for chunk in self._inner:
-            seen += len(chunk)
-            if seen > self._limit:
-                raise EgressRefused(
-                    TOO_LARGE, f"more than {self._limit} bytes", request=self._request
-                )
-            if time.monotonic() > self._deadline:
-                raise httpx.ReadTimeout(
-                    "the request's total time cap passed", request=self._request
-                )
-            yield chunk
+            yield self._cap.check(chunk)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -508,17 +501,8 @@ class AsyncEgressTransport(httpx.AsyncBaseTransport):
                 await response.aclose()
                 raise refusal
             assert isinstance(response.stream, httpx.AsyncByteStream)
-            return httpx.Response(
-                status_code=response.status_code,
-                headers=response.headers,
-                stream=_AsyncCappedStream(
-                    response.stream,
-                    limit=policy.max_response_bytes,
-                    deadline=deadline,
-                    request=request,
-                ),
-                extensions=response.extensions,
-            )
+            cap = _Cap(policy.max_response_bytes, deadline, request)
+            return _capped_response(response, _AsyncCappedStream(response.stream, cap))
         assert problem is not None
         raise httpx.ConnectError(str(problem), request=request)
 

@@ -93,9 +93,12 @@ def _write(path: Path, content: bytes) -> None:
     os.replace(temporary, path)
 
 
-def mirror_sync(*, fetch: Fetch, out: Path, verify: Verify | None = None) -> MirrorResult:
+def mirror_sync(
+    *, fetch: Fetch, out: Path, verify: Verify | None = None, bulk_from: int = BULK_FROM
+) -> MirrorResult:
     """Bring `out` to the dump's state (module docstring); MirrorError, naming the record,
-    when a record is malformed or fails `verify` (nothing of that record is written)."""
+    when a record is malformed or fails `verify` (nothing of that record is written). From
+    `bulk_from` changed records on, the whole archive is fetched instead."""
     out.mkdir(parents=True, exist_ok=True)
     listing_bytes = fetch(LISTING)
     listed = listing_parse(listing_bytes)
@@ -106,7 +109,7 @@ def mirror_sync(*, fetch: Fetch, out: Path, verify: Verify | None = None) -> Mir
         for record, modified in listed.items()
         if local.get(record) != modified or not (out / f"{record}.json").exists()
     )
-    result = MirrorResult(listed=len(listed), bulk=len(wanted) >= BULK_FROM)
+    result = MirrorResult(listed=len(listed), bulk=len(wanted) >= bulk_from)
     archive: zipfile.ZipFile | None = None
     if result.bulk:
         try:

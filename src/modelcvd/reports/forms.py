@@ -142,16 +142,6 @@ class ReportForm(forms.Form):
             )
         self.document: ReportDocument | None = None
         self.files_chosen: list[tuple[str, bytes]] = []
-        self.other_ref: dict[str, str] | None = None
-
-    @property
-    def names_other_model(self) -> bool:
-        """Whether the report names a model outside a program scope that lists some."""
-        if not self.scope or self.other_ref is None:
-            return False
-        listed = {(a.provider, a.name, a.revision) for a in self.scope.values()}
-        ref = self.other_ref
-        return (ref["provider"], ref["name"], ref["revision"]) not in listed
 
     @property
     def can_add_turn(self) -> bool:
@@ -192,7 +182,7 @@ class ReportForm(forms.Form):
             for pk, a in self.scope.items()
             if pk in chosen
         ]
-        self.other_ref = other = self._other_model(data, chosen)
+        other = self._other_model(data, chosen)
         if other is not None:
             refs.append(other)
         if not refs and "artifacts" not in self.errors:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
+from modelcvd.artifacts.models import Artifact
+from modelcvd.policy.models import Program
 from modelcvd.reports.models import Report
 
 Actor = AbstractBaseUser | AnonymousUser
@@ -37,3 +39,9 @@ def report_get_visible(*, actor: Actor, report_id: int) -> Report:
 
 def report_allows(*, actor: Actor, report: Report, action: str) -> bool:
     return Report.objects.allows(actor, report, action)
+
+
+def artifacts_outside_scope(program: Program, artifacts: list[Artifact]) -> list[Artifact]:
+    """The artifacts a program that lists its scope does not list (none when it lists none)."""
+    listed = set(program.scope.values_list("pk", flat=True))
+    return [a for a in artifacts if a.pk not in listed] if listed else []

@@ -45,7 +45,11 @@ from modelcvd.reports.report_file import (
     report_form_initial,
 )
 from modelcvd.reports.schemas import AbstractDocument
-from modelcvd.reports.selectors import report_get_visible, report_list_mine
+from modelcvd.reports.selectors import (
+    artifacts_outside_scope,
+    report_get_visible,
+    report_list_mine,
+)
 from modelcvd.reports.services import (
     report_payload_add,
     report_payload_open,
@@ -203,7 +207,7 @@ def _received(report: Report, form: ReportForm) -> str:
     text = f"Report #{report.pk} received. Case #{report.case_id} is open."
     if form.files_chosen:
         text += f" {len(form.files_chosen)} file(s) attached and sealed."
-    if form.names_other_model:
+    if artifacts_outside_scope(report.program, list(report.artifacts.all())):
         text += " " + OTHER_MODEL_NEXT
     return text
 

@@ -76,17 +76,32 @@ def vendor_fixed_follow(*, case: Case, fix: CaseFix, actor: User, at: datetime) 
     fixed = set(CaseFix.objects.filter(case=case).values_list("artifact_id", flat=True))
     if not theirs <= fixed:
         return None  # one of two models fixed is not "Fixed"
-    party.status, party.status_at = VendorCaseStatus.FIXED, at
+    _party_status_write(
+        case,
+        party,
+        VendorCaseStatus.FIXED,
+        actor=actor,
+        at=at,
+        note="every model of theirs in the case has a fixing version",
+    )
+    return vendor_id
+
+
+def _party_status_write(
+    case: Case, party: CaseVendor, status: str, *, actor: User, at: datetime, note: str
+) -> None:
+    """Set a vendor party's grid status, with its timeline line (inside the caller's
+    transaction; the caller records the audit event)."""
+    party.status, party.status_at = status, at
     party.save(update_fields=["status", "status_at"])
     TimelineEvent.objects.create(
         case=case,
         at=at,
         actor=actor,
         kind=TimelineEvent.Kind.VENDOR_STATUS,
-        reason=f"vendor {party.organisation.name} status: Fixed (every model of theirs in the "
-        "case has a fixing version)",
+        reason=f"vendor {party.organisation.name} status: {VendorCaseStatus(status).label}"
+        + (f" ({note})" if note else ""),
     )
-    return vendor_id
 
 
 def case_vendor_notify(
@@ -181,18 +196,7 @@ def case_vendor_status_set(
         coordinator = Case.objects.allows(actor, case, "coordinate")
         if not coordinator and party.organisation_id not in vendor_organisations(actor, case):
             raise Forbidden("only the vendor's members or the coordinators state its status")
-        now = timezone.now()
-        party.status, party.status_at = status, now
-        party.save(update_fields=["status", "status_at"])
-        label = VendorCaseStatus(status).label
-        TimelineEvent.objects.create(
-            case=case,
-            at=now,
-            actor=actor,
-            kind=TimelineEvent.Kind.VENDOR_STATUS,
-            reason=f"vendor {party.organisation.name} status: {label}"
-            + (f" ({reason})" if reason else ""),
-        )
+        _party_status_write(case, party, status, actor=actor, at=timezone.now(), note=reason)
         audit_record(
             actor=actor,
             action="case.vendor_status",

@@ -33,7 +33,7 @@ from modelcvd.reports.document import ReportDocument, Reproduction
 from modelcvd.reports.holdout import report_withheld
 from modelcvd.reports.models import Report, SubmissionKey
 from modelcvd.reports.schemas import AbstractDocument
-from modelcvd.reports.selectors import report_allows, report_get_for
+from modelcvd.reports.selectors import artifacts_outside_scope, report_allows, report_get_for
 from modelcvd.reports.services.attachments import attachment_add
 
 PAYLOAD_PURPOSE = "report.payload"
@@ -162,9 +162,8 @@ def _outside_scope_note(
 ) -> None:
     """A report may name a model the program does not list: it is taken all the same, and the
     case's timeline says so, for the coordinators to decide at triage (in or out of scope)."""
-    listed = set(program.scope.values_list("pk", flat=True))
-    outside = [a for a in artifacts if a.pk not in listed]
-    if not listed or not outside:
+    outside = artifacts_outside_scope(program, artifacts)
+    if not outside:
         return
     TimelineEvent.objects.create(
         case=case,
